@@ -1,0 +1,1 @@
+"""Built-in checks, one module per domain. Every module here is imported by the registry."""

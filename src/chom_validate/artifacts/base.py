@@ -1,0 +1,129 @@
+"""Artifact: one file (or one heredoc inside a script) with its kind, text and line mapping.
+
+Checks never re-read raw files: they take artifacts, ask for ``artifact.parsed`` (the typed model
+from the parser registered for its kind) and build evidence with ``artifact.evidence(line)`` which
+maps lines of embedded artifacts back into the script that holds them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..findings import Evidence
+
+Parser = Callable[["Artifact"], Any]
+_PARSERS: dict[str, Parser] = {}
+
+
+class ArtifactParseError(Exception):
+    """A parser could not make sense of an artifact; carries the (artifact-local) line when known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def parser(kind: str) -> Callable[[Parser], Parser]:
+    """Register the parser producing the typed model for artifacts of ``kind``."""
+
+    def deco(fn: Parser) -> Parser:
+        _PARSERS[kind] = fn
+        return fn
+
+    return deco
+
+
+@dataclass(eq=False)
+class Artifact:
+    path: str  # file holding the text, as shown to users (relative to the target root)
+    kind: str
+    text: str
+    digest: str  # sha256 of the holding file's bytes
+    line_offset: int = 0  # line N of `text` is line N + line_offset of `path`
+    install_path: str | None = None  # where a script installs it, or its path on the host
+    parent: Artifact | None = None
+    mode: int | None = None
+    host: str | None = None
+    templated: bool = False  # contains Jinja/shell placeholders whose values are unknown
+    meta: dict[str, Any] = field(default_factory=dict)
+    _parsed: Any = field(default=None, repr=False)
+    _parse_error: ArtifactParseError | None = field(default=None, repr=False)
+    _lines: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return self._lines
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.install_path or self.path)
+
+    @property
+    def embedded(self) -> bool:
+        return self.parent is not None
+
+    @property
+    def label(self) -> str:
+        """How to name this artifact in messages: the file, or 'install/path (heredoc in script:N)'."""
+        if self.parent is not None:
+            return f"{self.install_path or self.kind} (heredoc in {self.path}:{self.line_offset})"
+        return self.path
+
+    def line_text(self, line: int) -> str:
+        return self.lines[line - 1] if 1 <= line <= len(self.lines) else ""
+
+    def evidence(
+        self,
+        line: int | None = None,
+        *,
+        excerpt: str | None = None,
+        note: str | None = None,
+        end_line: int | None = None,
+    ) -> Evidence:
+        """Evidence pointing at artifact-local ``line`` (mapped into the holding file)."""
+        if excerpt is None and line is not None:
+            excerpt = self.line_text(line).strip()
+        return Evidence(
+            path=self.path,
+            line=(line + self.line_offset) if line is not None else None,
+            end_line=(end_line + self.line_offset) if end_line is not None else None,
+            host=self.host,
+            excerpt=excerpt or None,
+            digest=self.digest,
+            note=note,
+        )
+
+    @property
+    def parsed(self) -> Any:
+        """The typed model for this artifact; raises ArtifactParseError when it cannot be parsed."""
+        if self._parse_error is not None:
+            raise self._parse_error
+        if self._parsed is None:
+            fn = _PARSERS.get(self.kind)
+            if fn is None:
+                raise ArtifactParseError(f"no parser registered for kind {self.kind!r}")
+            try:
+                self._parsed = fn(self)
+            except ArtifactParseError as exc:
+                self._parse_error = exc
+                raise
+            except Exception as exc:  # parser bug or hostile input: never crash the run
+                self._parse_error = ArtifactParseError(f"{type(exc).__name__}: {exc}")
+                raise self._parse_error from exc
+        return self._parsed
+
+    def try_parsed(self) -> Any | None:
+        try:
+            return self.parsed
+        except ArtifactParseError:
+            return None
+
+    @property
+    def parse_error(self) -> ArtifactParseError | None:
+        self.try_parsed()
+        return self._parse_error

@@ -1,0 +1,377 @@
+"""Artifact discovery by content.
+
+Every readable file is offered to the registered detectors (first match wins); shell scripts are
+also searched for heredocs, and each heredoc whose target path or content says what it is becomes
+an embedded artifact of that kind, with line numbers mapped into the script. Path globs in config
+may narrow discovery, never widen it past the target's root.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import posixpath
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..findings import sha256_hex
+from ..targets.base import Target, TargetError, TargetProblem
+from .base import Artifact, ArtifactParseError
+from .shell import detect_shell, find_heredocs
+from .systemd import UNIT_SUFFIXES, looks_like_unit
+from .yamlfile import load_yaml_fast
+
+BINARY_EXTS = {
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".ico",
+    ".svg",
+    ".webp",
+    ".pdf",
+    ".gz",
+    ".tgz",
+    ".bz2",
+    ".xz",
+    ".zst",
+    ".zip",
+    ".tar",
+    ".7z",
+    ".woff",
+    ".woff2",
+    ".ttf",
+    ".otf",
+    ".eot",
+    ".mp3",
+    ".mp4",
+    ".mov",
+    ".so",
+    ".o",
+    ".a",
+    ".pyc",
+    ".class",
+    ".jar",
+    ".db",
+    ".sqlite",
+    ".bin",
+    ".exe",
+    ".dll",
+    ".deb",
+    ".rpm",
+    ".whl",
+    ".lock",
+    ".map",
+}
+TEXT_EXTS = {
+    ".sh",
+    ".bash",
+    ".yml",
+    ".yaml",
+    ".json",
+    ".md",
+    ".conf",
+    ".cfg",
+    ".ini",
+    ".service",
+    ".timer",
+    ".socket",
+    ".target",
+    ".mount",
+    ".path",
+    ".rules",
+    ".env",
+    ".txt",
+    ".php",
+    ".j2",
+    ".tmpl",
+    ".tpl",
+    "",
+}
+_TEMPLATE_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+
+
+@dataclass
+class Candidate:
+    path: str  # path used for detection: install path for heredocs, file path otherwise
+    text: str
+    data: Any = None  # pre-parsed YAML/JSON (fast loader), when the file is YAML/JSON
+    data_error: ArtifactParseError | None = None
+    is_yaml: bool = False
+    is_json: bool = False
+
+
+Detector = Callable[[Candidate], str | None]
+_DETECTORS: list[tuple[int, str, Detector]] = []
+
+
+def detector(name: str, order: int = 50) -> Callable[[Detector], Detector]:
+    """Register a content detector; lower ``order`` runs first. Returns the artifact kind or None."""
+
+    def deco(fn: Detector) -> Detector:
+        _DETECTORS[:] = [d for d in _DETECTORS if d[1] != name]
+        _DETECTORS.append((order, name, fn))
+        _DETECTORS.sort(key=lambda d: d[0])
+        return fn
+
+    return deco
+
+
+def _ext(path: str) -> str:
+    return posixpath.splitext(path)[1].lower()
+
+
+# -- built-in detectors ------------------------------------------------------------------------------
+
+
+@detector("systemd", order=10)
+def _detect_systemd(c: Candidate) -> str | None:
+    ext = _ext(c.path)
+    if ext == ".conf" and posixpath.dirname(c.path).endswith((".service.d", ".socket.d", ".timer.d")):
+        return "systemd_dropin" if looks_like_unit(c.text) or "[" in c.text else None
+    if ext in UNIT_SUFFIXES and looks_like_unit(c.text):
+        return "systemd_unit"
+    return None
+
+
+@detector("shell", order=20)
+def _detect_shell(c: Candidate) -> str | None:
+    return "shell" if detect_shell(c.text, c.path) else None
+
+
+@detector("yaml", order=30)
+def _detect_yaml(c: Candidate) -> str | None:
+    if not c.is_yaml:
+        return None
+    d = c.data
+    if c.data_error is not None:  # templated or broken: decide from the text
+        if re.search(r"^scrape_configs\s*:", c.text, re.M):
+            return "prometheus_config"
+        if re.search(r"^groups\s*:", c.text, re.M) and re.search(
+            r"^\s*-?\s*(alert|record)\s*:", c.text, re.M
+        ):
+            return "prometheus_rules"
+        if re.search(r"^route\s*:", c.text, re.M) and re.search(r"^receivers\s*:", c.text, re.M):
+            return "alertmanager_config"
+        return "yaml"
+    if isinstance(d, dict):
+        if "scrape_configs" in d or ("global" in d and "rule_files" in d):
+            return "prometheus_config"
+        groups = d.get("groups")
+        if isinstance(groups, list) and any(isinstance(g, dict) and "rules" in g for g in groups):
+            return "prometheus_rules"
+        if "route" in d and "receivers" in d:
+            return "alertmanager_config"
+        if "datasources" in d and "apiVersion" in d:
+            return "grafana_datasources"
+        if "providers" in d and "apiVersion" in d:
+            return "grafana_dashboard_provider"
+    return "yaml"
+
+
+@detector("json", order=40)
+def _detect_json(c: Candidate) -> str | None:
+    if not c.is_json:
+        return None
+    d = c.data
+    if isinstance(d, dict):
+        dash = d.get("dashboard", d)
+        if (
+            isinstance(dash, dict)
+            and ("panels" in dash or "rows" in dash)
+            and ("title" in dash or "uid" in dash)
+        ):
+            return "grafana_dashboard"
+    return "json"
+
+
+@detector("markdown", order=60)
+def _detect_markdown(c: Candidate) -> str | None:
+    return "markdown" if _ext(c.path) in (".md", ".markdown") else None
+
+
+@detector("cron", order=70)
+def _detect_cron(c: Candidate) -> str | None:
+    p = c.path
+    if (
+        re.search(r"(^|/)(cron\.d|cron\.(hourly|daily|weekly|monthly))/[^/]+$", p)
+        or posixpath.basename(p) in ("crontab",)
+        or p.endswith((".cron", ".crontab"))
+        or "/spool/cron/" in p
+    ):
+        return "cron"
+    return None
+
+
+@detector("nginx", order=80)
+def _detect_nginx(c: Candidate) -> str | None:
+    if re.search(r"^\s*server\s*\{", c.text, re.M) and re.search(
+        r"^\s*(listen|server_name|location)\b", c.text, re.M
+    ):
+        return "nginx_site"
+    return None
+
+
+# -- discovery -------------------------------------------------------------------------------------
+
+
+def make_candidate(path: str, text: str) -> Candidate:
+    c = Candidate(path=path, text=text)
+    ext = _ext(path)
+    if ext in (".yml", ".yaml") or (
+        ext in (".j2", ".tmpl", ".tpl") and _ext(path[: -len(ext)]) in (".yml", ".yaml")
+    ):
+        c.is_yaml = True
+        try:
+            c.data = load_yaml_fast(text)
+        except ArtifactParseError as exc:
+            c.data_error = exc
+    elif ext == ".json":
+        c.is_json = True
+        try:
+            c.data = json.loads(text)
+        except ValueError as exc:
+            c.data_error = ArtifactParseError(f"invalid JSON: {exc}")
+    return c
+
+
+def detect_kind(c: Candidate) -> str | None:
+    for _, _, fn in _DETECTORS:
+        kind = fn(c)
+        if kind:
+            return kind
+    return None
+
+
+@dataclass
+class ArtifactIndex:
+    artifacts: list[Artifact] = field(default_factory=list)
+    by_kind: dict[str, list[Artifact]] = field(default_factory=dict)
+    files: dict[str, Artifact | None] = field(default_factory=dict)  # every file path in the target
+    problems: list[TargetProblem] = field(default_factory=list)
+    skipped: int = 0
+
+    def add(self, a: Artifact) -> None:
+        self.artifacts.append(a)
+        self.by_kind.setdefault(a.kind, []).append(a)
+
+    def of(self, *kinds: str, host: str | None = None) -> list[Artifact]:
+        out = [a for k in kinds for a in self.by_kind.get(k, [])]
+        return [a for a in out if host is None or a.host == host] if host else out
+
+    def exists(self, path: str) -> bool:
+        return path.lstrip("/") in self.files or any(a.install_path == path for a in self.artifacts)
+
+    def get(self, path: str) -> Artifact | None:
+        return self.files.get(path.lstrip("/"))
+
+
+def _host_for(path: str, host_globs: dict[str, list[str]]) -> str | None:
+    for host, globs in host_globs.items():
+        if any(fnmatch.fnmatchcase(path, g) for g in globs):
+            return host
+    return None
+
+
+def discover(
+    target: Target,
+    *,
+    include: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    host_globs: dict[str, list[str]] | None = None,
+    default_host: str | None = None,
+) -> ArtifactIndex:
+    """Read every file of ``target`` once and build the artifact index."""
+    include = list(include)
+    exclude = list(exclude)
+    host_globs = host_globs or {}
+    index = ArtifactIndex()
+    for entry in target.files():
+        path = entry.path
+        if include and not any(fnmatch.fnmatchcase(path, g) for g in include):
+            continue
+        if any(fnmatch.fnmatchcase(path, g) for g in exclude):
+            continue
+        ext = _ext(path)
+        index.files[path] = None
+        if ext in BINARY_EXTS:
+            index.skipped += 1
+            continue
+        try:
+            data = target.read_bytes(path)
+        except (OSError, TargetError) as exc:
+            index.problems.append(TargetProblem(path, f"cannot read: {exc}"))
+            continue
+        if b"\x00" in data[:8192]:
+            if ext in TEXT_EXTS and ext != "":
+                index.problems.append(
+                    TargetProblem(path, "binary content (NUL bytes) in a text file; not analysed")
+                )
+            else:
+                index.skipped += 1
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            index.problems.append(
+                TargetProblem(path, f"not UTF-8 text (invalid byte at offset {exc.start}); not analysed")
+            )
+            continue
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        cand = make_candidate(path, text)
+        kind = detect_kind(cand)
+        if kind is None:
+            continue
+        host = _host_for(path, host_globs) or default_host
+        art = Artifact(
+            path=path,
+            kind=kind,
+            text=text,
+            digest=sha256_hex(data),
+            mode=entry.mode,
+            host=host,
+            templated=bool(_TEMPLATE_RE.search(text)),
+        )
+        if cand.data_error is not None:
+            art._parse_error = cand.data_error
+        if kind == "shell":
+            art.meta["shell"] = detect_shell(text, path)
+        index.files[path] = art
+        index.add(art)
+        if kind == "shell":
+            for child in embedded_artifacts(art):
+                index.add(child)
+    return index
+
+
+def embedded_artifacts(script: Artifact) -> list[Artifact]:
+    """Heredocs in a script that are recognisable artifacts (units, configs, rules, cron, sites)."""
+    out = []
+    for h in find_heredocs(script.lines):
+        if not h.body.strip():
+            continue
+        where = h.target or f"{script.path}#heredoc-{h.line}"
+        cand = make_candidate(where, h.body)
+        kind = detect_kind(cand)
+        if kind in (None, "shell", "yaml", "json", "markdown"):
+            continue
+        child = Artifact(
+            path=script.path,
+            kind=kind,
+            text=h.body,
+            digest=script.digest,
+            line_offset=h.body_start - 1,
+            install_path=h.target,
+            parent=script,
+            mode=None,
+            host=script.host,
+            templated=bool(_TEMPLATE_RE.search(h.body)) or (not h.quoted and "$" in h.body),
+        )
+        child.meta["heredoc"] = h
+        if cand.data_error is not None:
+            child._parse_error = ArtifactParseError(cand.data_error.args[0], cand.data_error.line)
+        out.append(child)
+    return out

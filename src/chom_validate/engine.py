@@ -1,0 +1,317 @@
+"""The engine: plan collection, discover artifacts, run checks in isolation, score, gate.
+
+Flow per run: every target is opened and prepared (collection is planned from what the enabled
+checks declare, so remote round trips do not grow with the number of checks) and its artifacts
+discovered; then every check runs against every target with the whole fleet visible for
+cross-host checks. A check that raises gets an ``error`` result with the reason; one that yields
+nothing gets an ``error`` too. Targets fail independently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import __version__
+from .artifacts import Artifact, ArtifactIndex, discover
+from .config import Config
+from .findings import Finding, Result, Status
+from .governance import apply_waivers
+from .registry import CheckSpec, Registry
+from .results import CheckMeta, CheckRun, PluginProblem, RunReport, TargetReport
+from .scoring import compute_scores, evaluate_gate
+from .targets.base import CommandResult, Target, TargetError, is_allowed
+
+ProgressFn = Callable[[str, str], None]  # (target name, message)
+
+
+@dataclass
+class TargetSpec:
+    """A target to open lazily, so connection failures become per-target errors."""
+
+    name: str
+    kind: str
+    open: Callable[[], Target]
+
+
+@dataclass
+class RunOptions:
+    profile: str = "hardened"
+    categories: list[str] = field(default_factory=list)
+    only: list[str] = field(default_factory=list)
+    jobs: int = 4
+    use_waivers: bool = True
+    now: dt.datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # --prometheus-url, --probe-http, ...
+
+
+@dataclass
+class ScanContext:
+    """What a check sees: one target's artifacts, its config, and the rest of the fleet."""
+
+    target: Target
+    config: Config
+    index: ArtifactIndex
+    options: RunOptions
+    fleet: dict[str, ScanContext] = field(default_factory=dict)
+    _cache: dict[Any, Any] = field(default_factory=dict)
+    _commands: dict[tuple[str, ...], CommandResult] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+    @property
+    def live(self) -> bool:
+        return "live" in self.target.capabilities
+
+    @property
+    def now(self) -> dt.datetime:
+        return self.options.now or dt.datetime.now(dt.UTC)
+
+    def artifacts(self, *kinds: str, host: str | None = None) -> list[Artifact]:
+        return self.index.of(*kinds, host=host)
+
+    def parsed(self, *kinds: str) -> list[tuple[Artifact, Any]]:
+        """(artifact, model) for artifacts that parse; parse failures are reported once by TGT002."""
+        out = []
+        for a in self.index.of(*kinds):
+            model = a.try_parsed()
+            if model is not None:
+                out.append((a, model))
+        return out
+
+    def run(self, argv: list[str]) -> CommandResult:
+        """Output of an allow-listed command (collected up front on live targets, cached)."""
+        key = tuple(argv)
+        if key not in self._commands:
+            if not is_allowed(argv):
+                raise TargetError(f"command not in the allow-list: {' '.join(argv)}")
+            self._commands[key] = self.target.run(list(argv))
+        return self._commands[key]
+
+    def derived(self, key: Any, build: Callable[[], Any]) -> Any:
+        """Memoise a model derived from several artifacts (firewall model, scrape topology...)."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def settings(self, domain: str) -> dict[str, Any]:
+        return dict(getattr(self.config, domain, {}) or {})
+
+
+def run_check(spec: CheckSpec, ctx: ScanContext) -> tuple[list[Result], float]:
+    t0 = time.perf_counter()
+    try:
+        results = list(_guard(spec.func(ctx)))
+        if not results:
+            results = [
+                Result.error(
+                    f"check {spec.id} yielded no result (it must say pass, fail, not_applicable or error)"
+                )
+            ]
+    except Exception as exc:  # a broken check must not stop the run
+        results = [Result.error(f"check raised {type(exc).__name__}: {exc}")]
+    return results, (time.perf_counter() - t0) * 1000.0
+
+
+def _guard(it: Iterator[Result] | None) -> Iterator[Result]:
+    if it is None:
+        return
+    for r in it:
+        if not isinstance(r, Result):
+            raise TypeError(f"check yielded {type(r).__name__}, expected Result")
+        yield r
+
+
+def _to_findings(spec: CheckSpec, target: str, results: list[Result]) -> list[Finding]:
+    out = []
+    for r in results:
+        f = Finding(
+            **r.model_dump(),
+            check_id=spec.id,
+            check_name=spec.name,
+            category=spec.category,
+            pillar=spec.pillar,
+            target=target,
+            effective_severity=r.severity or spec.severity,
+        )
+        f.fingerprint = f.compute_fingerprint()
+        out.append(f)
+    return out
+
+
+def plan(specs: list[CheckSpec]) -> tuple[list[str], list[list[str]]]:
+    """What the enabled checks need collected: paths/globs and allow-listed commands (deduplicated)."""
+    paths = sorted({p for s in specs for p in s.paths})
+    commands = sorted({c for s in specs for c in s.commands})
+    return paths, [list(c) for c in commands]
+
+
+def _open_target(
+    ts: TargetSpec, cfg: Config, paths: list[str], commands: list[list[str]], progress: ProgressFn | None
+) -> tuple[TargetReport, ScanContext | None, Target | None]:
+    t0 = time.perf_counter()
+    report = TargetReport(name=ts.name, kind=ts.kind)
+    target: Target | None = None
+    try:
+        if progress:
+            progress(ts.name, "connecting" if ts.kind == "ssh" else "reading")
+        target = ts.open()
+        target.prepare(paths, commands)
+        if progress:
+            progress(ts.name, "discovering artifacts")
+        index = discover(
+            target,
+            include=cfg.include,
+            exclude=cfg.exclude,
+            host_globs=cfg.host_globs(),
+            default_host=ts.name if ts.kind != "local" else None,
+        )
+    except TargetError as exc:
+        report.error = str(exc)
+        if target is not None:
+            _close(target)
+        return report, None, None
+    except Exception as exc:  # transport bugs or dropped connections: that target fails alone
+        report.error = f"{type(exc).__name__}: {exc}"
+        if target is not None:
+            _close(target)
+        return report, None, None
+    st = target.stats
+    report.stats = {
+        "files": st.files,
+        "bytes": st.bytes,
+        "round_trips": st.round_trips,
+        "commands": st.commands,
+        "collect_seconds": round(st.seconds, 3),
+        "artifacts": len(index.artifacts),
+        "skipped_files": index.skipped,
+        "open_seconds": round(time.perf_counter() - t0, 3),
+        **st.extra,
+    }
+    return report, ScanContext(target=target, config=cfg, index=index, options=RunOptions()), target
+
+
+def _close(target: Target) -> None:
+    with contextlib.suppress(Exception):  # closing must never mask the result
+        target.close()
+
+
+def scan(
+    targets: list[TargetSpec],
+    registry: Registry,
+    cfg: Config,
+    options: RunOptions,
+    progress: ProgressFn | None = None,
+) -> RunReport:
+    started = options.now or dt.datetime.now(dt.UTC)
+    t_start = time.perf_counter()
+    specs = [
+        s
+        for s in registry.select(options.profile, options.categories or None, options.only or None)
+        if s.id not in cfg.disable
+    ]
+    paths, commands = plan(specs)
+    for h in cfg.hosts.values():
+        paths.extend(h.collect)
+
+    opened: list[tuple[TargetReport, ScanContext | None, Target | None]] = []
+    with ThreadPoolExecutor(max_workers=max(1, min(options.jobs, len(targets) or 1))) as pool:
+        opened = list(pool.map(lambda ts: _open_target(ts, cfg, paths, commands, progress), targets))
+
+    fleet = {rep.name: ctx for rep, ctx, _ in opened if ctx is not None}
+    findings: list[Finding] = []
+    try:
+        for rep, ctx, _ in opened:
+            if ctx is None:
+                continue
+            ctx.options = options
+            ctx.fleet = fleet
+            if progress:
+                progress(rep.name, f"running {len(specs)} checks")
+            target_findings: list[Finding] = []
+            for spec in specs:
+                results, ms = run_check(spec, ctx)
+                fs = _to_findings(spec, rep.name, results)
+                target_findings.extend(fs)
+                rep.check_runs.append(
+                    CheckRun(
+                        check_id=spec.id,
+                        target=rep.name,
+                        status=_aggregate(results),
+                        duration_ms=round(ms, 3),
+                        results=len(results),
+                    )
+                )
+            findings.extend(target_findings)
+    finally:
+        for _, _, target in opened:
+            if target is not None:
+                _close(target)
+
+    notices: list[str] = []
+    today = started.date()
+    if options.use_waivers:
+        notices += apply_waivers(findings, cfg.waivers, today, cfg.source, cfg.waiver_lines)
+    elif cfg.waivers:
+        notices.append(f"--no-waivers: {len(cfg.waivers)} waiver(s) ignored; showing the unwaived truth")
+
+    spec_map = {s.id: s for s in specs}
+    for rep, _, _ in opened:
+        rep.scores = compute_scores([f for f in findings if f.target == rep.name], spec_map, cfg.scoring)
+    scores = compute_scores(findings, spec_map, cfg.scoring)
+    target_errors = sum(1 for rep, _, _ in opened if rep.error)
+    gate = evaluate_gate(findings, scores, cfg.scoring, options.profile, target_errors)
+    summary = {s.value: sum(1 for f in findings if f.status == s) for s in Status}
+    summary["waived"] = sum(1 for f in findings if f.suppressed)
+    summary["checks"] = len(specs)
+    summary["targets"] = len(targets)
+    summary["target_errors"] = target_errors
+    finished = (
+        started + dt.timedelta(seconds=time.perf_counter() - t_start)
+        if options.now
+        else dt.datetime.now(dt.UTC)
+    )
+    return RunReport(
+        tool_version=__version__,
+        started_at=started.isoformat(timespec="seconds"),
+        finished_at=finished.isoformat(timespec="seconds"),
+        profile=options.profile,
+        project=cfg.project,
+        environment=cfg.environment,
+        config_source=cfg.source,
+        targets=[rep for rep, _, _ in opened],
+        findings=findings,
+        checks=[
+            CheckMeta(
+                id=s.id,
+                name=s.name,
+                title=s.title,
+                category=s.category,
+                pillar=s.pillar,
+                severity=s.severity,
+                profile=s.profile,
+                doc=s.doc,
+            )
+            for s in specs
+        ],
+        plugin_errors=[PluginProblem(source=e.source, reason=e.reason) for e in registry.errors],
+        scores=scores,
+        gate=gate,
+        summary=summary,
+        notices=notices,
+    )
+
+
+def _aggregate(results: list[Result]) -> Status:
+    statuses = {r.status for r in results}
+    for s in (Status.ERROR, Status.FAIL, Status.PASS):
+        if s in statuses:
+            return s
+    return Status.NOT_APPLICABLE

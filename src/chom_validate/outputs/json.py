@@ -1,0 +1,31 @@
+"""JSON output with a versioned schema generated from the pydantic models."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from ..results import RunReport
+
+SCHEMA_FILE = "run-report.schema.json"
+
+
+def to_json(report: RunReport) -> str:
+    return json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
+
+
+def generate_schema() -> dict[str, Any]:
+    schema = RunReport.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://chom-validate.invalid/schema/run-report.schema.json"
+    return schema
+
+
+def shipped_schema() -> dict[str, Any]:
+    data = resources.files("chom_validate").joinpath("schema", SCHEMA_FILE).read_text(encoding="utf-8")
+    return json.loads(data)  # type: ignore[no-any-return]
+
+
+def load_report(text: str) -> RunReport:
+    return RunReport.model_validate_json(text)

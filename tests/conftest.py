@@ -1,0 +1,90 @@
+"""Shared fixtures: run the CLI in-process or as a subprocess, scan a tree, find findings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from chom_validate.config import Config, load_config
+from chom_validate.engine import RunOptions, TargetSpec, scan
+from chom_validate.findings import Finding, Status
+from chom_validate.registry import load_registry
+from chom_validate.results import RunReport
+from chom_validate.targets.local import LocalTree
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "chom-deployment"
+FIXED_NOW = "2026-11-29T12:00:00+00:00"
+
+
+def scan_tree(
+    path: Path,
+    config: Config | Path | None = None,
+    *,
+    profile: str = "certified",
+    only: list[str] | None = None,
+    categories: list[str] | None = None,
+    **extra: object,
+) -> RunReport:
+    """Scan a local tree in-process (fixed clock) and return the report."""
+    import datetime as dt
+
+    cfg = load_config(config) if isinstance(config, Path) else config or Config()
+    opts = RunOptions(
+        profile=profile,
+        only=only or [],
+        categories=categories or [],
+        now=dt.datetime.fromisoformat(FIXED_NOW),
+        extra=dict(extra),
+    )
+    return scan(
+        [TargetSpec(str(path), "local", lambda: LocalTree(path, max_file_size=cfg.max_file_size))],
+        load_registry(),
+        cfg,
+        opts,
+    )
+
+
+def findings(report: RunReport, check_id: str, status: Status | str | None = None) -> list[Finding]:
+    return [
+        f
+        for f in report.findings
+        if f.check_id == check_id and (status is None or f.status == Status(status))
+    ]
+
+
+@pytest.fixture(scope="session")
+def example_report() -> RunReport:
+    """One scan of the bundled example deployment, shared by tests that only read it."""
+    return scan_tree(EXAMPLE, EXAMPLE / "chom-validate.yaml")
+
+
+@pytest.fixture
+def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the installed `chom-validate` console script as a user would."""
+    exe = shutil.which("chom-validate", path=str(Path(sys.executable).parent)) or shutil.which(
+        "chom-validate"
+    )
+    assert exe, "chom-validate console script not installed (pip install -e .)"
+
+    def run(
+        *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        e = {**os.environ, "NO_COLOR": "1", **(env or {})}
+        return subprocess.run(
+            [exe, *args],
+            cwd=cwd,
+            env=e,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
+    return run
