@@ -32,7 +32,7 @@ class LineList(list):  # type: ignore[type-arg]
     item_lines: list[int]
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(_FastLoader):  # C scanner/parser, Python constructors that keep marks
     pass
 
 

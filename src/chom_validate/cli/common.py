@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import Config, ConfigError, load_config
+from ..config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config
 from ..engine import RunOptions, TargetSpec, scan
 from ..registry import CATEGORIES, PROFILES, Registry, load_registry
 from ..results import RunReport
@@ -103,8 +103,19 @@ def build_targets(args: ScanArgs, cfg: Config) -> list[TargetSpec]:
         fail(str(exc))
 
 
+def default_config_path(args: ScanArgs) -> Path | None:
+    """--config, else ./chom-validate.yaml, else the scanned tree's own chom-validate.yaml."""
+    if args.config is not None:
+        return args.config
+    if Path(DEFAULT_CONFIG_NAME).is_file():
+        return Path(DEFAULT_CONFIG_NAME)
+    if args.path is not None and (args.path / DEFAULT_CONFIG_NAME).is_file():
+        return args.path / DEFAULT_CONFIG_NAME
+    return None
+
+
 def run_scan(args: ScanArgs, progress=None) -> tuple[RunReport, Config]:  # type: ignore[no-untyped-def]
-    cfg = load_cfg(args.config)
+    cfg = load_cfg(default_config_path(args))
     profile = args.profile or cfg.profile
     if profile not in PROFILES:
         fail(f"--profile {profile!r}: one of {', '.join(PROFILES)}")

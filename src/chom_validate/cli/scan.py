@@ -98,7 +98,7 @@ def all_checks(
     ),
     jobs: int = typer.Option(4, "--jobs", "-j", help="Hosts scanned in parallel.", rich_help_panel="SSH"),
     config: Path | None = typer.Option(
-        None, "--config", "-c", help="Config file (default ./chom-validate.yaml when present)."
+        None, "--config", "-c", help="Config file (default: ./chom-validate.yaml, else chom-validate.yaml at the root of --path)."
     ),
     profile: str | None = typer.Option(
         None, "--profile", help="baseline, hardened or certified (default from config, else hardened)."

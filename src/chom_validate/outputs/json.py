@@ -29,3 +29,16 @@ def shipped_schema() -> dict[str, Any]:
 
 def load_report(text: str) -> RunReport:
     return RunReport.model_validate_json(text)
+
+
+def write_schema(path: str) -> None:
+    """Regenerate the shipped schema (`python -m chom_validate.outputs.json PATH`)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(generate_schema(), fh, indent=2, sort_keys=True)
+        fh.write("\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    write_schema(sys.argv[1] if len(sys.argv) > 1 else "src/chom_validate/schema/" + SCHEMA_FILE)

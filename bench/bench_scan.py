@@ -1,0 +1,207 @@
+"""Benchmark `chom-validate all --path` on the example and on generated large trees.
+
+Measures wall time and peak RSS of the real CLI in a subprocess, files/s, and the ratio against a
+baseline measured in the same run (a Python process that only walks the tree and reads every file).
+Trees of size N and 2N show whether cost grows linearly.
+
+    .venv/bin/python bench/bench_scan.py [--scale 1] [--write bench/RESULTS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "chom-deployment"
+
+SCRIPT = """#!/usr/bin/env bash
+set -euo pipefail
+LOG=/var/log/chom/deploy-{i}.log
+log() {{ echo "$(date -Is) $*" | tee -a "$LOG"; }}
+cleanup() {{ rm -f "$TMP"; }}
+TMP=$(mktemp)
+trap cleanup EXIT
+{body}
+cat > /etc/systemd/system/app-{i}.service <<'EOF'
+[Unit]
+Description=App {i}
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+User=app
+ExecStart=/usr/local/bin/app-{i} --listen :{port}
+Restart=on-failure
+RestartSec=5s
+EOF
+systemctl daemon-reload
+"""
+BODY_LINE = 'log "step {n}"; install -m 0644 "$TMP" /etc/app/{n}.conf || {{ log "failed {n}"; exit 1; }}\n'
+UNIT = """[Unit]
+Description=Exporter {i}
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+User=exporter
+ExecStart=/usr/local/bin/exporter-{i} --web.listen-address=:{port}
+Restart=always
+RestartSec=10s
+NoNewPrivileges=true
+
+[Install]
+WantedBy=multi-user.target
+"""
+RULES = """groups:
+  - name: group-{i}
+    rules:
+{rules}"""
+RULE = """      - alert: Alert{i}x{j}
+        expr: rate(http_requests_total{{job="app{i}"}}[5m]) > {j}
+        for: 5m
+        labels:
+          severity: warning
+        annotations:
+          summary: "high rate {j}"
+          description: "rate above {j}"
+"""
+
+
+def generate(root: Path, scale: int) -> dict[str, int]:
+    counts = {
+        "scripts": 300 * scale,
+        "units": 200 * scale,
+        "rules": 50 * scale,
+        "docs": 500 * scale,
+        "other": 4000 * scale,
+    }
+    for i in range(counts["scripts"]):
+        d = root / f"svc{i % 40}" / "scripts"
+        d.mkdir(parents=True, exist_ok=True)
+        body = "".join(BODY_LINE.format(n=n) for n in range(40))
+        (d / f"deploy-{i}.sh").write_text(SCRIPT.format(i=i, body=body, port=10000 + i))
+    for i in range(counts["units"]):
+        d = root / f"svc{i % 40}" / "systemd"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"exporter-{i}.service").write_text(UNIT.format(i=i, port=20000 + i))
+    for i in range(counts["rules"]):
+        d = root / "prometheus" / "rules"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"rules-{i}.yml").write_text(
+            RULES.format(i=i, rules="".join(RULE.format(i=i, j=j) for j in range(10)))
+        )
+    for i in range(counts["docs"]):
+        d = root / "docs" / f"area{i % 20}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"note-{i}.md").write_text(
+            f"# Note {i}\n\nSome text about service {i}.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+        )
+    for i in range(counts["other"]):
+        d = root / "src" / f"mod{i % 100}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"file{i}.txt").write_text(f"plain text file {i}\n" * 20)
+    counts["files"] = sum(counts.values())
+    return counts
+
+
+BASELINE = """
+import os, sys
+n = 0
+for dp, dn, fn in os.walk(sys.argv[1]):
+    for f in fn:
+        with open(os.path.join(dp, f), 'rb') as fh:
+            n += len(fh.read())
+print(n)
+"""
+
+
+def measure(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one subprocess."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, rusage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} exited {code}")
+    return wall, rusage.ru_maxrss / 1024.0
+
+
+def best(argv: list[str], repeat: int) -> tuple[float, float]:
+    runs = [measure(argv) for _ in range(repeat)]
+    return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scale", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--write", type=Path)
+    args = ap.parse_args()
+    exe = shutil.which("chom-validate", path=str(Path(sys.executable).parent)) or "chom-validate"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        targets = [("example deployment", EXAMPLE, None)]
+        for s in (args.scale, args.scale * 2):
+            root = Path(tmp) / f"large-{s}"
+            counts = generate(root, s)
+            targets.append((f"generated x{s}", root, counts))
+        for name, root, counts in targets:
+            nfiles = counts["files"] if counts else sum(len(f) for _, _, f in os.walk(root))
+            base_t, base_rss = best([sys.executable, "-c", BASELINE, str(root)], args.repeat)
+            cfg = ["--config", str(EXAMPLE / "chom-validate.yaml")] if counts is None else []
+            cv_t, cv_rss = best(
+                [exe, "all", "--path", str(root), "--format", "json", "-o", os.devnull, *cfg], args.repeat
+            )
+            rows.append((name, nfiles, counts, cv_t, cv_rss, base_t, base_rss))
+            print(
+                f"{name}: {nfiles} files, chom-validate {cv_t:.2f}s ({nfiles / cv_t:.0f} files/s, "
+                f"peak RSS {cv_rss:.0f} MiB), baseline read {base_t:.2f}s, ratio {cv_t / base_t:.1f}x"
+            )
+    small, large = rows[1], rows[2]
+    growth = (large[3] / small[3]) / (large[1] / small[1])
+    lines = [
+        "## Scan throughput (`bench/bench_scan.py`)",
+        "",
+        f"Machine: {os.cpu_count()} cores; best of {args.repeat} runs; baseline = a Python process that walks "
+        "the tree and reads every file (same run).",
+        "",
+        "| tree | files | scripts | units | rule files | time (s) | files/s | peak RSS (MiB) | "
+        "baseline (s) | ratio vs baseline |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, n, c, t, rss, bt, _ in rows:
+        c = c or {}
+        lines.append(
+            f"| {name} | {n} | {c.get('scripts', '-')} | {c.get('units', '-')} | {c.get('rules', '-')} | "
+            f"{t:.2f} | {n / t:.0f} | {rss:.0f} | {bt:.2f} | {t / bt:.1f}x |"
+        )
+    lines += [
+        "",
+        f"Growth: doubling the tree multiplies time by {large[3] / small[3]:.2f} "
+        f"(linear = 2.00; normalised growth factor {growth:.2f}).",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.write:
+        write_section(args.write, "## Scan throughput", text)
+
+
+def write_section(path: Path, header: str, text: str) -> None:
+    """Replace (or append) one `## ` section of RESULTS.md, leaving other sections alone."""
+    old = path.read_text() if path.exists() else "# Benchmark results\n\n"
+    parts = old.split("\n## ")
+    kept = [parts[0]] + ["## " + p for p in parts[1:] if not ("## " + p).startswith(header)]
+    path.write_text("\n".join(s.rstrip("\n") + "\n" for s in kept) + "\n" + text.rstrip("\n") + "\n")
+
+
+if __name__ == "__main__":
+    main()

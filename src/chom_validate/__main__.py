@@ -1,0 +1,5 @@
+"""`python -m chom_validate`."""
+
+from .cli import main
+
+main()
