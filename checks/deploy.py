@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from chom_validate.artifacts import Artifact
-from chom_validate.artifacts.shell import ShellScript
+from chom_validate.artifacts.shell import Command
 from chom_validate.engine import ScanContext
 from chom_validate.findings import Result
 from chom_validate.registry import check
 
-_OPS_NAME = re.compile(
-    r"(deploy|setup|install|provision|backup|restore|migrat|rollback|upgrade|bootstrap)", re.I
+from ._deploy_util import OPS_NAME as _OPS_NAME
+from ._deploy_util import (
+    effective_commands,
+    is_library,
+    is_printer,
+    ops_scripts,
+    sourced_functions,
+    var_refs,
 )
 
-
-def is_library(script: ShellScript, artifact: Artifact) -> bool:
-    """A sourced library: no shebang and nothing at top level but functions and assignments."""
-    if artifact.text.startswith("#!"):
-        return False
-    top = [c for c in script.commands if c.function is None]
-    return all(
-        re.match(
-            r"^[A-Za-z_][A-Za-z0-9_]*(\[.*\])?\+?=|^(readonly|export|declare|local)\b|^\w+\s*\(\)", c.text
-        )
-        or c.words[:1] in (["source"], ["."], ["}"])
-        for c in top
-    )
+__all__ = ["is_library"]
 
 
 def _set_flags(words: list[str]) -> list[tuple[str, bool]]:
@@ -105,6 +99,8 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
         for cmd in script.commands:
             if cmd.words[:1] == ["set"]:
                 for flag, on in _set_flags(cmd.words):
+                    if flag not in ("e", "u", "pipefail"):
+                        continue
                     if on:
                         state[flag] = True
                         where.setdefault(flag, cmd.line)
@@ -216,3 +212,406 @@ def error_trap(ctx: ScanContext) -> Iterator[Result]:
             )
     if not seen:
         yield Result.not_applicable("no deploy/setup/backup scripts found")
+
+
+def _first(
+    pairs: list[tuple[Artifact, Command]], pred: Callable[[Command], bool]
+) -> tuple[Artifact, Command] | None:
+    return next(((a, c) for a, c in pairs if pred(c)), None)
+
+
+@check("DEP003", "concurrency-lock", category="deploy", severity="medium", pillar="reliability")
+def concurrency_lock(ctx: ScanContext) -> Iterator[Result]:
+    """Deploy and backup scripts take a lock so two runs cannot interleave.
+
+    What it does
+        For deploy/setup/install/backup/restore scripts, looks for `flock` (directly or in a
+        sourced library function), `mkdir` of a lock directory, `lockfile`/`lockrun`, or a
+        `set -o noclobber` lock file.
+    Why it matters
+        Two overlapping runs (a cron backup and a manual one, two operators deploying) write the
+        same files, restart services under each other and leave a mixed state behind.
+    Example
+        #!/usr/bin/env bash
+        set -euo pipefail
+        apt-get install -y nginx      # no lock anywhere: fails
+    Fix
+        `exec 9>/var/lock/deploy.lock; flock -n 9 || { echo "already running"; exit 1; }`
+    References
+        https://man7.org/linux/man-pages/man1/flock.1.html
+    """
+    seen = False
+    for art, script in ops_scripts(ctx):
+        seen = True
+        cmds = effective_commands(ctx, art, script)
+        hit = _first(
+            cmds,
+            lambda c: (
+                c.name in ("flock", "lockfile", "lockrun", "lckdo")
+                or (c.name == "mkdir" and "lock" in c.text.lower())
+                or (c.name == "set" and "noclobber" in c.words)
+            ),
+        )
+        if hit:
+            yield Result.passed(
+                f"{art.path}: lock via `{hit[1].name}`", hit[0].evidence(hit[1].line), subject=art.path
+            )
+        else:
+            yield Result.fail(
+                f"{art.path}: no lock against concurrent runs (flock, lock directory)",
+                art.evidence(1, note="no flock/lock directory found"),
+                subject=art.path,
+            )
+    if not seen:
+        yield Result.not_applicable("no deploy/setup/backup scripts found")
+
+
+@check("DEP004", "timestamped-log-file", category="deploy", severity="low", pillar="observability")
+def log_file(ctx: ScanContext) -> Iterator[Result]:
+    """Operational scripts log to a file, with timestamps.
+
+    What it does
+        Looks for output written to a log file (`tee -a FILE`, `>> "$LOG_FILE"`,
+        `exec > >(tee -a ...)`) or sent to syslog (`logger`), and for timestamps (`date`,
+        `logger`, `ts`) in the script or the library functions it sources.
+    Why it matters
+        After a failed 3 a.m. deploy the terminal is gone; the log file with timestamps is what
+        tells the on-call engineer which step failed and when, and lines it up with the alerts.
+    Example
+        echo "Installing node_exporter"      # terminal only: fails
+    Fix
+        `log() { printf '%s %s\\n' "$(date -Is)" "$*" | tee -a "$LOG_FILE" >&2; }`
+    References
+        https://man7.org/linux/man-pages/man1/logger.1.html
+    """
+    seen = False
+    for art, script in ops_scripts(ctx):
+        seen = True
+        cmds = effective_commands(ctx, art, script)
+        to_file = _first(
+            cmds,
+            lambda c: (
+                c.name == "logger"
+                or (
+                    c.name == "tee"
+                    and any(w in ("-a", "--append") for w in c.words)
+                    and "log" in c.text.lower()
+                )
+                or any(op == ">>" and "log" in t.lower() for op, t in c.redirects)
+                or ("exec" in c.words[:1] and "log" in c.logical.lower())
+            ),
+        )
+        stamp = _first(
+            cmds,
+            lambda c: c.name in ("date", "logger", "ts") or "date +" in c.logical or "$(date" in c.logical,
+        )
+        if to_file and stamp:
+            yield Result.passed(
+                f"{art.path}: logs to a file with timestamps",
+                to_file[0].evidence(to_file[1].line),
+                subject=art.path,
+            )
+        else:
+            what = "no log file" if not to_file else "log lines carry no timestamp"
+            ev = (
+                to_file[0].evidence(to_file[1].line)
+                if to_file
+                else art.evidence(1, note="output goes to the terminal only")
+            )
+            yield Result.fail(f"{art.path}: {what}", ev, subject=art.path)
+    if not seen:
+        yield Result.not_applicable("no deploy/setup/backup scripts found")
+
+
+_PREFLIGHT: dict[str, Callable[[Command], bool]] = {
+    "root/user": lambda c: bool(re.search(r"\bEUID\b|\bid -u\b|\$UID\b|\bwhoami\b", c.logical)),
+    "OS": lambda c: bool(
+        re.search(r"/etc/os-release|lsb_release|/etc/debian_version|\bVERSION_ID\b", c.logical)
+    ),
+    "memory/disk": lambda c: c.name in ("df", "free") or "/proc/meminfo" in c.logical,
+    "ports": lambda c: c.name in ("ss", "netstat", "lsof") or "/dev/tcp/" in c.logical,
+    "required commands": lambda c: (
+        c.words[:1] in (["hash"], ["which"])
+        or c.words[:2] in (["command", "-v"], ["type", "-p"], ["type", "-P"])
+    ),
+}
+
+
+@check("DEP005", "preflight-checks", category="deploy", severity="medium", pillar="operations")
+def preflight(ctx: ScanContext) -> Iterator[Result]:
+    """Deploy scripts check the host before they change it (user, OS, resources, ports, tools).
+
+    What it does
+        For deploy/provision/bootstrap/upgrade scripts, looks (in the script and the library functions it
+        sources) for: a root/user check (`$EUID`, `id -u`), an OS check (`/etc/os-release`),
+        a memory/disk check (`df`, `free`, `/proc/meminfo`), a port check (`ss`, `netstat`) and
+        a required-commands check (`command -v`). Each missing kind is named.
+    Why it matters
+        A deploy that discovers half-way that the disk is full, the port is taken or `jq` is
+        missing leaves the host half-configured. Checking first costs a second and fails cleanly.
+    Example
+        #!/usr/bin/env bash
+        set -euo pipefail
+        apt-get install -y prometheus      # no preflight: fails
+    Fix
+        Add a `preflight()` function that checks `$EUID`, `/etc/os-release`, `df`/`free`,
+        `ss -ltn` for the ports to bind and `command -v` for every tool, and call it first.
+    References
+        https://sre.google/sre-book/reliable-product-launches/
+    """
+    seen = False
+    for art, script in ops_scripts(ctx, deploy_only=True):
+        seen = True
+        cmds = effective_commands(ctx, art, script)
+        found: dict[str, tuple[Artifact, Command]] = {}
+        for kind, pred in _PREFLIGHT.items():
+            hit = _first(cmds, pred)
+            if hit:
+                found[kind] = hit
+        missing = [k for k in _PREFLIGHT if k not in found]
+        if missing:
+            ev = [a.evidence(c.line, note=f"{k} check") for k, (a, c) in found.items()][:3]
+            yield Result.fail(
+                f"{art.path}: preflight misses {', '.join(missing)} check(s)",
+                art.evidence(1, note=f"no {', '.join(missing)} check"),
+                *ev,
+                subject=art.path,
+                missing=missing,
+            )
+        else:
+            yield Result.passed(
+                f"{art.path}: preflight checks user, OS, resources, ports and commands",
+                *[a.evidence(c.line, note=f"{k} check") for k, (a, c) in found.items()],
+                subject=art.path,
+            )
+    if not seen:
+        yield Result.not_applicable("no deploy/provision scripts found")
+
+
+_CONFIG_PATH = re.compile(
+    r"^(/etc/|/usr/local/etc/)|\.(conf|cnf|ini|cfg|ya?ml|service|env|list|rules|json)$|/etc/"
+)
+_GUARD_CMDS = ("grep", "id", "getent", "test", "[", "[[")
+
+
+@check("DEP006", "idempotent-steps", category="deploy", severity="medium", pillar="reliability")
+def idempotency(ctx: ScanContext) -> Iterator[Result]:
+    """Create and append steps are guarded, so a second run does not duplicate or fail.
+
+    What it does
+        Reports `>>` appends to configuration files (under `/etc`, `*.conf`, `*.ini`, ...)
+        that are not guarded (`grep -q ... || echo ... >>`, inside an `if`), `useradd`/
+        `groupadd` without an `id`/`getent` guard, `mkdir` without `-p` and `ln -s` without
+        `-f` outside a guard. Logs (`>> "$LOG_FILE"`) are fine.
+    Why it matters
+        Deploy scripts are re-run: after a failure, for an upgrade, by someone else. An
+        unguarded append adds the same line again on each run (a duplicated `Include`, cron
+        line or sysctl), `useradd` fails on the second run and with `set -e` stops the deploy.
+    Example
+        echo "vm.swappiness=10" >> /etc/sysctl.conf        # duplicated on every run: fails
+    Fix
+        `grep -qxF 'vm.swappiness=10' /etc/sysctl.conf || echo 'vm.swappiness=10' >> /etc/sysctl.conf`,
+        better a drop-in file written whole (`/etc/sysctl.d/60-chom.conf`); `id -u x >/dev/null 2>&1 || useradd x`.
+    References
+        https://en.wikipedia.org/wiki/Idempotence#Computer_science_meaning
+    """
+    seen = False
+    for art, script in ops_scripts(ctx):
+        seen = True
+        bad: list[tuple[Command, str]] = []
+        for c in script.commands:
+            if c.guarded:
+                continue
+            for op, tgt in c.redirects:
+                if op == ">>" and _CONFIG_PATH.search(tgt) and "log" not in tgt.lower():
+                    bad.append((c, f"unguarded append to {tgt}"))
+            if c.name == "tee" and any(w in ("-a", "--append") for w in c.argv):
+                tgts = [w for w in c.argv[1:] if not w.startswith("-")]
+                if tgts and _CONFIG_PATH.search(tgts[0]) and "log" not in tgts[0].lower():
+                    bad.append((c, f"unguarded `tee -a` to {tgts[0]}"))
+            if c.name in ("useradd", "groupadd", "adduser", "addgroup"):
+                bad.append((c, f"`{c.name}` without an id/getent guard"))
+            if c.name == "mkdir" and not any(re.match(r"^-\w*p", w) or w == "--parents" for w in c.argv[1:]):
+                bad.append((c, "`mkdir` without -p"))
+            if (
+                c.name == "ln"
+                and any(re.match(r"^-\w*s", w) for w in c.argv[1:])
+                and not any(re.match(r"^-\w*f", w) for w in c.argv[1:])
+            ):
+                bad.append((c, "`ln -s` without -f"))
+        if bad:
+            c, why = bad[0]
+            yield Result.fail(
+                f"{art.path}: not idempotent: {why}" + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""),
+                *[art.evidence(b.line, note=w) for b, w in bad[:5]],
+                subject=art.path,
+            )
+        else:
+            state = next((c for c in script.commands if "state" in c.logical.lower() or c.guarded), None)
+            yield Result.passed(
+                f"{art.path}: create/append steps are guarded",
+                art.evidence(state.line if state else 1, note="guards or state tracking"),
+                subject=art.path,
+            )
+    if not seen:
+        yield Result.not_applicable("no deploy/setup/backup scripts found")
+
+
+_PROMISABLE = ("--dry-run", "--rollback")
+
+
+@check("DEP007", "promised-flags-work", category="deploy", severity="high", pillar="reliability")
+def promised_flags(ctx: ScanContext) -> Iterator[Result]:
+    """A `--dry-run` or `--rollback` that the usage text promises is parsed and changes what runs.
+
+    What it does
+        Finds `--dry-run`/`--rollback` in the usage text (header comments, `usage()` output),
+        then checks that the argument parser handles it (`case` arm or getopts) and that the
+        arm has an effect: it calls a function, or sets a variable that some later command or
+        condition reads (not only `echo`/`log`).
+    Why it matters
+        Operators trust `--dry-run` to change nothing. A flag that is documented but ignored,
+        or only printed ("DRY RUN mode") while every step still runs, deploys to production
+        from a "dry run". A `--rollback` that does nothing is found out during an outage.
+    Example
+        # Usage: deploy.sh [--dry-run]
+        case "$1" in --dry-run) DRY_RUN=true ;; esac
+        [[ $DRY_RUN == true ]] && echo "dry run"   # nothing else reads DRY_RUN: fails
+    Fix
+        Route every mutating command through `run() { if [[ $DRY_RUN == true ]]; then echo "+ $*"; else "$@"; fi; }`,
+        and make `--rollback` call a tested `rollback` function.
+    References
+        https://www.gnu.org/prep/standards/html_node/Command_002dLine-Interfaces.html
+    """
+    seen = False
+    for art, script in ops_scripts(ctx):
+        arm_lines = {f.line for f in script.flags.values()}
+        for flag in _PROMISABLE:
+            promise = None
+            for i, ln in enumerate(art.lines, 1):
+                if flag in ln and i not in arm_lines and re.search(rf"{re.escape(flag)}(?![\w-])", ln):
+                    low = ln.lower()
+                    if (
+                        ln.lstrip().startswith("#")
+                        or "usage" in low
+                        or i in script.heredoc_lines
+                        or "echo" in low
+                        or "printf" in low
+                    ):
+                        promise = i
+                        break
+            if promise is None:
+                continue
+            seen = True
+            f = script.flags.get(flag)
+            if f is None:
+                yield Result.fail(
+                    f"{art.path}: usage promises {flag} but the argument parser never handles it",
+                    art.evidence(promise, note="promised here"),
+                    subject=f"{art.path} {flag}",
+                )
+                continue
+            called = [
+                w
+                for w in re.findall(r"[A-Za-z_][\w-]*", f.body)
+                if w in script.functions and not re.match(r"^(log|echo|printf|info|warn|die|usage|msg)", w)
+            ]
+            readers: list[int] = []
+            for var, _ in f.assigns:
+                for i, ln in enumerate(art.lines, 1):
+                    if i == f.line or i in script.heredoc_lines:
+                        continue
+                    code = ln.split("#", 1)[0] if not ln.lstrip().startswith("#") else ""
+                    if var not in var_refs(code):
+                        continue
+                    if re.match(r"^\s*(echo|printf|log\w*|info|warn)\b", code) or re.match(
+                        rf"^\s*(readonly |export |local )?{var}=", code
+                    ):
+                        continue
+                    readers.append(i)
+            if not readers:
+                for var, _ in f.assigns:
+                    for lib_art, _lib in sourced_functions(ctx, art, script).values():
+                        if any(
+                            var in var_refs(ln) and not re.match(r"^\s*(echo|printf|log\w*)\b|^\s*\w+=", ln)
+                            for ln in lib_art.lines
+                        ):
+                            readers.append(f.line)
+                            break
+            if called or readers:
+                where = readers[0] if readers else f.line
+                yield Result.passed(
+                    f"{art.path}: {flag} is parsed and changes what runs",
+                    art.evidence(f.line, note="parsed here"),
+                    art.evidence(where, note="used here"),
+                    subject=f"{art.path} {flag}",
+                )
+            else:
+                yield Result.fail(
+                    f"{art.path}: {flag} is parsed but has no effect (only printed or never read)",
+                    art.evidence(f.line, note="flag handled here; nothing reads what it sets"),
+                    art.evidence(promise, note="promised here"),
+                    subject=f"{art.path} {flag}",
+                )
+    if not seen:
+        yield Result.not_applicable("no script promises --dry-run or --rollback")
+
+
+_DESTRUCTIVE = re.compile(
+    r"\bartisan\s+migrate\b(?!:status)|\b(DROP|TRUNCATE)\s+(TABLE|DATABASE)\b|\bmigrate\s+--force\b|\bdb:wipe\b",
+    re.I,
+)
+_BACKUP = re.compile(r"\b(mysqldump|mariadb-dump|pg_dump|xtrabackup|mariabackup)\b|\bbackup|\bsnapshot", re.I)
+
+
+@check("DEP008", "backup-before-destructive", category="deploy", severity="high", pillar="reliability")
+def backup_before_destructive(ctx: ScanContext) -> Iterator[Result]:
+    """Database migrations and drops run only after a backup the rollback can restore.
+
+    What it does
+        Finds destructive steps (`artisan migrate`, `DROP/TRUNCATE TABLE|DATABASE`,
+        `db:wipe`) and checks that the script (or a library function it calls) takes a backup
+        (`mysqldump`, `pg_dump`, a `backup*`/`snapshot*` function) on an earlier line.
+    Why it matters
+        A migration that fails half-way or drops the wrong column cannot be undone without the
+        dump taken just before it. Nightly backups are up to 24 h old: a deploy-time dump is the
+        rollback.
+    Example
+        php artisan migrate --force       # no dump before: fails
+    Fix
+        `mysqldump --single-transaction chom | gzip > "$BACKUP_DIR/pre-deploy-$RELEASE.sql.gz"` before migrating.
+    References
+        https://laravel.com/docs/migrations#running-migrations
+    """
+    seen = False
+    for art, script in ops_scripts(ctx):
+        cmds = effective_commands(ctx, art, script)
+        destructive = [
+            c for a, c in cmds if a is art and _DESTRUCTIVE.search(c.logical) and not is_printer(c)
+        ]
+        if not destructive:
+            continue
+        seen = True
+        first = destructive[0]
+        backups = [
+            (a, c)
+            for a, c in cmds
+            if (_BACKUP.search(c.name) or c.name in ("mysqldump", "mariadb-dump", "pg_dump"))
+            and (a is not art or c.line < first.line or (c.function and c.function != first.function))
+        ]
+        if backups:
+            a, c = backups[0]
+            yield Result.passed(
+                f"{art.path}: backup (`{c.name}`) before `{first.name}`",
+                a.evidence(c.line, note="backup"),
+                art.evidence(first.line, note="destructive step"),
+                subject=art.path,
+            )
+        else:
+            yield Result.fail(
+                f"{art.path}: destructive step without a backup first: {first.text[:80]}",
+                art.evidence(first.line, note="no backup/dump before this"),
+                subject=art.path,
+            )
+    if not seen:
+        yield Result.not_applicable("no destructive steps (migrations, drops) in deploy scripts")

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from chom_validate.artifacts.systemd import Directive, merged_units
+from chom_validate.artifacts.systemd_security import assess
 from chom_validate.engine import ScanContext
-from chom_validate.findings import Result
+from chom_validate.findings import Evidence, Result
+from chom_validate.redact import looks_like_placeholder
 from chom_validate.registry import check
 
 _NETWORK_HINT = re.compile(
@@ -16,14 +19,29 @@ _NETWORK_HINT = re.compile(
 )
 
 
+def all_services(ctx: ScanContext):  # type: ignore[no-untyped-def]
+    """Service units (files and heredocs) with their drop-ins applied."""
+    units = ctx.derived(
+        "systemd:merged", lambda: merged_units(ctx.parsed("systemd_unit"), ctx.parsed("systemd_dropin"))
+    )
+    for art, unit in units:
+        if unit.type == "service" and unit.has_section("Service"):
+            yield art, unit
+
+
 def services(ctx: ScanContext):  # type: ignore[no-untyped-def]
-    """Service units (files and heredocs) that run a long-lived process."""
-    for art, unit in ctx.parsed("systemd_unit"):
-        if unit.type != "service" or not unit.has_section("Service"):
-            continue
+    """Service units (files and heredocs, drop-ins applied) that run a long-lived process."""
+    for art, unit in all_services(ctx):
         if (unit.get("Service", "Type") or "simple") == "oneshot":
             continue
         yield art, unit
+
+
+def ev(art, d: Directive | None, note: str | None = None) -> Evidence:  # type: ignore[no-untyped-def]
+    """Evidence for a directive: in the drop-in that set it, else in the unit file."""
+    if d is None:
+        return art.evidence(None, note=note)
+    return (d.source or art).evidence(d.line, note=note)
 
 
 @check("SYS001", "restart-policy", category="systemd", severity="high", pillar="reliability")
@@ -53,34 +71,34 @@ def restart_policy(ctx: ScanContext) -> Iterator[Result]:
         restart = unit.last("Service", "Restart")
         val = restart.value.strip() if restart else "no"
         if val in ("no", ""):
-            ev = (
-                art.evidence(restart.line)
+            where = (
+                ev(art, restart)
                 if restart
                 else art.evidence(
                     unit.sections.get("Service"), note="no Restart= in [Service]; the default is Restart=no"
                 )
             )
             yield Result.fail(
-                f"{art.label}: Restart={val}: the service stays down after a crash", ev, subject=unit.name
+                f"{art.label}: Restart={val}: the service stays down after a crash", where, subject=unit.name
             )
         elif val in ("on-success", "on-watchdog"):
             yield Result.fail(
                 f"{art.label}: Restart={val} does not restart after a failure",
-                art.evidence(restart.line if restart else None),
+                ev(art, restart),
                 subject=unit.name,
             )
         elif unit.last("Service", "RestartSec") is None:
             yield Result.fail(
                 f"{art.label}: Restart={val} without RestartSec= (default 100ms) makes crash loops "
                 "hit the start limit at once",
-                art.evidence(restart.line if restart else None),
+                ev(art, restart),
                 subject=unit.name,
                 severity="low",
             )
         else:
             yield Result.passed(
                 f"{art.label}: Restart={val}, RestartSec={unit.get('Service', 'RestartSec')}",
-                art.evidence(restart.line if restart else None),
+                ev(art, restart),
                 subject=unit.name,
             )
     if not found:
@@ -122,14 +140,14 @@ def network_online(ctx: ScanContext) -> Iterator[Result]:
         missing = [k for k, v in (("After", after), ("Wants", wants)) if "network-online.target" not in v]
         if missing:
             d = unit.last("Unit", "After") or unit.last("Unit", "Wants")
-            ev = (
-                art.evidence(d.line)
+            where = (
+                ev(art, d)
                 if d
                 else art.evidence(unit.sections.get("Unit") or 1, note="no After=/Wants= in [Unit]")
             )
             yield Result.fail(
                 f"{art.label}: missing {' and '.join(m + '=network-online.target' for m in missing)}",
-                ev,
+                where,
                 subject=unit.name,
             )
         else:
@@ -184,18 +202,335 @@ def non_root_user(ctx: ScanContext) -> Iterator[Result]:
         elif re.search(r"\{\{|\$\{?[A-Za-z_]|%[a-zA-Z]", user.value):
             yield Result.not_applicable(
                 f"{art.label}: User={user.value} is templated; value unknown",
-                art.evidence(user.line),
+                ev(art, user),
                 subject=unit.name,
             )
         elif user.value.strip() in ("root", "0"):
             yield Result.fail(
                 f"{art.label}: User={user.value.strip()} runs the service with full privileges",
-                art.evidence(user.line),
+                ev(art, user),
                 subject=unit.name,
             )
         else:
             yield Result.passed(
-                f"{art.label}: runs as {user.value.strip()}", art.evidence(user.line), subject=unit.name
+                f"{art.label}: runs as {user.value.strip()}", ev(art, user), subject=unit.name
             )
     if not found:
         yield Result.not_applicable("no long-running service units found")
+
+
+def _seconds(v: str | None) -> float | None:
+    if v is None:
+        return None
+    total = 0.0
+    units = {"ms": 0.001, "s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "": 1, "us": 1e-6}
+    for num, unit in re.findall(r"(\d+(?:\.\d+)?)\s*([a-z]*)", v.strip()):
+        if unit not in units:
+            return None
+        total += float(num) * units[unit]
+    return total
+
+
+@check("SYS004", "start-limit", category="systemd", severity="medium", pillar="reliability")
+def start_limit(ctx: ScanContext) -> Iterator[Result]:
+    """Restarting services do not give up for good after a burst of crashes.
+
+    What it does
+        For services with `Restart=` other than `no`, reads `RestartSec=` and the start-limit
+        settings. `StartLimitIntervalSec=`/`StartLimitBurst=` in `[Service]` are ignored by systemd
+        (they belong in `[Unit]`) and fail. With the defaults (5 starts in 10 s), a `RestartSec=`
+        below 2 s lets five quick crashes stop the unit permanently, which is reported unless
+        `StartLimitIntervalSec=` is set in `[Unit]`.
+    Why it matters
+        After hitting the start limit the unit stays `failed` until someone runs `systemctl
+        reset-failed`; a transient dependency outage becomes a permanent one.
+    Example
+        [Service]
+        Restart=always
+        StartLimitIntervalSec=0   # wrong section: ignored
+    Fix
+        Put `StartLimitIntervalSec=`/`StartLimitBurst=` in `[Unit]`, and use `RestartSec=5s`.
+    References
+        https://www.freedesktop.org/software/systemd/man/systemd.unit.html#StartLimitIntervalSec=interval
+    """
+    found = False
+    for art, unit in services(ctx):
+        restart = unit.get("Service", "Restart") or "no"
+        if restart == "no":
+            continue
+        found = True
+        misplaced = [
+            d
+            for d in unit.directives
+            if d.section == "Service" and d.key in ("StartLimitIntervalSec", "StartLimitBurst")
+        ]
+        if misplaced:
+            yield Result.fail(
+                f"{art.label}: {misplaced[0].key}= in [Service] is ignored; it belongs in [Unit]",
+                ev(art, misplaced[0]),
+                subject=unit.name,
+            )
+            continue
+        limit = unit.last("Unit", "StartLimitIntervalSec")
+        rs = unit.last("Service", "RestartSec")
+        secs = _seconds(rs.value) if rs else 0.1
+        if limit is not None:
+            yield Result.passed(
+                f"{art.label}: StartLimitIntervalSec={limit.value}", ev(art, limit), subject=unit.name
+            )
+        elif secs is not None and secs >= 2:
+            yield Result.passed(
+                f"{art.label}: RestartSec={rs.value if rs else ''} keeps restarts under the default start limit",
+                ev(art, rs),
+                subject=unit.name,
+            )
+        else:
+            yield Result.fail(
+                f"{art.label}: Restart={restart} with RestartSec={rs.value if rs else '100ms (default)'}: five "
+                "quick crashes hit the start limit and the unit stays failed",
+                ev(art, rs or unit.last("Service", "Restart")),
+                subject=unit.name,
+            )
+    if not found:
+        yield Result.not_applicable("no restarting service units found")
+
+
+@check("SYS005", "absolute-execstart", category="systemd", severity="medium", pillar="reliability")
+def absolute_exec(ctx: ScanContext) -> Iterator[Result]:
+    """`ExecStart=` is present and names an absolute path.
+
+    What it does
+        Strips systemd's prefixes (`-`, `@`, `:`, `+`, `!`, `!!`) and requires the command to start
+        with `/` (or a specifier like `%S/...` that expands to one). Services without `ExecStart=`
+        fail.
+    Why it matters
+        A relative command is looked up in systemd's fixed search path, not the deployer's $PATH: the
+        unit works on one machine and fails on another, or runs a different binary.
+    Example
+        ExecStart=node_exporter --web.listen-address=:9100
+    Fix
+        ExecStart=/usr/local/bin/node_exporter --web.listen-address=:9100
+    References
+        https://www.freedesktop.org/software/systemd/man/systemd.service.html#Command%20lines
+    """
+    found = False
+    for art, unit in all_services(ctx):
+        found = True
+        d = unit.last("Service", "ExecStart")
+        if d is None:
+            yield Result.fail(
+                f"{art.label}: no ExecStart=",
+                ev(art, None, note="no ExecStart= in [Service]"),
+                subject=unit.name,
+            )
+            continue
+        cmd = unit.expand(d.value.lstrip("-@:+!").strip())
+        if "{{" in cmd or "${" in cmd.split()[0] if cmd.split() else False:
+            yield Result.not_applicable(f"{art.label}: ExecStart is templated", ev(art, d), subject=unit.name)
+        elif cmd.startswith("/"):
+            yield Result.passed(f"{art.label}: ExecStart={cmd.split()[0]}", ev(art, d), subject=unit.name)
+        else:
+            yield Result.fail(
+                f"{art.label}: ExecStart={cmd.split()[0] if cmd else ''} is not an absolute path",
+                ev(art, d),
+                subject=unit.name,
+            )
+    if not found:
+        yield Result.not_applicable("no service units found")
+
+
+@check(
+    "SYS006", "resource-limits", category="systemd", severity="low", pillar="performance", profile="hardened"
+)
+def resource_limits(ctx: ScanContext) -> Iterator[Result]:
+    """Long-running services have a memory and a task limit.
+
+    What it does
+        Requires `MemoryMax=` (or `MemoryHigh=`) and `TasksMax=` on every long-running service,
+        drop-ins included. Reports which are missing, and notes `LimitNOFILE=` for servers.
+    Why it matters
+        A leaking exporter or a fork bomb in one service should be killed by its cgroup, not take
+        the whole host (and the database next to it) into the OOM killer.
+    Example
+        [Service]
+        ExecStart=/usr/local/bin/redis_exporter
+    Fix
+        MemoryMax=128M, TasksMax=64 (and LimitNOFILE=65536 for servers with many connections).
+    References
+        https://www.freedesktop.org/software/systemd/man/systemd.resource-control.html
+    """
+    found = False
+    for art, unit in services(ctx):
+        found = True
+        mem = unit.last("Service", "MemoryMax") or unit.last("Service", "MemoryHigh")
+        tasks = unit.last("Service", "TasksMax")
+        missing = [k for k, d in (("MemoryMax=", mem), ("TasksMax=", tasks)) if d is None]
+        if missing:
+            yield Result.fail(
+                f"{art.label}: no {' and no '.join(missing)}",
+                ev(art, None, note="no resource limits in [Service]")
+                if not (mem or tasks)
+                else ev(art, mem or tasks),
+                subject=unit.name,
+            )
+        else:
+            yield Result.passed(
+                f"{art.label}: {mem.key}={mem.value}, TasksMax={tasks.value}",  # type: ignore[union-attr]
+                ev(art, mem),
+                subject=unit.name,
+            )
+    if not found:
+        yield Result.not_applicable("no long-running service units found")
+
+
+_SECRET_KEY = re.compile(
+    r"(pass(word|wd)?|secret|token|api_?key|private_?key|credential|dsn|data_source)", re.I
+)
+
+
+@check("SYS007", "no-secrets-in-unit", category="systemd", severity="high", pillar="security")
+def secrets_in_unit(ctx: ScanContext) -> Iterator[Result]:
+    """Secrets are not written into `Environment=` or `ExecStart=` of a unit.
+
+    What it does
+        Looks at `Environment=` assignments whose name looks like a secret (PASSWORD, TOKEN,
+        SECRET, API_KEY, DSN, DATA_SOURCE_NAME...) and at `--password=`-style flags in `ExecStart=`
+        with a literal value (not a placeholder or `$VAR`). Values are never printed.
+    Why it matters
+        Unit files are world-readable (0644) and `systemctl show` prints the environment to any
+        local user; the secret also ends up in backups and in the repository.
+    Example
+        Environment=DATA_SOURCE_NAME=exporter:s3cret@(127.0.0.1:3306)/
+    Fix
+        Move it to `EnvironmentFile=/etc/<service>/env` (0600, owned by root), or better
+        `LoadCredential=` and read it from $CREDENTIALS_DIRECTORY.
+    References
+        https://www.freedesktop.org/software/systemd/man/systemd.exec.html#Environment
+    """
+    found = False
+    for art, unit in all_services(ctx):
+        found = True
+        bad: list[tuple[Directive, str]] = []
+        for d in unit.entries("Service", "Environment"):
+            for item in re.findall(r'"[^"]*"|\S+', d.value):
+                name, _, value = item.strip('"').partition("=")
+                if _SECRET_KEY.search(name) and value and not looks_like_placeholder(value):
+                    bad.append((d, name))
+        for d in unit.entries("Service", "ExecStart"):
+            for m in re.finditer(r"--?[\w.-]*(pass(word)?|token|secret)[\w.-]*[= ](\S+)", d.value, re.I):
+                if not looks_like_placeholder(m.group(3)):
+                    bad.append((d, m.group(0).split("=")[0].split()[0]))
+        if bad:
+            for d, name in bad:
+                yield Result.fail(
+                    f"{art.label}: {d.key}= holds a literal secret ({name}); use EnvironmentFile= or "
+                    "LoadCredential=",
+                    ev(art, d),
+                    subject=unit.name,
+                )
+        else:
+            yield Result.passed(
+                f"{art.label}: no literal secrets in Environment=/ExecStart=",
+                ev(art, unit.last("Service", "ExecStart")),
+                subject=unit.name,
+            )
+    if not found:
+        yield Result.not_applicable("no service units found")
+
+
+@check("SYS008", "logging-to-journal", category="systemd", severity="medium", pillar="observability")
+def logging(ctx: ScanContext) -> Iterator[Result]:
+    """Service output reaches the journal (not discarded, not an unrotated file).
+
+    What it does
+        Reads `StandardOutput=`/`StandardError=`: `null` fails (logs are discarded); `file:`
+        and `append:` fail (low) because nothing rotates them and journald limits do not apply.
+        The default (journal) passes.
+    Why it matters
+        Without logs an incident starts blind; an unrotated log file fills the disk.
+    Example
+        StandardOutput=null
+    Fix
+        Remove the setting (journal is the default) or use `journal`; ship logs with promtail.
+    References
+        https://www.freedesktop.org/software/systemd/man/systemd.exec.html#StandardOutput=
+    """
+    found = False
+    for art, unit in services(ctx):
+        found = True
+        bad = None
+        for key in ("StandardOutput", "StandardError"):
+            d = unit.last("Service", key)
+            if d and (d.value == "null" or d.value.startswith(("file:", "append:", "truncate:"))):
+                bad = d
+                break
+        if bad is None:
+            yield Result.passed(
+                f"{art.label}: output goes to the journal",
+                ev(art, unit.last("Service", "ExecStart")),
+                subject=unit.name,
+            )
+        elif bad.value == "null":
+            yield Result.fail(
+                f"{art.label}: {bad.key}=null discards the logs", ev(art, bad), subject=unit.name
+            )
+        else:
+            yield Result.fail(
+                f"{art.label}: {bad.key}={bad.value}: an unrotated file outside the journal",
+                ev(art, bad),
+                subject=unit.name,
+                severity="low",
+            )
+    if not found:
+        yield Result.not_applicable("no long-running service units found")
+
+
+@check(
+    "SYS009", "exposure-score", category="systemd", severity="medium", pillar="security", profile="hardened"
+)
+def exposure_score(ctx: ScanContext) -> Iterator[Result]:
+    """The hardening exposure score (systemd-analyze security) is at most `systemd.max_exposure` (7.4).
+
+    What it does
+        Computes the exposure score of every service unit (drop-ins applied) exactly like
+        `systemd-analyze security` (systemd 252 weights and bands: 0 PERFECT ... 10 DANGEROUS)
+        and fails units at or above the threshold (default: the EXPOSED band starts at 7.5). The
+        message lists the directives that would lower the score most.
+    Why it matters
+        Exporters and web services parse untrusted input; sandboxing (ProtectSystem=, NoNewPrivileges=,
+        an empty CapabilityBoundingSet=, SystemCallFilter=) turns a remote bug into a contained one.
+    Example
+        redis_exporter.service: 9.3 UNSAFE (runs as root, no sandboxing)
+    Fix
+        Add the directives listed in the finding; see `systemd-analyze security UNIT` for details.
+    References
+        https://www.freedesktop.org/software/systemd/man/systemd-analyze.html#systemd-analyze%20security%20%5BUNIT...%5D
+    """
+    limit = float(ctx.settings("systemd").get("max_exposure", 7.4))
+    found = False
+    for art, unit in all_services(ctx):
+        if art.templated:
+            yield Result.not_applicable(f"{art.label}: templated unit; values unknown", subject=unit.name)
+            continue
+        found = True
+        rep = assess(unit)
+        where = ev(art, None) if art.embedded else art.evidence(unit.sections.get("Service"))
+        if rep.score > limit:
+            worst = ", ".join(a.id for a in rep.worst(5))
+            yield Result.fail(
+                f"{art.label}: exposure {rep.score:.1f} {rep.band} (max {limit}); biggest gains: {worst}",
+                where,
+                subject=unit.name,
+                exposure=rep.score,
+                band=rep.band,
+            )
+        else:
+            yield Result.passed(
+                f"{art.label}: exposure {rep.score:.1f} {rep.band}",
+                where,
+                subject=unit.name,
+                exposure=rep.score,
+                band=rep.band,
+            )
+    if not found:
+        yield Result.not_applicable("no service units found")

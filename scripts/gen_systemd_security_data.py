@@ -17,7 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "src" / "chom_validate" / "data" / "systemd_syscall_groups.json"
+OUT = (
+    Path(__file__).resolve().parent.parent / "src" / "chom_validate" / "data" / "systemd_syscall_groups.json"
+)
 
 
 def main() -> int:

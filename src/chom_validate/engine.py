@@ -21,7 +21,7 @@ from . import __version__
 from .artifacts import Artifact, ArtifactIndex, discover
 from .config import Config
 from .findings import Finding, Result, Status
-from .governance import apply_waivers
+from .governance import govern
 from .registry import CheckSpec, Registry
 from .results import CheckMeta, CheckRun, PluginProblem, RunReport, TargetReport
 from .scoring import compute_scores, evaluate_gate
@@ -255,12 +255,9 @@ def scan(
             if target is not None:
                 _close(target)
 
-    notices: list[str] = []
     today = started.date()
-    if options.use_waivers:
-        notices += apply_waivers(findings, cfg.waivers, today, cfg.source, cfg.waiver_lines)
-    elif cfg.waivers:
-        notices.append(f"--no-waivers: {len(cfg.waivers)} waiver(s) ignored; showing the unwaived truth")
+    # Fingerprints, --changed-only, waivers (unless --no-waivers) and --baseline: governance.py.
+    findings, notices = govern(findings, cfg, options, today, {rep.name: rep.kind for rep, _, _ in opened})
 
     spec_map = {s.id: s for s in specs}
     for rep, _, _ in opened:
@@ -270,6 +267,7 @@ def scan(
     gate = evaluate_gate(findings, scores, cfg.scoring, options.profile, target_errors)
     summary = {s.value: sum(1 for f in findings if f.status == s) for s in Status}
     summary["waived"] = sum(1 for f in findings if f.suppressed)
+    summary["baselined"] = sum(1 for f in findings if f.suppressed and f.suppressed.kind == "baseline")
     summary["checks"] = len(specs)
     summary["targets"] = len(targets)
     summary["target_errors"] = target_errors

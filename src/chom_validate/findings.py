@@ -6,6 +6,7 @@ Redaction happens here, in validators, so no output format can see an unredacted
 from __future__ import annotations
 
 import hashlib
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -14,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .redact import redact
 
 EXCERPT_MAX = 240
+# "file:12", "line 12", "lines 3-5" in messages: masked in fingerprints so moved lines still match.
+# Only after a file name with an extension, so ports ("10.0.0.1:9100", "localhost:9090") are kept.
+_LINE_REF = re.compile(r"(\.[A-Za-z][A-Za-z0-9_-]{0,9}:|\blines? )\d+(?:-\d+)?\b")
 
 
 class Status(StrEnum):
@@ -141,17 +145,24 @@ class Finding(Result):
     fingerprint: str = ""
     suppressed: Suppression | None = None
 
-    def compute_fingerprint(self) -> str:
-        """Stable across line shifts: check, target, path, subject and a whitespace-normalized excerpt."""
+    def compute_fingerprint(self, *, target: str | None = None, occurrence: int = 0) -> str:
+        """Stable across line shifts: check, target, path, subject and a whitespace-normalized excerpt.
+
+        Line numbers never enter it (in messages they are masked), so inserting lines above a finding
+        keeps its fingerprint. ``target`` overrides the target name (a local tree is fingerprinted as
+        'local' wherever it is checked out); ``occurrence`` tells apart identical findings in one file.
+        """
         ev = self.evidence[0] if self.evidence else None
         parts = [
             self.check_id,
-            self.target,
+            self.target if target is None else target,
             (ev.path or " ".join(ev.command or [])) if ev else "",
             self.subject or "",
             " ".join((ev.excerpt or "").split()) if ev else "",
-            "" if ev and ev.excerpt else " ".join(self.message.split()),
+            "" if ev and ev.excerpt else _LINE_REF.sub(r"\1N", " ".join(self.message.split())),
         ]
+        if occurrence:
+            parts.append(f"#{occurrence}")
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 

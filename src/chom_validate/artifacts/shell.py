@@ -1,7 +1,13 @@
-"""Shell scripts: logical commands, heredocs (with their install target), functions, assignments.
+"""Shell scripts: commands, heredocs (with their install target), functions, assignments, flags.
 
-This is the line-level layer every shell check can rely on; heredoc extraction here is what turns
-``cat > /etc/systemd/system/x.service <<EOF`` into an embedded artifact during discovery.
+Two layers. The line-level layer (always run) splits logical lines and finds heredocs; heredoc
+extraction here is what turns ``cat > /etc/systemd/system/x.service <<EOF`` into an embedded
+artifact during discovery. On top of it, when ``tree-sitter-bash`` is installed, a real parse gives
+exact commands (also inside ``$(...)``, pipelines, ``case`` arms and process substitutions),
+function ranges, assignments and redirects. Where tree-sitter reports a syntax error, the
+line-level commands of those lines are used instead and a warning is recorded; parsing never
+raises. Flag handling (``case "$1" in --dry-run) DRY_RUN=true`` and ``getopts``) comes out as
+``ShellScript.flags``.
 """
 
 from __future__ import annotations
@@ -39,13 +45,48 @@ class Heredoc:
     body: str
 
 
+# Dry-run/retry helpers that run their arguments (`run curl ...`): the real command follows them.
+WRAPPERS = ("run", "run_cmd", "execute", "dry_run", "maybe_run", "retry", "with_retry", "do_cmd")
+
+
 @dataclass
 class Command:
     line: int
     end_line: int
-    text: str  # the logical line (continuations joined), comments removed
-    words: list[str]  # best-effort argv of the first simple command
+    text: str  # the simple command (line-level: the logical-line piece), comments removed
+    words: list[str]  # best-effort argv (quotes removed, expansions kept verbatim)
     function: str | None = None  # enclosing function name
+    logical: str = ""  # the whole logical line(s) holding it: pipes, `|| true`, `&&` guards
+    redirects: list[tuple[str, str]] = field(default_factory=list)  # (op, target) e.g. ('>>', '/etc/x')
+    conditional: bool = False  # runs as an if/while condition or in a `&&`/`||` list
+    guarded: bool = False  # conditional, or inside an if/case branch (runs only when a test holds)
+
+    @property
+    def name(self) -> str:
+        """Command name without a leading `sudo`/`env`/`command`/`exec` wrapper."""
+        return self.argv[0] if self.argv else ""
+
+    @property
+    def argv(self) -> list[str]:
+        """argv of the command that really runs: wrappers (`sudo`, `run "$@"` helpers) removed."""
+        w = list(self.words)
+        while w and (
+            w[0] in ("sudo", "command", "exec", "nohup", "time", *WRAPPERS) or re.match(r"^\w+=", w[0])
+        ):
+            w = w[1:]
+            while w and w[0].startswith("-") and len(w) > 1:
+                w = w[1:]
+        return w
+
+
+@dataclass
+class Flag:
+    """One command-line option handled by the script (a `case` arm or a getopts letter)."""
+
+    name: str  # '--dry-run', '-n'
+    line: int
+    body: str  # text of the arm (what handling the flag does)
+    assigns: list[tuple[str, str]] = field(default_factory=list)  # variables it sets
 
 
 @dataclass
@@ -58,12 +99,23 @@ class ShellScript:
     assignments: list[tuple[str, str, int]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     heredoc_lines: set[int] = field(default_factory=set)
+    flags: dict[str, Flag] = field(default_factory=dict)
+    parser: str = "line"  # 'tree-sitter' when the real parser produced the commands
+
+    def logical_line(self, line: int) -> str:
+        return strip_comment(self.lines[line - 1]) if 1 <= line <= len(self.lines) else ""
+
+    def variables(self) -> set[str]:
+        return {a[0] for a in self.assignments}
 
     def commands_named(self, *names: str) -> list[Command]:
         return [c for c in self.commands if c.words and c.words[0] in names]
 
 
 def detect_shell(text: str, path: str) -> str | None:
+    directive = re.search(r"^#\s*shellcheck\s+shell=(\w+)", text[:2000], re.M)
+    if directive:
+        return directive.group(1)
     first = text.split("\n", 1)[0]
     if first.startswith("#!"):
         m = re.search(r"\b(bash|sh|dash|ksh|zsh|ash)\b", first)
@@ -75,6 +127,8 @@ def detect_shell(text: str, path: str) -> str | None:
 
 def strip_comment(line: str) -> str:
     """Remove a trailing comment, respecting quotes (best effort, line-level)."""
+    if "#" not in line:
+        return line.rstrip()
     out = []
     q: str | None = None
     prev = " "
@@ -170,7 +224,16 @@ def _words(text: str) -> list[str]:
         return text.split()
 
 
-def parse_shell_text(text: str, shell: str = "bash") -> ShellScript:
+def _redirects(text: str) -> list[tuple[str, str]]:
+    out = []
+    for m in _REDIRECT_TARGET.finditer(text.split("<<", 1)[0]):
+        tgt = m.group("target").strip("'\"")
+        if not tgt.startswith("&"):
+            out.append((m.group("op"), tgt))
+    return out
+
+
+def _parse_lines(text: str, shell: str = "bash") -> ShellScript:
     lines = text.splitlines()
     script = ShellScript(shell=shell, lines=lines)
     script.heredocs = find_heredocs(lines)
@@ -212,12 +275,85 @@ def parse_shell_text(text: str, shell: str = "bash") -> ShellScript:
             am = _ASSIGN_RE.match(piece)
             if am and " " not in piece.split("=", 1)[0].strip().split()[-1]:
                 script.assignments.append((am.group("name"), am.group("value").strip(), start))
-            script.commands.append(Command(start, end, piece, _words(piece), current))
+            script.commands.append(
+                Command(
+                    start,
+                    end,
+                    piece,
+                    _words(piece),
+                    current,
+                    logical=stripped,
+                    redirects=_redirects(piece),
+                    conditional=bool(re.search(r"&&|\|\||^\s*(if|elif|while|until)\b|^!", stripped)),
+                    guarded=bool(re.search(r"&&|\|\||^\s*(if|elif|while|until|then)\b|^!", stripped)),
+                )
+            )
         while func_stack and depth <= func_stack[-1][2] and "}" in stripped:
             name, fstart, _ = func_stack.pop()
             script.functions[name] = (fstart, end)
     for name, fstart, _ in func_stack:
         script.functions.setdefault(name, (fstart, len(lines)))
+    return script
+
+
+_CASE_ARM = re.compile(r"^\s*\(?\s*(?P<pats>-[-\w]*(?:\s*\|\s*-[-\w]*)*)\s*\)\s*(?P<body>.*)$")
+_FLAG_ASSIGN = re.compile(r"\b([A-Za-z_]\w*)=(\S*)")
+
+
+def _line_flags(script: ShellScript) -> None:
+    """`--dry-run) DRY_RUN=true ;;` arms and getopts letters, line-level (also the fallback)."""
+    lines = script.lines
+    for i, raw in enumerate(lines):
+        if i + 1 in script.heredoc_lines:
+            continue
+        m = _CASE_ARM.match(strip_comment(raw))
+        if not m:
+            continue
+        body_parts = [m.group("body")]
+        j = i + 1
+        while ";;" not in body_parts[-1] and j < len(lines) and j < i + 15:
+            body_parts.append(strip_comment(lines[j]).strip())
+            j += 1
+        body = " ; ".join(p for p in body_parts if p).split(";;")[0].strip()
+        for pat in re.split(r"\s*\|\s*", m.group("pats")):
+            if pat in ("-", "--") or pat in script.flags:
+                continue
+            assigns = [(a, v.strip("'\";")) for a, v in _FLAG_ASSIGN.findall(body)]
+            script.flags[pat] = Flag(pat, i + 1, body, assigns)
+    for c in script.commands:
+        if c.words[:1] == ["getopts"] and len(c.words) >= 3:
+            letters = re.sub(r"[^A-Za-z]", "", c.words[1])
+            for ch in letters:
+                script.flags.setdefault("-" + ch, Flag("-" + ch, c.line, "", []))
+    # getopts arms are bare letters: `n) DRY_RUN=1 ;;`
+    if any(c.words[:1] == ["getopts"] for c in script.commands):
+        for i, raw in enumerate(lines):
+            m2 = re.match(r"^\s*([A-Za-z])\s*\)\s*(.*)$", strip_comment(raw))
+            if m2 and "-" + m2.group(1) in script.flags:
+                f = script.flags["-" + m2.group(1)]
+                if not f.body:
+                    f.line, f.body = i + 1, m2.group(2)
+                    f.assigns = [(a, v.strip("'\";")) for a, v in _FLAG_ASSIGN.findall(m2.group(2))]
+
+
+def parse_shell_text(text: str, shell: str = "bash") -> ShellScript:
+    """Parse a script: tree-sitter when available, line-level otherwise or where it fails."""
+    script: ShellScript | None = None
+    if shell in ("bash", "sh", "dash", "ash", "ksh", None):
+        try:
+            from . import _shell_ts
+
+            script = _shell_ts.parse(text, shell or "bash", _parse_lines)
+        except ImportError:
+            warning = "tree-sitter-bash not installed: line-level shell analysis only"
+        except Exception as exc:  # a parser bug must never stop the run
+            warning = f"tree-sitter parse failed ({type(exc).__name__}: {exc}); line-level analysis"
+    else:
+        warning = f"{shell} is not a Bourne shell dialect: line-level analysis only"
+    if script is None:
+        script = _parse_lines(text, shell)
+        script.warnings.append(warning)
+    _line_flags(script)
     return script
 
 

@@ -36,6 +36,7 @@ def make_console(file: TextIO | None = None, no_color: bool = False) -> Console:
         file=file,
         no_color=plain,
         highlight=False,
+        markup=False,  # messages and excerpts come from scanned files: never interpret them as markup
         soft_wrap=not tty,
         force_terminal=None if tty else False,
         width=None if tty else 120,

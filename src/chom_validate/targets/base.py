@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -55,66 +56,132 @@ class TargetStats:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-# Read-only commands a target may run: argv prefixes. Everything is passed as argv, never via a shell
-# built from strings. Arguments after the prefix are restricted per entry (None = no extra args).
+# Read-only commands a target may run: argv prefixes, each with a rule for the arguments that may
+# follow. Everything is passed as argv (quoted with shlex.join for the remote shell), never as a
+# shell string built from config values. Anything not matched here is refused before it is sent.
 ALLOWED_COMMANDS: dict[tuple[str, ...], str] = {
-    ("systemctl", "show"): "unit-names",
-    ("systemctl", "is-active"): "unit-names",
-    ("systemctl", "is-enabled"): "unit-names",
+    ("systemctl", "show"): "units",
+    ("systemctl", "is-active"): "units",
+    ("systemctl", "is-enabled"): "units",
+    ("systemctl", "cat"): "units",
     ("systemctl", "list-timers"): "flags",
     ("systemctl", "list-units"): "flags",
     ("systemctl", "list-unit-files"): "flags",
     ("ufw", "status", "verbose"): "none",
+    ("ufw", "status", "numbered"): "none",
     ("nft", "list", "ruleset"): "none",
     ("iptables-save",): "none",
     ("ip6tables-save",): "none",
     ("ss", "-ltnp"): "none",
     ("ss", "-lunp"): "none",
+    ("ss", "-ltn"): "none",
     ("certbot", "certificates"): "none",
-    ("openssl", "x509", "-noout", "-enddate", "-in"): "paths",
+    ("openssl", "x509", "-noout", "-enddate", "-in"): "one-path",
     ("crontab", "-l"): "user",
     ("df", "-P"): "paths",
+    ("df", "-Pi"): "paths",
     ("free", "-b"): "none",
     ("hostname",): "none",
     ("hostname", "-f"): "none",
     ("uname", "-a"): "none",
     ("cat", "/etc/os-release"): "none",
+    ("tar", "-czf", "-"): "tar",  # the one-stream collector used by SshHost (see _tar_args_ok)
 }
 
-_SAFE_ARG = r"^[A-Za-z0-9@._:/+=,-]+$"
+_SAFE_ARG = re.compile(r"^[A-Za-z0-9@._:/+=,-]+$")
+_ANY_ARG = re.compile(r"^[A-Za-z0-9@._:/+=,*?-]+$")  # union of the classes below; rules narrow it
+_UNIT = re.compile(r"^[A-Za-z0-9@._:*-]+$")  # unit names and patterns (systemctl matches '*' itself)
+_ABS_PATH = re.compile(r"^/[A-Za-z0-9@._+,/-]*$")
+_GLOB = re.compile(r"^[A-Za-z0-9@._+,/*?-]+$")
+_USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
+_SYSTEMCTL_FLAGS = ("--all", "--no-pager", "--no-legend", "--plain", "--full")
+_SYSTEMCTL_VALUED = ("--type", "--state", "--property", "-p")
+_TAR_FLAGS = ("--ignore-failed-read", "--one-file-system", "--no-recursion", "--numeric-owner")
+
+
+def _abs_path_ok(a: str) -> bool:
+    return bool(_ABS_PATH.match(a)) and ".." not in a.split("/")
+
+
+def _tar_args_ok(rest: list[str]) -> bool:
+    """``tar -czf - [flags] [--exclude=GLOB] -C / -- /abs/path...``: writes only to stdout.
+
+    Every option that could execute something (--to-command, --checkpoint-action, -I,
+    --use-compress-program, --rsh-command, --info-script...) or write a file is refused, simply by
+    not being in the short list below.
+    """
+    i = 0
+    seen_dir = False
+    while i < len(rest) and rest[i] != "--":
+        a = rest[i]
+        if a in _TAR_FLAGS:
+            i += 1
+        elif a.startswith("--exclude="):
+            if not _GLOB.match(a[len("--exclude=") :]):
+                return False
+            i += 1
+        elif a == "-C" and i + 1 < len(rest) and _abs_path_ok(rest[i + 1]) and not seen_dir:
+            seen_dir = True
+            i += 2
+        else:
+            return False
+    paths = rest[i + 1 :]
+    return i < len(rest) and bool(paths) and all(_abs_path_ok(p) for p in paths)
+
+
+def _systemctl_args_ok(rest: list[str], units: bool) -> bool:
+    for a in rest:
+        if a in _SYSTEMCTL_FLAGS:
+            continue
+        if a.startswith("-"):
+            name, eq, value = a.partition("=")
+            if name not in _SYSTEMCTL_VALUED or not eq or not re.match(r"^[A-Za-z0-9,_-]+$", value):
+                return False
+            continue
+        if not units or not _UNIT.match(a):
+            return False
+    return True
 
 
 def is_allowed(argv: list[str] | tuple[str, ...]) -> bool:
-    """True when argv is an allow-listed read-only command with harmless arguments."""
-    import re
+    """True when argv is an allow-listed read-only command with harmless arguments.
 
-    argv = list(argv)
-    if argv and argv[0] == "sudo":
-        if argv[1:2] != ["-n"]:
+    Strict by construction: every argument must match a conservative character class (no spaces,
+    quotes, ``;``, ``|``, ``&``, ``$``, backticks, redirections, newlines or NUL), the command must
+    start with a known prefix, and what follows the prefix is checked by that prefix's rule.
+    ``sudo -n`` may precede an allowed command (``--sudo``), nothing else may.
+    """
+    if not isinstance(argv, list | tuple) or not argv:
+        return False
+    args = list(argv)
+    if not all(isinstance(a, str) for a in args):
+        return False
+    if args[0] == "sudo":
+        if args[1:2] != ["-n"] or len(args) < 3 or args[2] == "sudo":
             return False
-        argv = argv[2:]
+        args = args[2:]
+    if not all(_ANY_ARG.match(a) for a in args):
+        return False
     for prefix, rule in sorted(ALLOWED_COMMANDS.items(), key=lambda kv: -len(kv[0])):
         n = len(prefix)
-        if tuple(argv[:n]) != prefix:
+        if tuple(args[:n]) != prefix:
             continue
-        rest = argv[n:]
+        rest = args[n:]
         if rule == "none":
             return not rest
-        if any(not re.match(_SAFE_ARG, a) or (a.startswith("--") and "=" in a and "exec" in a) for a in rest):
-            return False
-        if rule == "unit-names":
-            return all(
-                not a.startswith("-") or a.startswith("--property=") or a == "--no-pager" for a in rest
-            )
-        if rule == "paths":
-            return (all(not a.startswith("-") for a in rest) and bool(rest)) or prefix == ("df", "-P")
-        if rule == "user":
-            return not rest or (len(rest) == 2 and rest[0] == "-u")
+        if rule == "units":
+            return _systemctl_args_ok(rest, units=True)
         if rule == "flags":
-            return all(
-                a.startswith("--") and a.split("=")[0] in ("--all", "--no-pager", "--type", "--state")
-                for a in rest
-            )
+            return _systemctl_args_ok(rest, units=False)
+        if rule == "one-path":
+            return len(rest) == 1 and _abs_path_ok(rest[0])
+        if rule == "paths":
+            return all(_abs_path_ok(a) for a in rest)
+        if rule == "user":
+            return not rest or (len(rest) == 2 and rest[0] == "-u" and bool(_USER.match(rest[1])))
+        if rule == "tar":
+            return _tar_args_ok(rest)
+        return False
     return False
 
 

@@ -1,0 +1,78 @@
+"""Helpers shared by the deploy-script checks (not a check module: no checks are registered here)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from chom_validate.artifacts import Artifact
+from chom_validate.artifacts.shell import Command, ShellScript
+from chom_validate.engine import ScanContext
+
+OPS_NAME = re.compile(
+    r"(deploy|setup|install|provision|backup|restore|migrat|rollback|upgrade|bootstrap)", re.I
+)
+PRINTERS = ("echo", "printf", "log", "info", "warn", "error", "die", "log_info", "log_warn", "log_error")
+
+
+def is_library(script: ShellScript, artifact: Artifact) -> bool:
+    """A sourced library: no shebang and nothing at top level but functions and assignments."""
+    if artifact.text.startswith("#!"):
+        return False
+    top = [c for c in script.commands if c.function is None]
+    decl = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[.*\])?\+?=|^(readonly|export|declare|local)\b|^\w+\s*\(\)")
+    return bool(script.functions) and all(
+        decl.match(c.text) or decl.match(c.logical) or c.words[:1] in (["source"], ["."], ["}"]) for c in top
+    )
+
+
+def ops_scripts(ctx: ScanContext, *, deploy_only: bool = False) -> Iterator[tuple[Artifact, ShellScript]]:
+    """Operational scripts (deploy/setup/install/backup... by name), libraries and heredocs excluded."""
+    pat = re.compile(r"(deploy|provision|bootstrap|upgrade)", re.I) if deploy_only else OPS_NAME
+    for art, script in ctx.parsed("shell"):
+        if art.embedded or not pat.search(art.path.rsplit("/", 1)[-1]) or is_library(script, art):
+            continue
+        yield art, script
+
+
+def is_printer(cmd: Command) -> bool:
+    n = cmd.name
+    return n in PRINTERS or n.startswith("log") or (n in ("cat", "tee") and not cmd.redirects)
+
+
+def var_refs(text: str) -> set[str]:
+    return set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", text))
+
+
+def sourced_functions(
+    ctx: ScanContext, art: Artifact, script: ShellScript
+) -> dict[str, tuple[Artifact, ShellScript]]:
+    """Functions defined in the libraries this script sources (`source lib/x.sh`, `. "$DIR/lib/x.sh"`)."""
+    out: dict[str, tuple[Artifact, ShellScript]] = {}
+    libs = []
+    for c in script.commands:
+        if c.name in ("source", ".") and len(c.argv) > 1:
+            libs.append(c.argv[1].rsplit("/", 1)[-1])
+    if not libs:
+        return out
+    for other, model in ctx.parsed("shell"):
+        if other is art or other.embedded:
+            continue
+        if other.path.rsplit("/", 1)[-1] in libs and other.host == art.host:
+            for name in model.functions:
+                out[name] = (other, model)
+    return out
+
+
+def effective_commands(
+    ctx: ScanContext, art: Artifact, script: ShellScript
+) -> list[tuple[Artifact, Command]]:
+    """The script's commands plus those of the library functions it sources (one level deep)."""
+    out = [(art, c) for c in script.commands]
+    seen: set[int] = set()
+    for lib_art, lib in sourced_functions(ctx, art, script).values():
+        if id(lib_art) in seen:
+            continue
+        seen.add(id(lib_art))
+        out += [(lib_art, c) for c in lib.commands]
+    return out

@@ -1,0 +1,292 @@
+"""Shared models for the monitoring checks: scrape topology, metric catalog, alert coverage classes."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import posixpath
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from chom_validate.artifacts import Artifact, promql
+from chom_validate.artifacts.prometheus import PromConfig, RuleFile, ScrapeJob, resolve_rule_pattern
+from chom_validate.engine import ScanContext
+
+DEFAULT_SEVERITIES = ("critical", "warning", "info")
+
+
+@lru_cache(maxsize=1)
+def catalog() -> dict[str, Any]:
+    text = resources.files("chom_validate").joinpath("data/metric_catalog.yaml").read_text()
+    data = yaml.safe_load(text)
+    for exp in data["exporters"].values():
+        names = set(exp.get("metrics") or [])
+        for h in exp.get("histograms") or []:
+            names |= {f"{h}_bucket", f"{h}_sum", f"{h}_count"}
+        exp["names"] = names
+    data["common_names"] = set(data["common"]["metrics"])
+    data["synthetic_names"] = set(data["synthetic"])
+    return data
+
+
+def job_exporter(job: ScrapeJob, overrides: dict[str, str]) -> str | None:
+    """Which exporter a scrape job scrapes: config override, job-name pattern, then target port."""
+    if job.name in overrides:
+        return overrides[job.name]
+    exporters = catalog()["exporters"]
+    for name, exp in exporters.items():
+        if any(fnmatch.fnmatchcase(job.name.lower(), p) for p in exp.get("jobs") or []):
+            return str(name)
+    for name, exp in exporters.items():
+        if job.ports & set(exp.get("ports") or []):
+            return str(name)
+    return None
+
+
+@dataclass
+class Topology:
+    configs: list[tuple[Artifact, PromConfig]] = field(default_factory=list)
+    jobs: list[tuple[Artifact, ScrapeJob, str | None]] = field(
+        default_factory=list
+    )  # (config, job, exporter)
+    rules: list[tuple[Artifact, RuleFile]] = field(default_factory=list)
+    recorded: set[str] = field(default_factory=set)
+    job_globs: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def exporters(self) -> set[str]:
+        return {e for _, _, e in self.jobs if e}
+
+    def producers(self, metric: str) -> list[str]:
+        """Job names producing ``metric`` (catalog, job-name prefix, configured globs)."""
+        cat = catalog()
+        out = []
+        for _, job, exp in self.jobs:
+            names = cat["exporters"][exp]["names"] if exp in cat["exporters"] else set()
+            prefix = re.sub(r"[^a-zA-Z0-9]", "_", job.name).lower() + "_"
+            if (
+                metric in names
+                or (exp and metric in cat["common_names"])
+                or metric.lower().startswith(prefix)
+                or any(fnmatch.fnmatchcase(metric, g) for g in self.job_globs.get(job.name, []))
+            ):
+                out.append(job.name)
+        return out
+
+    def exists(self, metric: str) -> bool:
+        return (
+            metric in catalog()["synthetic_names"] or metric in self.recorded or bool(self.producers(metric))
+        )
+
+    def interval_for(self, sel: promql.VectorSelector) -> tuple[float, str] | None:
+        """Scrape interval of the job a selector reads (its job matcher, else the producing jobs)."""
+        jobs = [j for _, j, _ in self.jobs]
+        wanted = [m for m in sel.matchers if m.name == "job"]
+        if wanted:
+            hit = [j for j in jobs if all(_safe_match(m, j.name) for m in wanted)]
+        else:
+            names = set()
+            for metric in sel.metric_names:
+                names |= set(self.producers(metric))
+            hit = [j for j in jobs if j.name in names]
+        if not hit:
+            return None
+        j = max(hit, key=lambda j: j.interval)
+        return j.interval, j.name
+
+
+def _safe_match(m: promql.Matcher, value: str) -> bool:
+    try:
+        return m.matches(value)
+    except re.error:
+        return False
+
+
+def topology(ctx: ScanContext) -> Topology:
+    def build() -> Topology:
+        s = ctx.settings("monitoring")
+        overrides = {str(k): str(v) for k, v in (s.get("job_exporters") or {}).items()}
+        t = Topology(job_globs={str(k): [str(g) for g in v] for k, v in (s.get("job_metrics") or {}).items()})
+        t.configs = [(a, c) for a, c in ctx.parsed("prometheus_config") if not is_templated(a)]
+        for a, c in t.configs:
+            for job in c.jobs:
+                t.jobs.append((a, job, job_exporter(job, overrides)))
+        t.rules = ctx.parsed("prometheus_rules")
+        t.recorded = {r.name for _, rf in t.rules for r in rf.records}
+        return t
+
+    result: Topology = ctx.derived("monitoring:topology", build)
+    return result
+
+
+def rule_file_matches(pattern: str, config: Artifact, rule: Artifact) -> bool:
+    if rule.embedded and rule.install_path:
+        return fnmatch.fnmatchcase(rule.install_path, pattern) or fnmatch.fnmatchcase(
+            rule.install_path, posixpath.join("/etc/prometheus", pattern)
+        )
+    resolved = resolve_rule_pattern(pattern, config.path, config.install_path)
+    return fnmatch.fnmatchcase(rule.path, resolved)
+
+
+# -- alert coverage classes -----------------------------------------------------------------------------
+
+COVERAGE_CLASSES: dict[str, dict[str, Any]] = {
+    "target_down": {
+        "title": "target/exporter down",
+        "names": [r"(Instance|Target|Exporter|Host|Node)(Is)?Down", r"Unreachable"],
+        "exprs": [r"\bup\b(\{[^}]*\})?\s*==\s*0", r"absent\(\s*up\b"],
+    },
+    "cpu": {
+        "title": "CPU",
+        "names": [r"CPU"],
+        "metrics": ["node_cpu_seconds_total", "node_load*", "node_pressure_cpu*"],
+    },
+    "memory": {
+        "title": "memory",
+        "names": [r"^(High|Critical|Low)?(Node|Host)?Memory", r"OOM"],
+        "metrics": ["node_memory_*", "node_vmstat_oom_kill"],
+    },
+    "disk_fill": {
+        "title": "disk fill",
+        "names": [r"Disk(Space|Usage|Full|Almost)", r"Filesystem(Full|Space|Almost)"],
+        "metrics": [
+            "node_filesystem_avail_bytes",
+            "node_filesystem_free_bytes",
+            "node_filesystem_files_free",
+        ],
+        "exclude_functions": ["predict_linear"],
+    },
+    "disk_fill_prediction": {
+        "title": "disk fill prediction",
+        "names": [r"WillFill", r"FillIn"],
+        "metrics": ["node_filesystem_*"],
+        "functions": ["predict_linear"],
+    },
+    "nginx": {"title": "Nginx", "names": [r"Nginx"], "metrics": ["nginx_*"]},
+    "php_fpm": {"title": "PHP-FPM", "names": [r"PHP-?FPM", r"PhpFpm"], "metrics": ["phpfpm_*", "php_fpm_*"]},
+    "mysql": {"title": "MySQL", "names": [r"MySQL", r"MariaDB"], "metrics": ["mysql_*"]},
+    "redis": {"title": "Redis", "names": [r"Redis"], "metrics": ["redis_*"]},
+    "backup_freshness": {"title": "backup freshness", "names": [r"Backup"], "metrics": ["*backup*"]},
+    "certificate_expiry": {
+        "title": "certificate expiry",
+        "names": [r"Cert", r"SSL", r"TLS"],
+        "metrics": ["probe_ssl_*", "ssl_*", "x509_*", "*cert*expir*"],
+    },
+    "scrape_failures": {
+        "title": "scrape failures",
+        "names": [r"Scrape"],
+        "metrics": ["prometheus_target_scrape*", "scrape_*"],
+    },
+    "prometheus_self": {
+        "title": "Prometheus self-monitoring",
+        "names": [r"^Prometheus(?!.*Scrape)"],
+        "metrics": [
+            "prometheus_config_*",
+            "prometheus_rule_*",
+            "prometheus_tsdb_*",
+            "prometheus_sd_*",
+            "prometheus_engine_*",
+            "prometheus_ready",
+        ],
+        "up_job": "prometheus",
+    },
+    "alertmanager_self": {
+        "title": "Alertmanager self-monitoring",
+        "names": [r"Alertmanager"],
+        "metrics": ["alertmanager_*", "prometheus_notifications_*"],
+        "up_job": "alertmanager",
+    },
+}
+
+
+def coverage_classes(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    cov = settings.get("coverage") or {}
+    classes = {k: dict(v) for k, v in COVERAGE_CLASSES.items()}
+    for name, spec in (cov.get("classes") or {}).items():
+        classes[str(name)] = {"title": str(name), **classes.get(str(name), {}), **dict(spec or {})}
+    required = cov.get("required")
+    if required:
+        classes = {k: v for k, v in classes.items() if k in required}
+    return classes
+
+
+def alert_in_class(name: str, expr: str, ast: promql.Node | None, spec: dict[str, Any]) -> bool:
+    funcs = {c.func for c in promql.calls(ast)} if ast is not None else set()
+    if spec.get("functions") and not funcs & set(spec["functions"]):
+        return False
+    if funcs & set(spec.get("exclude_functions") or []):
+        return False
+    if any(re.search(p, name, re.I) for p in spec.get("names") or []):
+        return True
+    if any(re.search(p, expr) for p in spec.get("exprs") or []):
+        return True
+    if ast is None:
+        return False
+    metrics = promql.metric_names(ast)
+    if any(fnmatch.fnmatchcase(m, g) for m in metrics for g in spec.get("metrics") or []):
+        return True
+    up_job = spec.get("up_job")
+    if up_job:
+        for sel in promql.selectors(ast):
+            if sel.metric == "up" and any(m.name == "job" and up_job in m.value for m in sel.matchers):
+                return True
+    return False
+
+
+# -- live Prometheus --------------------------------------------------------------------------------
+
+
+def live_metric_names(url: str, timeout: float = 10.0) -> set[str]:
+    """Metric names a running Prometheus has (``/api/v1/label/__name__/values``); raises OSError/ValueError."""
+    endpoint = url.rstrip("/") + "/api/v1/label/__name__/values"
+    if not endpoint.startswith(("http://", "https://")):
+        raise ValueError(f"--prometheus-url must be http(s): {url}")
+    req = urllib.request.Request(endpoint, headers={"Accept": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        body = json.loads(resp.read().decode("utf-8"))
+    if (
+        not isinstance(body, dict)
+        or body.get("status") != "success"
+        or not isinstance(body.get("data"), list)
+    ):
+        raise ValueError(f"unexpected answer from {endpoint}: {str(body)[:200]}")
+    return {str(x) for x in body["data"]}
+
+
+def live_error_types() -> tuple[type[BaseException], ...]:
+    return (OSError, ValueError, urllib.error.URLError)
+
+
+# -- grafana query normalisation -------------------------------------------------------------------------
+
+_GRAFANA_MACRO = re.compile(r"\$\{?__(rate_interval|interval|range|interval_ms|range_s|range_ms)\}?")
+_GRAFANA_VAR = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)|\[\[(\w+)\]\]")
+
+
+def grafana_expr(expr: str) -> str:
+    """A Grafana panel query with its macros/variables replaced so it parses as PromQL."""
+    expr = _GRAFANA_MACRO.sub("5m", expr)
+    return _GRAFANA_VAR.sub(lambda m: "var_" + (m.group(1) or m.group(2) or m.group(3)), expr)
+
+
+_JINJA = re.compile(
+    r"\{%|\{\{\s*(?!(?:end|else|break|continue)\s*\}\})[A-Za-z_][\w.]*\s*(?:\|[^}]*)?\}\}|\$\{[A-Za-z_]\w*\}"
+)
+
+
+def is_templated(art: Artifact) -> bool:
+    """Unknown values: Jinja/`${VAR}` placeholders or a shell-expanded heredoc.
+
+    Go templates (`{{ $labels.instance }}`, `{{ .CommonLabels }}`) are native to rule files and
+    Alertmanager configs and do not count.
+    """
+    if art.embedded:
+        return art.templated
+    return bool(_JINJA.search(art.text))

@@ -1,0 +1,432 @@
+"""Disaster recovery: the DR plan's claims checked against the backups, schedules and files."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+
+from chom_validate.checks._dr_util import (
+    docs,
+    dr_plans,
+    objective_rows,
+    objective_tables,
+    stateful_components,
+)
+
+from chom_validate.artifacts.backup import CRONTAB_CMD, backup_model
+from chom_validate.artifacts.docs import Document, find_dates, format_duration
+from chom_validate.engine import ScanContext
+from chom_validate.findings import Evidence, Result
+from chom_validate.registry import check
+
+
+def _no_plan(ctx: ScanContext) -> Result | None:
+    """not_applicable when the target holds no documents at all; None when a plan should be there."""
+    if not docs(ctx):
+        return Result.not_applicable("no Markdown documents in this target (DR plan not part of it)")
+    return None
+
+
+@check("DR001", "rto-rpo-table", category="dr", severity="high", pillar="reliability")
+def rto_rpo_table(ctx: ScanContext) -> Iterator[Result]:
+    """The DR plan has an RTO/RPO table covering every stateful component.
+
+    What it does
+        Finds DR plans (DISASTER_RECOVERY.md, dr-plan.md, or any document with an RTO/RPO
+        heading), reads tables with an RPO column (headers like "RPO", "Recovery Point"), and
+        checks that every stateful component (from host roles, see BAK002) has a row.
+    Why it matters
+        Objectives nobody wrote down cannot be designed for, tested or promised to customers; a
+        component missing from the table is usually missing from the backups too.
+    Example
+        | Component | RTO | RPO |   with rows for MySQL only, while Redis and Grafana hold state.
+    Fix
+        Add one row per stateful component, with RTO, RPO and how it is backed up (or "not backed
+        up, acceptable loss" with the reason).
+    References
+        https://sre.google/workbook/data-processing/
+    """
+    plans = dr_plans(ctx)
+    if not plans:
+        na = _no_plan(ctx)
+        yield na or Result.fail(
+            "no disaster-recovery plan among the documents (no DISASTER_RECOVERY.md, no RTO/RPO section)",
+            docs(ctx)[0][0].evidence(None, note="documents exist, none is a DR plan"),
+        )
+        return
+    comps = stateful_components(ctx)
+    for art, doc in plans:
+        tables = objective_tables(doc)
+        if not tables:
+            yield Result.fail(
+                f"{art.label} has no RTO/RPO table",
+                art.evidence(1, note="no table with an RPO column"),
+                subject=art.path,
+            )
+            continue
+        rows = objective_rows(doc)
+        named = {r.component for r in rows if r.component}
+        missing = [c for c in comps if c.key not in named]
+        if missing:
+            for c in missing:
+                yield Result.fail(
+                    f"{art.label}: RTO/RPO table has no row for {c.label} ({c.why}"
+                    + (f" on {c.host})" if c.host else ")"),
+                    art.evidence(tables[0].line, note=f"rows: {', '.join(r.name for r in rows)}"),
+                    *c.evidence,
+                    subject=c.key,
+                )
+        else:
+            yield Result.passed(
+                f"{art.label}: RTO/RPO table covers {len(comps)} stateful component(s)",
+                art.evidence(tables[0].line),
+                subject=art.path,
+            )
+
+
+@check(
+    "DR002",
+    "rpo-vs-backup-interval",
+    category="dr",
+    severity="high",
+    pillar="reliability",
+    commands=[CRONTAB_CMD],
+)
+def rpo_vs_interval(ctx: ScanContext) -> Iterator[Result]:
+    """No RPO in the DR plan is shorter than the interval of the backup that covers it.
+
+    What it does
+        For each RTO/RPO row with a duration ("1 hour", "15 min", "< 4h"), finds the backup
+        scripts covering that component and the schedules running them (cron, timers, cron lines
+        installed by scripts), takes the longest gap between two runs, and compares. Evidence is
+        the DR table row and the schedule line.
+    Why it matters
+        An RPO of 1 hour with a nightly dump means up to 24 hours of orders lost in a disaster that
+        the plan says costs one hour; the business decided on the wrong numbers.
+    Example
+        | MySQL | 30 min | 1 hour |   vs   0 2 * * * root /usr/local/bin/chom-backup
+    Fix
+        Back up as often as the RPO requires (binlog shipping or hourly dumps for 1 hour), or
+        write the RPO the schedule really gives.
+    References
+        https://dev.mysql.com/doc/refman/8.0/en/point-in-time-recovery.html
+    """
+    plans = dr_plans(ctx)
+    if not plans:
+        yield _no_plan(ctx) or Result.not_applicable("no DR plan (reported by DR001)")
+        return
+    model = backup_model(ctx)
+    seen = False
+    for art, doc in plans:
+        for row in objective_rows(doc):
+            if not row.component:
+                continue
+            rpo = row.rpo_seconds
+            if rpo is None:
+                seen = True
+                yield Result.not_applicable(
+                    f"{art.label}: RPO of {row.name} is {row.rpo or 'empty'!r} (unknown, not compared)",
+                    art.evidence(row.row.line),
+                    subject=row.component,
+                )
+                continue
+            best = None
+            for b, _ in model.covering(row.component):
+                for s in model.schedules_for(b):
+                    if s.interval and (best is None or s.interval < best[1].interval):  # type: ignore[operator]
+                        best = (b, s)
+            if best is None:
+                continue
+            seen = True
+            b, s = best
+            interval = int(s.interval or 0)
+            evs = (
+                art.evidence(row.row.line, note=f"documented RPO {format_duration(rpo)}"),
+                s.artifact.evidence(
+                    s.line, note=f"runs {b.name} every {format_duration(interval)} ({s.spec})"
+                ),
+            )
+            if rpo < interval:
+                yield Result.fail(
+                    f"{art.label}: RPO {row.rpo} for {row.name} is shorter than the backup interval "
+                    f"{format_duration(interval)} ({s.spec} in {s.label}); up to {format_duration(interval)} "
+                    "of data would be lost",
+                    *evs,
+                    subject=row.component,
+                )
+            else:
+                yield Result.passed(
+                    f"{art.label}: RPO {row.rpo} for {row.name} >= backup interval {format_duration(interval)}",
+                    *evs,
+                    subject=row.component,
+                )
+    if not seen:
+        yield Result.not_applicable("no RPO row matched a scheduled backup (see BAK001/BAK002)")
+
+
+_SCENARIO_HEAD = r"scenario|failure mode|disaster (types|cases)|recovery procedures|playbooks?"
+_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s+\S")
+
+
+@check("DR003", "dr-scenarios", category="dr", severity="medium", pillar="operations")
+def dr_scenarios(ctx: ScanContext) -> Iterator[Result]:
+    """The DR plan lists concrete disaster scenarios (at least two).
+
+    What it does
+        Looks in each DR plan for a section named like "Scenarios", "Failure modes" or "Recovery
+        procedures" and counts its sub-sections (or list items when it has none).
+    Why it matters
+        Recovery differs per failure: a corrupt table, a lost host and ransomware need different
+        steps. A plan without scenarios is improvised on the day.
+    Example
+        "## Recovery: restore from backups." and nothing else.
+    Fix
+        One sub-section per scenario (data corruption, host loss, region/provider loss, compromised
+        credentials) with numbered steps.
+    References
+        https://www.ready.gov/business/implementation/IT
+    """
+    plans = dr_plans(ctx)
+    if not plans:
+        yield _no_plan(ctx) or Result.not_applicable("no DR plan (reported by DR001)")
+        return
+    for art, doc in plans:
+        heads = doc.find_headings(_SCENARIO_HEAD)
+        if not heads:
+            yield Result.fail(
+                f"{art.label} lists no disaster scenarios", art.evidence(1, note="no Scenarios section")
+            )
+            continue
+        h = heads[0]
+        subs = [x for x in doc.headings if h.line < x.line <= h.end_line and x.level > h.level]
+        count = len(subs) or sum(1 for _, ln in doc.section_lines(h) if _ITEM.match(ln))
+        if count >= 2:
+            yield Result.passed(
+                f"{art.label}: {count} scenario(s) under '{h.text}'"
+                + (f": {', '.join(s.text for s in subs[:6])}" if subs else ""),
+                art.evidence(h.line),
+            )
+        else:
+            yield Result.fail(f"{art.label}: only {count} scenario(s) under '{h.text}'", art.evidence(h.line))
+
+
+_SCHEDULE_RE = re.compile(
+    r"\b(quarterly|monthly|annually|yearly|semi-?annual(ly)?|twice a year|every \d+ (weeks|months)|each (quarter|month))\b",
+    re.I,
+)
+
+
+@check("DR004", "dr-test-recency", category="dr", severity="medium", pillar="operations", profile="hardened")
+def dr_test_recency(ctx: ScanContext) -> Iterator[Result]:
+    """The DR plan states a test schedule and a last-tested date within the window (default 180 days).
+
+    What it does
+        In each DR plan, finds a section about testing/drills (or lines saying "last tested"),
+        a schedule word (quarterly, monthly, every N months) and the most recent date there; fails
+        when there is no schedule, no date, or the date is older than `dr.test_max_age_days`
+        (default 180) before the scan time.
+    Why it matters
+        A plan that has not been exercised is a hypothesis: people, hosts and scripts have changed
+        since it was written.
+    Example
+        "DR drills: TBD"; or "Last tested: 2024-03-02" read at the end of 2026.
+    Fix
+        Schedule drills (quarterly is common), run them, and record the date, scope, result and the
+        measured RTO in the plan.
+    References
+        https://sre.google/sre-book/testing-reliability/
+    """
+    plans = dr_plans(ctx)
+    if not plans:
+        yield _no_plan(ctx) or Result.not_applicable("no DR plan (reported by DR001)")
+        return
+    max_age = int(ctx.settings("dr").get("test_max_age_days", 180))
+    today = ctx.now.date()
+    for art, doc in plans:
+        heads = doc.find_headings(r"\btest|\bdrill|exercis")
+        lines = [ln for h in heads for ln in doc.section_lines(h)]
+        lines += [(n, t) for n, t in doc.text_lines() if re.search(r"last (tested|drill|exercised)", t, re.I)]
+        if not lines:
+            yield Result.fail(
+                f"{art.label} says nothing about DR tests or drills",
+                art.evidence(1, note="no DR testing section"),
+            )
+            continue
+        sched = next(((n, t) for n, t in lines if _SCHEDULE_RE.search(t)), None)
+        dates = [(d, n) for n, t in lines for d in find_dates(t) if d <= today]
+        if not sched:
+            yield Result.fail(
+                f"{art.label}: no DR test schedule (quarterly, monthly, every N months)",
+                art.evidence(lines[0][0], note="testing section without a schedule"),
+            )
+        if not dates:
+            yield Result.fail(
+                f"{art.label}: no last-tested date in the DR testing section",
+                art.evidence(lines[0][0], note="no date (YYYY-MM-DD)"),
+            )
+            continue
+        d, n = max(dates)
+        age = (today - d).days
+        if age > max_age:
+            yield Result.fail(
+                f"{art.label}: last DR test {d} is {age} days old (> {max_age})", art.evidence(n)
+            )
+        elif sched:
+            yield Result.passed(
+                f"{art.label}: DR tests scheduled and last run {d} ({age} days ago)",
+                art.evidence(sched[0], note="schedule"),
+                art.evidence(n, note="last test"),
+            )
+
+
+_PATH_TOKEN = re.compile(
+    r"(?<![\w/.:-])(?P<p>(?:\.{1,2}/)?[A-Za-z0-9_][\w.-]*(?:/[\w.-]+)+\.(?:sh|bash|py|pl|rb|php|ya?ml|conf|cnf|service|timer|sql|json|md|j2))(?![\w/-])"
+)
+
+
+def _exists(ctx: ScanContext, doc_path: str, ref: str) -> bool:
+    ref = ref.split("#", 1)[0].split("?", 1)[0]
+    base = posixpath.dirname(doc_path)
+    cands = {
+        posixpath.normpath(ref.lstrip("./")) if not ref.startswith("..") else "",
+        posixpath.normpath(posixpath.join(base, ref)),
+    }
+    files = ctx.index.files
+    for c in cands:
+        if not c or c.startswith(".."):
+            continue
+        if ctx.index.exists(c) or any(f.startswith(c.rstrip("/") + "/") for f in files):
+            return True
+        # repository layouts: docs may name paths relative to a sub-tree (scripts/x.sh under deploy/)
+        if any(f.endswith("/" + c) for f in files):
+            return True
+    return False
+
+
+def _references(doc: Document) -> list[tuple[int, str]]:
+    out = []
+    for ic in doc.inline_code:
+        out += [(ic.line, m.group("p")) for m in _PATH_TOKEN.finditer(ic.text)]
+    for cb in doc.code_blocks:
+        for i, ln in enumerate(cb.text.splitlines()):
+            out += [(cb.line + i, m.group("p")) for m in _PATH_TOKEN.finditer(ln)]
+    return out
+
+
+@check("DR005", "doc-references-exist", category="dr", severity="medium", pillar="operations")
+def doc_references_exist(ctx: ScanContext) -> Iterator[Result]:
+    """Scripts and files that DR plans and runbooks tell people to run exist.
+
+    What it does
+        Collects relative paths with a file extension from inline code and code blocks of every
+        Markdown document (`scripts/restore-redis.sh`, `landsraad/deploy/deploy.sh`) and looks
+        them up in the target, relative to the repository root or the document. Host paths
+        (`/etc/...`) are not judged on a repository scan.
+    Why it matters
+        During an incident, "run scripts/restore-redis.sh" followed by "No such file or directory"
+        costs the time the runbook was meant to save.
+    Example
+        docs/runbooks/instance-down.md: restore the snapshot with `scripts/restore-redis.sh`
+    Fix
+        Add the script (and test it), or update the document to the command that really works.
+    References
+        https://sre.google/sre-book/being-on-call/
+    """
+    arts = docs(ctx)
+    if not arts:
+        yield Result.not_applicable("no Markdown documents in this target")
+        return
+    total = bad = 0
+    nfiles = len(ctx.index.files)
+    for art, doc in arts:
+        for line, ref in _references(doc):
+            if any(ch in ref for ch in "<>*$"):
+                continue
+            total += 1
+            if _exists(ctx, art.path, ref):
+                continue
+            bad += 1
+            stem = posixpath.basename(ref)
+            similar = sorted(
+                f
+                for f in ctx.index.files
+                if posixpath.basename(f).split(".")[0].split("-")[0] == stem.split("-")[0]
+            )[:3]
+            yield Result.fail(
+                f"{art.label}:{line + art.line_offset} references `{ref}`, which does not exist in the target",
+                art.evidence(line, note=f"referenced path `{ref}`"),
+                Evidence(
+                    path=posixpath.dirname(ref) or ".",
+                    note=f"no {stem} among {nfiles} files"
+                    + (f"; similar: {', '.join(similar)}" if similar else ""),
+                ),
+                subject=ref,
+            )
+    if total and not bad:
+        yield Result.passed(
+            f"{total} path reference(s) in {len(arts)} document(s) checked", arts[0][0].evidence(1)
+        )
+    elif not total:
+        yield Result.not_applicable("no relative script/file paths referenced in documents")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"\s", "-", re.sub(r"[^\w\s-]", "", text.strip().lower()))
+
+
+@check("DR006", "dead-relative-links", category="dr", severity="low", pillar="operations")
+def dead_links(ctx: ScanContext) -> Iterator[Result]:
+    """Relative links in documents point to files (and headings) that exist.
+
+    What it does
+        Resolves every relative Markdown link against the document's directory; the file (or
+        directory) must exist, and a `#fragment` must match a heading of the linked document
+        (GitHub-style slug).
+    Why it matters
+        A plan whose "see the MySQL runbook" link is dead sends people searching at 3 a.m.
+    Example
+        [MySQL runbook](runbooks/mysql.md) after the file was renamed to mysql-down.md.
+    Fix
+        Fix the link or restore the file; run this check in CI on documentation changes.
+    References
+        https://docs.github.com/en/get-started/writing-on-github
+    """
+    arts = docs(ctx)
+    if not arts:
+        yield Result.not_applicable("no Markdown documents in this target")
+        return
+    by_path = {a.path: d for a, d in arts}
+    checked = bad = 0
+    for art, doc in arts:
+        for link in doc.links:
+            href = link.href
+            if not href or re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or href.startswith("//"):
+                continue
+            path, _, frag = href.partition("#")
+            checked += 1
+            target = (
+                posixpath.normpath(posixpath.join(posixpath.dirname(art.path), path)) if path else art.path
+            )
+            if path and not _exists(ctx, art.path, path):
+                bad += 1
+                yield Result.fail(
+                    f"{art.label}:{link.line + art.line_offset}: link to {href} is dead ({target} does not exist)",
+                    art.evidence(link.line, note=f"link target {target}"),
+                    subject=href,
+                )
+                continue
+            linked = by_path.get(target)
+            if frag and linked is not None and _slug(frag) not in {_slug(h.text) for h in linked.headings}:
+                bad += 1
+                yield Result.fail(
+                    f"{art.label}:{link.line + art.line_offset}: {target} has no heading #{frag}",
+                    art.evidence(link.line, note="anchor not found"),
+                    subject=href,
+                )
+    if checked and not bad:
+        yield Result.passed(
+            f"{checked} relative link(s) checked in {len(arts)} document(s)", arts[0][0].evidence(1)
+        )
+    elif not checked:
+        yield Result.not_applicable("no relative links in documents")

@@ -1,0 +1,370 @@
+"""Alertmanager: config valid, receivers wired, no placeholders or inline secrets, sane grouping, inhibition."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from chom_validate.artifacts.alertmanager import AlertmanagerConfig
+from chom_validate.artifacts.yamlfile import LineDict, LineList
+from chom_validate.engine import ScanContext
+from chom_validate.findings import Result
+from chom_validate.registry import check
+
+from ._monitoring_util import is_templated
+
+
+def _configs(ctx: ScanContext) -> Iterator[tuple[Any, AlertmanagerConfig]]:
+    yield from ctx.parsed("alertmanager_config")
+
+
+def _templated(art: Any) -> Result:
+    return Result.not_applicable(
+        f"{art.label} contains template placeholders; values unknown", subject=art.path
+    )
+
+
+def _none() -> Result:
+    return Result.not_applicable("no Alertmanager config found")
+
+
+@check("MON012", "alertmanager-config-valid", category="monitoring", severity="high", pillar="reliability")
+def alertmanager_config_valid(ctx: ScanContext) -> Iterator[Result]:
+    """Alertmanager configs are valid (what `amtool check-config` rejects, we reject).
+
+    What it does
+        Validates every `alertmanager.yml`: unknown fields, root route without a receiver,
+        undefined or duplicate receivers, durations (`group_interval`/`repeat_interval` not zero),
+        matcher syntax and regexes, undefined time intervals, e-mail without `to`/smarthost/from,
+        webhooks without a valid URL, both `smtp_auth_password` and `_file`.
+    Why it matters
+        Alertmanager refuses an invalid config on reload and keeps the old one, or does not start:
+        alerts fire into nothing.
+    Example
+        route:
+          receiver: ops-email       # receivers: only "email"
+    Fix
+        Correct the reported line; run `amtool check-config alertmanager.yml` in CI.
+    References
+        https://prometheus.io/docs/alerting/latest/configuration/
+    """
+    found = False
+    for art, cfg in _configs(ctx):
+        found = True
+        if is_templated(art):
+            yield _templated(art)
+            continue
+        for p in cfg.problems:
+            yield Result.fail(f"{art.label}:{p.line}: {p.message}", art.evidence(p.line), subject=art.path)
+        if not cfg.problems:
+            routes = sum(1 for _ in cfg.route.walk()) if cfg.route else 0
+            yield Result.passed(
+                f"{art.label}: valid; {len(cfg.receivers)} receivers, {routes} routes, "
+                f"{len(cfg.inhibit_rules)} inhibit rules",
+                art.evidence(cfg.route.line if cfg.route else 1),
+                subject=art.path,
+                receivers=len(cfg.receivers),
+                routes=routes,
+                inhibit_rules=len(cfg.inhibit_rules),
+            )
+    if not found:
+        yield _none()
+
+
+@check("MON013", "alertmanager-receivers", category="monitoring", severity="medium", pillar="operations")
+def alertmanager_receivers(ctx: ScanContext) -> Iterator[Result]:
+    """Every receiver a route names exists, every receiver is used, and receivers notify someone.
+
+    What it does
+        Walks the route tree: a route naming an undefined receiver fails; a receiver no route
+        uses fails (dead config, often the one someone believes pages them); a receiver used by a
+        route but without any integration (`email_configs`, `webhook_configs`...) fails unless it
+        is explicitly named like a null receiver (`null`, `blackhole`, `devnull`).
+    Why it matters
+        Alerts routed to an empty or missing receiver are dropped; an unused receiver hides that
+        the team's pager was never wired.
+    Example
+        receivers:
+          - name: pagerduty-critical     # no route uses it
+    Fix
+        Route to the receiver (e.g. `matchers: [severity="critical"]`) or delete it.
+    References
+        https://prometheus.io/docs/alerting/latest/configuration/#receiver
+    """
+    found = False
+    for art, cfg in _configs(ctx):
+        found = True
+        if is_templated(art) or cfg.route is None:
+            yield _templated(art) if cfg.route else Result.not_applicable(f"{art.label}: no route")
+            continue
+        used: set[str] = set()
+        for r in cfg.route.walk():
+            if r.receiver:
+                used.add(r.receiver)
+                if cfg.receiver(r.receiver) is None:
+                    yield Result.fail(
+                        f"{art.label}: route uses undefined receiver {r.receiver!r}",
+                        art.evidence(r.line_of("receiver")),
+                        subject=r.receiver,
+                    )
+        for rec in cfg.receivers:
+            ev = art.evidence(rec.line)
+            if rec.name not in used:
+                yield Result.fail(
+                    f"{art.label}: receiver {rec.name!r} is not used by any route", ev, subject=rec.name
+                )
+            elif not rec.integrations and not re.search(r"null|blackhole|devnull|discard", rec.name, re.I):
+                yield Result.fail(
+                    f"{art.label}: receiver {rec.name!r} has no integration; alerts are dropped",
+                    ev,
+                    subject=rec.name,
+                )
+            else:
+                kinds = sorted({i.kind for i in rec.integrations})
+                yield Result.passed(
+                    f"receiver {rec.name!r} used ({', '.join(kinds) or 'null receiver'})",
+                    ev,
+                    subject=rec.name,
+                )
+    if not found:
+        yield _none()
+
+
+_PLACEHOLDER = re.compile(
+    r"(?<![\w-])(example\.(com|org|net)|changeme|change[-_]me|CHANGEME|REPLACE[-_]?ME|replace[-_]?me|"
+    r"your[-_](domain|email|password|token|webhook)|xxx+|TODO|FIXME|foo@bar|user@domain)(?![\w-])",
+    re.I,
+)
+
+
+def _strings(node: Any, line: int = 1) -> Iterator[tuple[str, int, str]]:
+    """(key, line, value) for every scalar string in a LineDict/LineList tree."""
+    if isinstance(node, LineDict):
+        for k, v in node.items():
+            if isinstance(v, LineDict | LineList):
+                yield from _strings(v, node.line_of(k))
+            elif isinstance(v, str):
+                yield str(k), node.line_of(k), v
+    elif isinstance(node, LineList):
+        for i, v in enumerate(node):
+            ln = node.item_lines[i] if i < len(node.item_lines) else node.line
+            if isinstance(v, LineDict | LineList):
+                yield from _strings(v, ln)
+            elif isinstance(v, str):
+                yield "", ln, v
+
+
+@check("MON014", "alertmanager-placeholders", category="monitoring", severity="high", pillar="operations")
+def alertmanager_placeholders(ctx: ScanContext) -> Iterator[Result]:
+    """No placeholder addresses in Alertmanager (`example.com`, `changeme`, `your-...`).
+
+    What it does
+        Scans every value of the Alertmanager config for placeholder addresses, tokens and URLs
+        left from a template: `example.com/.org/.net`, `changeme`, `REPLACE_ME`, `your-email`,
+        `xxx`, `TODO`.
+    Why it matters
+        A placeholder recipient is a notification that goes nowhere: the config validates, the
+        alert fires, nobody is told.
+    Example
+        email_configs:
+          - to: ops@example.com
+    Fix
+        Put the real address (or a `*_file` reference for secrets) and send a test alert with
+        `amtool alert add`.
+    References
+        https://prometheus.io/docs/alerting/latest/configuration/#email_config
+    """
+    found = False
+    for art, cfg in _configs(ctx):
+        found = True
+        if is_templated(art):
+            yield _templated(art)
+            continue
+        bad = False
+        for key, line, value in _strings(cfg.raw):
+            m = _PLACEHOLDER.search(value)
+            if m:
+                bad = True
+                yield Result.fail(
+                    f"{art.label}:{line}: {key or 'value'} contains placeholder {m.group(0)!r}",
+                    art.evidence(line),
+                    subject=key or None,
+                )
+        if not bad:
+            yield Result.passed(f"{art.label}: no placeholder addresses", art.evidence(1), subject=art.path)
+    if not found:
+        yield _none()
+
+
+_SECRET_KEYS = {
+    "smtp_auth_password",
+    "smtp_auth_secret",
+    "auth_password",
+    "auth_secret",
+    "password",
+    "credentials",
+    "bearer_token",
+    "api_key",
+    "api_secret",
+    "routing_key",
+    "service_key",
+    "bot_token",
+    "token",
+    "user_key",
+    "slack_api_url",
+    "api_url",
+    "opsgenie_api_key",
+    "victorops_api_key",
+    "wechat_api_secret",
+}
+_SECRET_URL = re.compile(
+    r"hooks\.slack\.com/services/|[?&](token|key|apikey|api_key|secret)=|//[^/@\s]+:[^/@\s]+@", re.I
+)
+
+
+@check("MON015", "alertmanager-secret-files", category="monitoring", severity="high", pillar="security")
+def alertmanager_secret_files(ctx: ScanContext) -> Iterator[Result]:
+    """SMTP passwords, API keys and webhook tokens come from `*_file`, not inline.
+
+    What it does
+        Fails inline secrets in the Alertmanager config: `smtp_auth_password`, `auth_password`,
+        `api_key`, `routing_key`, `bot_token`, `basic_auth.password`, `credentials`, Slack webhook
+        URLs and URLs carrying `token=`/`key=` or `user:pass@`. `*_file` variants pass.
+    Why it matters
+        alertmanager.yml lives in git, in backups and in `/api/v2/status` (which shows the config
+        to anyone who can reach port 9093): an inline SMTP password is a leaked password.
+    Example
+        global:
+          smtp_auth_password: "s3cr3t"
+    Fix
+        Use `smtp_auth_password_file: /etc/alertmanager/secrets/smtp_password` (mode 0400, owned
+        by the alertmanager user) and `url_file` / `api_key_file` for integrations.
+    References
+        https://prometheus.io/docs/alerting/latest/configuration/#file-layout-and-global-settings
+    """
+    found = False
+    for art, cfg in _configs(ctx):
+        found = True
+        if is_templated(art):
+            yield _templated(art)
+            continue
+        bad = False
+        for key, line, value in _strings(cfg.raw):
+            if not value.strip():
+                continue
+            inline = (key in _SECRET_KEYS and not key.endswith("_url")) or (
+                (key.endswith("url") or key == "") and _SECRET_URL.search(value)
+            )
+            if inline:
+                bad = True
+                yield Result.fail(
+                    f"{art.label}:{line}: secret {key or 'value'} is inline; use {key or 'a'}_file",
+                    art.evidence(line),
+                    subject=key,
+                )
+        if not bad:
+            yield Result.passed(f"{art.label}: no inline secrets", art.evidence(1), subject=art.path)
+    if not found:
+        yield _none()
+
+
+@check("MON016", "alertmanager-grouping", category="monitoring", severity="medium", pillar="operations")
+def alertmanager_grouping(ctx: ScanContext) -> Iterator[Result]:
+    """Root route groups alerts and uses sane wait/interval/repeat timings.
+
+    What it does
+        On the root route: `group_by` is set (not empty); `group_wait` 0s-5m; `group_interval`
+        10s-1h; `repeat_interval` 30m-7d and not below `group_interval`. Defaults apply where a
+        key is missing (30s, 5m, 4h). Passes with the values as data.
+    Why it matters
+        Without `group_by` every alert lands in one notification; a `repeat_interval` of 1m spams
+        the team into muting the channel, one of 30d forgets an unresolved incident.
+    Example
+        route:
+          receiver: email
+          repeat_interval: 5m
+    Fix
+        `group_by: [alertname, instance, severity]`, `group_wait: 30s`, `group_interval: 5m`,
+        `repeat_interval: 4h` (12h for e-mail) are sane defaults.
+    References
+        https://prometheus.io/docs/alerting/latest/configuration/#route
+    """
+    found = False
+    for art, cfg in _configs(ctx):
+        r = cfg.route
+        found = True
+        if is_templated(art) or r is None:
+            yield _templated(art) if r else Result.not_applicable(f"{art.label}: no route")
+            continue
+        wait = 30.0 if r.group_wait is None else r.group_wait
+        interval = 300.0 if r.group_interval is None else r.group_interval
+        repeat = 14400.0 if r.repeat_interval is None else r.repeat_interval
+        problems = []
+        if not r.group_by:
+            problems.append(("group_by", "no group_by: every alert lands in one notification"))
+        if not 0 <= wait <= 300:
+            problems.append(("group_wait", f"group_wait {wait:g}s outside 0s-5m"))
+        if not 10 <= interval <= 3600:
+            problems.append(("group_interval", f"group_interval {interval:g}s outside 10s-1h"))
+        if not 1800 <= repeat <= 7 * 86400:
+            problems.append(("repeat_interval", f"repeat_interval {repeat:g}s outside 30m-7d"))
+        elif repeat < interval:
+            problems.append(("repeat_interval", "repeat_interval below group_interval"))
+        for key, msg in problems:
+            yield Result.fail(f"{art.label}: {msg}", art.evidence(r.line_of(key)), subject="route")
+        if not problems:
+            yield Result.passed(
+                f"{art.label}: grouped by {', '.join(r.group_by or [])}; wait {wait:g}s, interval {interval:g}s, repeat {repeat:g}s",
+                art.evidence(r.line_of("group_by")),
+                subject="route",
+                group_by=r.group_by,
+                group_wait=wait,
+                group_interval=interval,
+                repeat_interval=repeat,
+            )
+    if not found:
+        yield _none()
+
+
+@check("MON017", "alertmanager-inhibit", category="monitoring", severity="low", pillar="operations")
+def alertmanager_inhibit(ctx: ScanContext) -> Iterator[Result]:
+    """Inhibit rules exist, and each one is scoped with `equal`.
+
+    What it does
+        Fails an Alertmanager config without `inhibit_rules`, and an inhibit rule without
+        `equal:` (which would mute the target alerts everywhere whenever one source fires).
+    Why it matters
+        When a host goes down, its disk, CPU and service alerts all fire too: inhibition
+        (critical mutes warning for the same instance) keeps the page to the one that matters.
+    Example
+        inhibit_rules:
+          - source_matchers: [severity="critical"]
+            target_matchers: [severity="warning"]      # no equal: mutes every warning
+    Fix
+        Add `equal: [alertname, instance]` (or the labels identifying the same failure).
+    References
+        https://prometheus.io/docs/alerting/latest/configuration/#inhibit_rule
+    """
+    found = False
+    for art, cfg in _configs(ctx):
+        found = True
+        if is_templated(art):
+            yield _templated(art)
+            continue
+        if not cfg.inhibit_rules:
+            yield Result.fail(f"{art.label}: no inhibit_rules", art.evidence(1), subject=art.path)
+            continue
+        for line, ir in cfg.inhibit_rules:
+            if not ir.get("equal"):
+                yield Result.fail(
+                    f"{art.label}: inhibit rule without `equal:` mutes targets globally", art.evidence(line)
+                )
+            else:
+                yield Result.passed(
+                    f"inhibit rule scoped by {', '.join(map(str, ir['equal']))}",
+                    art.evidence(line),
+                    inhibit_rules=len(cfg.inhibit_rules),
+                )
+    if not found:
+        yield _none()

@@ -1,0 +1,508 @@
+"""Host firewalls, TLS certificates and their renewal, HTTPS settings in Nginx."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from chom_validate.artifacts.nginx import is_tls
+from chom_validate.engine import ScanContext
+from chom_validate.findings import Result
+from chom_validate.registry import check
+
+from ._net_util import UFW_STATUS, firewalls, monitoring_addresses, scrape_targets
+
+DATA_PORTS = {3306: "MySQL", 5432: "PostgreSQL", 6379: "Redis", 11211: "memcached", 27017: "MongoDB"}
+DATA_PORTS[9000] = "PHP-FPM"
+EXPORTER_PORTS = {9100, 9104, 9113, 9121, 9187, 9253, 9256}
+
+
+@check(
+    "NET001",
+    "firewall-default-deny",
+    category="network",
+    severity="high",
+    pillar="security",
+    commands=[UFW_STATUS],
+)
+def default_deny(ctx: ScanContext) -> Iterator[Result]:
+    """The host firewall denies incoming traffic by default.
+
+    What it does
+        Builds each host's firewall from `ufw` commands in its scripts (or `ufw status verbose` on
+        a live host) and reads the default incoming policy. `deny`/`reject` pass; `allow` fails; a
+        script that never states it is reported (low) because it relies on whatever the host had.
+    Why it matters
+        With a default allow, every service that binds 0.0.0.0 (databases, exporters, debug ports)
+        is reachable from the internet; allow-lists only work on top of a default deny.
+    Example
+        ufw default allow incoming
+    Fix
+        `ufw default deny incoming` and `ufw default allow outgoing`, then allow what is needed.
+    References
+        https://manpages.debian.org/ufw.8
+    """
+    fws = firewalls(ctx)
+    if not fws:
+        yield Result.not_applicable("no firewall configuration (ufw scripts or live ufw) found")
+        return
+    for host, hf in sorted(fws.items()):
+        pol = hf.firewall.default_incoming
+        if pol in ("deny", "reject"):
+            yield Result.passed(
+                f"{host}: default incoming policy is {pol}",
+                hf.evidence(hf.firewall.default_line),
+                subject=host,
+            )
+        elif pol is None:
+            yield Result.fail(
+                f"{host}: the firewall never sets a default incoming policy",
+                hf.evidence(None, note="no `ufw default deny incoming`"),
+                subject=host,
+                severity="low",
+            )
+        else:
+            yield Result.fail(
+                f"{host}: default incoming policy is {pol}: everything not denied is reachable",
+                hf.evidence(hf.firewall.default_line),
+                subject=host,
+            )
+
+
+@check(
+    "NET002",
+    "ssh-rate-limited",
+    category="network",
+    severity="medium",
+    pillar="security",
+    commands=[UFW_STATUS],
+)
+def ssh_limited(ctx: ScanContext) -> Iterator[Result]:
+    """SSH is rate-limited or restricted to known sources.
+
+    What it does
+        Finds the rules for port 22 (or `network.ssh_port`). `ufw limit`, or an allow from a
+        specific source, pass; an allow from anywhere without a limit fails; no rule at all fails
+        (the next `ufw enable` locks the operators out).
+    Why it matters
+        An SSH port open to the world without a rate limit is brute-forced all day; a missing rule
+        turns the next firewall run into an outage that needs console access.
+    Example
+        ufw allow 22/tcp
+    Fix
+        `ufw limit 22/tcp` (or `ufw allow from <admin range> to any port 22 proto tcp`).
+    References
+        https://manpages.debian.org/ufw.8#RULE_SYNTAX
+    """
+    port = int(ctx.settings("network").get("ssh_port", 22))
+    fws = firewalls(ctx)
+    if not fws:
+        yield Result.not_applicable("no firewall configuration found")
+        return
+    for host, hf in sorted(fws.items()):
+        rules = [r for r in hf.firewall.incoming if r.allows and r.matches_port(port)]
+        open_world = [r for r in rules if r.from_anywhere and r.action != "limit"]
+        if open_world:
+            r = open_world[0]
+            yield Result.fail(
+                f"{host}: SSH ({port}/tcp) allowed from anywhere without `limit`",
+                hf.evidence(r.line),
+                subject=host,
+            )
+        elif rules:
+            r = rules[0]
+            how = "rate-limited" if r.action == "limit" else f"restricted to {r.source}"
+            yield Result.passed(f"{host}: SSH {how}", hf.evidence(r.line), subject=host)
+        else:
+            yield Result.fail(
+                f"{host}: no rule allows SSH ({port}/tcp); enabling the firewall locks operators out",
+                hf.evidence(None, note=f"no rule for port {port}"),
+                subject=host,
+            )
+
+
+@check(
+    "NET003",
+    "data-ports-not-public",
+    category="network",
+    severity="critical",
+    pillar="security",
+    commands=[UFW_STATUS],
+)
+def data_ports_private(ctx: ScanContext) -> Iterator[Result]:
+    """Database, cache and PHP-FPM ports are never open to the internet.
+
+    What it does
+        For 3306 (MySQL), 5432 (PostgreSQL), 6379 (Redis), 11211 (memcached), 27017 (MongoDB) and
+        9000 (PHP-FPM FastCGI), reports any allow rule from any source. Rules from specific
+        sources pass; the default policy is cited when no rule mentions the port.
+    Why it matters
+        Redis and memcached have no authentication by default, MySQL is brute-forced, and an open
+        FastCGI port executes arbitrary PHP. These ports belong on localhost or a private network.
+    Example
+        ufw allow 3306/tcp
+    Fix
+        Delete the rule; bind the service to 127.0.0.1 or allow only the application host's address.
+    References
+        https://redis.io/docs/latest/operate/oss_and_stack/management/security/
+    """
+    fws = firewalls(ctx)
+    if not fws:
+        yield Result.not_applicable("no firewall configuration found")
+        return
+    for host, hf in sorted(fws.items()):
+        for port, what in DATA_PORTS.items():
+            public = hf.firewall.public_rules(port)
+            if public:
+                yield Result.fail(
+                    f"{host}: {what} port {port} is open to the internet",
+                    hf.evidence(public[0].line),
+                    subject=f"{host}:{port}",
+                )
+            elif hf.firewall.default_incoming in ("deny", "reject"):
+                yield Result.passed(
+                    f"{host}: {what} port {port} not public (default {hf.firewall.default_incoming})",
+                    hf.evidence(hf.firewall.default_line, note=f"no public rule for {port}"),
+                    subject=f"{host}:{port}",
+                )
+
+
+@check(
+    "NET004",
+    "exporters-monitoring-only",
+    category="network",
+    severity="high",
+    pillar="security",
+    commands=[UFW_STATUS],
+)
+def exporters_monitoring_only(ctx: ScanContext) -> Iterator[Result]:
+    """Exporter ports are reachable only from the monitoring host(s).
+
+    What it does
+        For exporter ports (the usual 91xx exporter ports plus every port Prometheus scrapes on the
+        host), every allow rule must name a monitoring host's address as its source. Rules from
+        anywhere, or from other sources, fail.
+    Why it matters
+        Exporters leak internals (versions, users, query digests, file systems) and are an easy
+        denial-of-service target; only the scraper needs them.
+    Example
+        ufw allow 9100/tcp
+    Fix
+        `ufw allow proto tcp from <monitoring IP> to any port 9100`.
+    References
+        https://prometheus.io/docs/operating/security/
+    """
+    fws = firewalls(ctx)
+    mons = monitoring_addresses(ctx)
+    if not fws:
+        yield Result.not_applicable("no firewall configuration found")
+        return
+    scraped: dict[str, set[int]] = {}
+    for t in scrape_targets(ctx):
+        if t.host and t.host != t.scraper:
+            scraped.setdefault(t.host, set()).add(t.port)
+    for host, hf in sorted(fws.items()):
+        ports = (EXPORTER_PORTS | scraped.get(host, set())) if host not in mons.values() else set()
+        seen = False
+        for r in hf.firewall.incoming:
+            if not r.allows or r.port is None:
+                continue
+            hits = sorted(p for p in ports if r.matches_port(p))
+            if not hits:
+                continue
+            seen = True
+            ok = not r.from_anywhere and any(r.matches_source(a) for a in mons)
+            src = "anywhere" if r.from_anywhere else r.source
+            if ok:
+                yield Result.passed(
+                    f"{host}: port {','.join(map(str, hits))} allowed from monitoring host {src}",
+                    hf.evidence(r.line),
+                    subject=f"{host}:{hits[0]}",
+                )
+            else:
+                yield Result.fail(
+                    f"{host}: exporter port {','.join(map(str, hits))} allowed from {src}, not only from "
+                    f"the monitoring host(s) {', '.join(mons) or '(none configured)'}",
+                    hf.evidence(r.line),
+                    subject=f"{host}:{hits[0]}",
+                )
+        if not seen:
+            yield Result.not_applicable(f"{host}: no firewall rule for exporter ports", subject=host)
+
+
+@check(
+    "NET005",
+    "firewall-enabled",
+    category="network",
+    severity="high",
+    pillar="reliability",
+    commands=[UFW_STATUS],
+)
+def firewall_enabled(ctx: ScanContext) -> Iterator[Result]:
+    """The firewall is enabled (and so active after a reboot).
+
+    What it does
+        Looks for `ufw enable` / `ufw --force enable` (or `systemctl enable ufw`) in the script that
+        configures the rules, or `Status: active` in `ufw status verbose` on a live host.
+    Why it matters
+        ufw rules that were added but never enabled protect nothing; `ufw enable` also makes the
+        firewall start at boot.
+    Example
+        ufw allow 443/tcp   # ... and no `ufw enable`
+    Fix
+        End the firewall script with `ufw --force enable`.
+    References
+        https://manpages.debian.org/ufw.8
+    """
+    fws = firewalls(ctx)
+    if not fws:
+        yield Result.not_applicable("no firewall configuration found")
+        return
+    for host, hf in sorted(fws.items()):
+        if hf.firewall.enabled:
+            yield Result.passed(
+                f"{host}: firewall enabled", hf.evidence(hf.firewall.enabled_line), subject=host
+            )
+        else:
+            yield Result.fail(
+                f"{host}: the firewall is configured but never enabled",
+                hf.evidence(hf.firewall.enabled_line, note="no `ufw --force enable`"),
+                subject=host,
+            )
+
+
+@check(
+    "NET006",
+    "firewall-ipv6-parity",
+    category="network",
+    severity="high",
+    pillar="security",
+    commands=[UFW_STATUS],
+)
+def ipv6_parity(ctx: ScanContext) -> Iterator[Result]:
+    """IPv6 traffic is filtered like IPv4.
+
+    What it does
+        Fails when ufw is told not to manage IPv6 (`IPV6=no` in /etc/default/ufw) or the rule set
+        only covers IPv4, while the host has IPv6.
+    Why it matters
+        With IPV6=no ufw leaves ip6tables at ACCEPT: every service that listens on `::` is open to
+        the internet over IPv6 no matter how strict the IPv4 rules are.
+    Example
+        sed -i 's/IPV6=yes/IPV6=no/' /etc/default/ufw
+    Fix
+        Keep `IPV6=yes` (the default) and re-run the firewall script.
+    References
+        https://manpages.debian.org/ufw.8#IPV6
+    """
+    fws = firewalls(ctx)
+    if not fws:
+        yield Result.not_applicable("no firewall configuration found")
+        return
+    for host, hf in sorted(fws.items()):
+        if hf.firewall.ipv6 is False:
+            yield Result.fail(
+                f"{host}: IPv6 is not filtered by the firewall",
+                hf.evidence(hf.firewall.ipv6_line, note="IPv6 rules disabled"),
+                subject=host,
+            )
+        else:
+            line = hf.firewall.ipv6_line or hf.firewall.default_line
+            note = None if hf.firewall.ipv6_line else "ufw applies rules to IPv6 too (IPV6=yes default)"
+            yield Result.passed(
+                f"{host}: IPv6 filtered like IPv4", hf.evidence(line, note=note), subject=host
+            )
+
+
+_CERTBOT = re.compile(r"\bcertbot\b")
+_RENEW = re.compile(
+    r"certbot(\.timer|\s+renew\b)|snap\s+install\b.*\bcertbot|apt(-get)?\s+install\b.*\bcertbot"
+)
+
+
+@check("NET007", "certificate-renewal", category="network", severity="high", pillar="reliability")
+def certificate_renewal(ctx: ScanContext) -> Iterator[Result]:
+    """Let's Encrypt certificates are renewed automatically.
+
+    What it does
+        When certbot issues certificates (a `certbot` command in a script, or an Nginx site using
+        /etc/letsencrypt), requires a renewal: `certbot.timer` enabled, the Debian/snap package
+        (which ships the timer), or a cron entry running `certbot renew`.
+    Why it matters
+        Let's Encrypt certificates last 90 days. Without renewal the site breaks on a known date,
+        usually a weekend.
+    Example
+        pip install certbot && certbot certonly ...   # no timer, no cron
+    Fix
+        Install certbot from the distribution (`apt-get install certbot` enables certbot.timer) or
+        add `0 3 * * * root certbot renew --quiet --deploy-hook "systemctl reload nginx"`.
+    References
+        https://eff-certbot.readthedocs.io/en/stable/using.html#automated-renewals
+    """
+    users: list[tuple[Any, int]] = []
+    renewals: list[tuple[Any, int]] = []
+    for art, script in ctx.parsed("shell"):
+        for cmd in script.commands:
+            if _CERTBOT.search(cmd.text):
+                (renewals if _RENEW.search(cmd.text) else users).append((art, cmd.line))
+    for art in ctx.artifacts("cron", "systemd_unit"):
+        for i, ln in enumerate(art.lines, 1):
+            if re.search(r"certbot\s+renew", ln):
+                renewals.append((art, i))
+    for art, site in ctx.parsed("nginx_site"):
+        for server in site.servers:
+            d = server.first("ssl_certificate")
+            if d and d.args and d.args[0].startswith("/etc/letsencrypt/"):
+                users.append((art, d.line))
+    if not users and not renewals:
+        yield Result.not_applicable("no certbot / Let's Encrypt certificates found")
+    elif renewals:
+        art, line = renewals[0]
+        yield Result.passed("certificate renewal is automated", art.evidence(line))
+    else:
+        art, line = users[0]
+        yield Result.fail(
+            "Let's Encrypt certificates are issued but nothing renews them (no certbot.timer, no cron)",
+            art.evidence(line),
+        )
+
+
+@check("NET008", "certificate-expiry", category="network", severity="high", pillar="reliability")
+def certificate_expiry(ctx: ScanContext) -> Iterator[Result]:
+    """Certificates kept in the tree are valid for at least `network.cert_min_days` (21) more days.
+
+    What it does
+        Reads every PEM certificate file (`*.crt`, `*.pem`, `*.cer`) and compares its notAfter with
+        the scan time.
+    Why it matters
+        Certificates managed by hand (internal CAs, self-signed dashboards, origin certificates)
+        have no renewal job; they expire silently and break TLS clients.
+    Example
+        grafana.crt: notAfter=2026-12-10 (11 days left)
+    Fix
+        Renew the certificate (or automate it) and deploy it before the date.
+    References
+        https://www.rfc-editor.org/rfc/rfc5280#section-4.1.2.5
+    """
+    min_days = int(ctx.settings("network").get("cert_min_days", 21))
+    found = False
+    for art, certs in ctx.parsed("tls_certificate"):
+        for c in certs:
+            found = True
+            days = (c.not_after - ctx.now).total_seconds() / 86400
+            when = c.not_after.date().isoformat()
+            if days < 0:
+                yield Result.fail(
+                    f"{art.label}: {c.subject} expired on {when}", art.evidence(c.line), subject=c.subject
+                )
+            elif days < min_days:
+                yield Result.fail(
+                    f"{art.label}: {c.subject} expires on {when} ({int(days)} days left, minimum {min_days})",
+                    art.evidence(c.line),
+                    subject=c.subject,
+                )
+            else:
+                yield Result.passed(
+                    f"{art.label}: {c.subject} valid until {when}", art.evidence(c.line), subject=c.subject
+                )
+    if not found:
+        yield Result.not_applicable("no certificate files in the tree")
+
+
+_OLD_TLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")
+
+
+@check("NET009", "nginx-tls-protocols", category="network", severity="high", pillar="security")
+def nginx_tls_protocols(ctx: ScanContext) -> Iterator[Result]:
+    """HTTPS servers in Nginx offer only TLS 1.2 and 1.3.
+
+    What it does
+        For every `server` block that listens with `ssl`, reads the effective `ssl_protocols`
+        (server, then http level). SSLv3, TLSv1 and TLSv1.1 fail; a missing directive passes only on
+        Nginx defaults newer than 1.23 and is reported as not applicable.
+    Why it matters
+        TLS 1.0/1.1 are deprecated (RFC 8996) and fail PCI DSS and most scanners.
+    Example
+        ssl_protocols TLSv1 TLSv1.1 TLSv1.2;
+    Fix
+        `ssl_protocols TLSv1.2 TLSv1.3;`
+    References
+        https://ssl-config.mozilla.org/ ; https://www.rfc-editor.org/rfc/rfc8996
+    """
+    found = False
+    for art, site in ctx.parsed("nginx_site"):
+        for server in site.servers:
+            if not is_tls(server):
+                continue
+            found = True
+            d = server.inherited("ssl_protocols")
+            if d is None:
+                yield Result.not_applicable(
+                    f"{art.label}: no ssl_protocols; depends on the Nginx version default",
+                    art.evidence(server.line),
+                )
+                continue
+            old = [p for p in d.args if p in _OLD_TLS]
+            if old:
+                yield Result.fail(f"{art.label}: deprecated protocols {' '.join(old)}", art.evidence(d.line))
+            else:
+                yield Result.passed(f"{art.label}: ssl_protocols {' '.join(d.args)}", art.evidence(d.line))
+    if not found:
+        yield Result.not_applicable("no HTTPS server blocks in Nginx configs")
+
+
+@check("NET010", "nginx-hsts", category="network", severity="medium", pillar="security")
+def nginx_hsts(ctx: ScanContext) -> Iterator[Result]:
+    """HTTPS responses carry HSTS, in every location (add_header inheritance).
+
+    What it does
+        For every HTTPS server, requires `add_header Strict-Transport-Security "max-age=N"` with N
+        of at least 6 months (15768000). Then checks every `location` inside it: Nginx drops all
+        inherited `add_header`s in a block that has its own `add_header`, so such a location must
+        repeat HSTS.
+    Why it matters
+        Without HSTS a user's first plain-HTTP request can be intercepted and downgraded. The
+        inheritance rule silently removes it from exactly the locations that set cache headers.
+    Example
+        add_header Strict-Transport-Security "max-age=63072000" always;
+        location /build/ { add_header Cache-Control "public, immutable"; }   # no HSTS here
+    Fix
+        Repeat the HSTS header in that location, or move headers into an `include`d snippet used in
+        every block that sets headers.
+    References
+        https://nginx.org/en/docs/http/ngx_http_headers_module.html#add_header
+    """
+    found = False
+    for art, site in ctx.parsed("nginx_site"):
+        for server in site.servers:
+            if not is_tls(server):
+                continue
+            found = True
+            blocks = [server, *server.walk("location")]
+            for b in blocks:
+                headers = b.effective("add_header")
+                hsts = [h for h in headers if h.args and h.args[0].lower() == "strict-transport-security"]
+                where = "server" if b is server else f"location {' '.join(b.args)}"
+                if hsts:
+                    m = re.search(r"max-age=(\d+)", " ".join(hsts[0].args))
+                    age = int(m.group(1)) if m else 0
+                    if age < 15768000:
+                        yield Result.fail(
+                            f"{art.label}: {where}: HSTS max-age={age} is shorter than 6 months",
+                            art.evidence(hsts[0].line),
+                        )
+                    elif b is server:
+                        yield Result.passed(f"{art.label}: HSTS max-age={age}", art.evidence(hsts[0].line))
+                elif b is server:
+                    yield Result.fail(f"{art.label}: HTTPS server without HSTS", art.evidence(server.line))
+                elif b.all("add_header"):
+                    yield Result.fail(
+                        f"{art.label}: {where} has its own add_header, so the server's HSTS header is not "
+                        "inherited there",
+                        art.evidence(
+                            b.all("add_header")[0].line, note="add_header here drops inherited ones"
+                        ),
+                    )
+    if not found:
+        yield Result.not_applicable("no HTTPS server blocks in Nginx configs")

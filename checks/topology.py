@@ -1,0 +1,239 @@
+"""Cross-host topology: scrape targets <-> firewalls <-> exporter units. Each finding names both sides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from chom_validate.engine import ScanContext
+from chom_validate.findings import Result
+from chom_validate.registry import check
+
+from ._net_util import ROLE_PORTS, UFW_STATUS, firewalls, host_address, listeners, scrape_targets
+
+
+def _remote_targets(ctx: ScanContext):  # type: ignore[no-untyped-def]
+    return [t for t in scrape_targets(ctx) if t.host and t.scraper and t.host != t.scraper]
+
+
+@check(
+    "TOP001",
+    "scrape-allowed-by-firewall",
+    category="topology",
+    severity="high",
+    pillar="observability",
+    commands=[UFW_STATUS],
+)
+def scrape_allowed(ctx: ScanContext) -> Iterator[Result]:
+    """Every scrape target is reachable from the scraping host through the target host's firewall.
+
+    What it does
+        For each `host:port` in the Prometheus scrape configs that lives on another host, takes the
+        scraping host's address from `chom-validate.yaml` and evaluates the target host's firewall
+        (first matching rule, then the default policy) for a TCP connection from it to that port.
+    Why it matters
+        A scrape blocked by the firewall shows as `up == 0`: either a permanent false alarm that
+        trains people to ignore pages, or, without an alert on it, a service nobody monitors.
+    Example
+        prometheus.yml: - targets: ['51.77.150.96:9121']    # redis
+        setup-firewall.sh: no rule for 9121, default deny incoming
+    Fix
+        `ufw allow proto tcp from <scraper IP> to any port 9121` on the target host.
+    References
+        https://prometheus.io/docs/concepts/jobs_instances/
+    """
+    targets = _remote_targets(ctx)
+    if not targets:
+        yield Result.not_applicable("no scrape targets on other hosts")
+        return
+    fws = firewalls(ctx)
+    for t in targets:
+        subject = f"{t.job} {t.address}:{t.port}"
+        hf = fws.get(t.host or "")
+        src = host_address(ctx, t.scraper or "")
+        if hf is None:
+            yield Result.not_applicable(f"{subject}: no firewall configuration for {t.host}", t.evidence())
+            continue
+        if src is None:
+            yield Result.not_applicable(f"{subject}: no IP address configured for scraper {t.scraper}")
+            continue
+        allowed, rule = hf.firewall.decide(t.port, "tcp", src)
+        if allowed:
+            yield Result.passed(
+                f"{subject}: allowed from {t.scraper} ({src}) by {t.host}'s firewall",
+                t.evidence(),
+                hf.evidence(rule.line if rule else hf.firewall.default_line),
+                subject=subject,
+            )
+        else:
+            note = (
+                f"rule denies {src} -> {t.port}/tcp"
+                if rule
+                else f"no rule allows {src} -> {t.port}/tcp; default incoming {hf.firewall.default_incoming}"
+            )
+            yield Result.fail(
+                f"{subject}: scrape from {t.scraper} ({src}) is blocked by {t.host}'s firewall",
+                t.evidence(note=f"job {t.job} scrapes {t.address}:{t.port}"),
+                hf.evidence(rule.line if rule else hf.firewall.default_line, note=note),
+                subject=subject,
+            )
+
+
+@check("TOP002", "scrape-target-has-listener", category="topology", severity="medium", pillar="observability")
+def scrape_has_listener(ctx: ScanContext) -> Iterator[Result]:
+    """Every scrape target has a service on that host listening on that port.
+
+    What it does
+        For each scrape target, looks on the target host for a systemd unit (files, heredocs,
+        drop-ins of packaged units) whose listen address or known default port is the target port,
+        or an Nginx `server` listening there.
+    Why it matters
+        A scrape job without anything behind it is a permanent `up == 0`; usually the exporter was
+        renamed, moved to another port or never installed.
+    Example
+        job mysqld -> 51.77.150.96:9104, but mysqld_exporter listens on :9105
+    Fix
+        Align the port in the unit (`--web.listen-address=`) and in prometheus.yml, or install the
+        exporter.
+    References
+        https://github.com/prometheus/prometheus/wiki/Default-port-allocations
+    """
+    targets = [t for t in scrape_targets(ctx) if t.host]
+    if not targets:
+        yield Result.not_applicable("no scrape targets on known hosts")
+        return
+    lst = listeners(ctx)
+    for t in targets:
+        subject = f"{t.job} {t.address}:{t.port}"
+        host_l = lst.get(t.host or "")
+        if host_l is None:
+            yield Result.not_applicable(f"{subject}: no unit or site files for {t.host} in the scan")
+            continue
+        found = host_l.ports.get(t.port)
+        if found:
+            lsn = found[0]
+            yield Result.passed(
+                f"{subject}: {lsn.what} listens on {t.port} on {t.host}",
+                t.evidence(),
+                lsn.artifact.evidence(lsn.line),
+                subject=subject,
+            )
+        else:
+            near = ", ".join(f"{p}" for p in sorted(host_l.ports))
+            yield Result.fail(
+                f"{subject}: nothing on {t.host} is configured to listen on {t.port} (listening: {near})",
+                t.evidence(),
+                subject=subject,
+            )
+
+
+@check(
+    "TOP003",
+    "exporter-not-world-open",
+    category="topology",
+    severity="high",
+    pillar="security",
+    commands=[UFW_STATUS],
+)
+def exporter_not_world(ctx: ScanContext) -> Iterator[Result]:
+    """No scraped port is open to the whole internet.
+
+    What it does
+        For each port Prometheus scrapes on another host, reports any allow rule on that host's
+        firewall that accepts it from anywhere, citing the scrape job and the rule.
+    Why it matters
+        Metrics endpoints expose versions, hostnames, queues and sometimes user data, and have no
+        authentication; they are meant for the scraper only.
+    Example
+        prometheus.yml: job chom-app -> 51.77.150.96:8080
+        setup-firewall.sh: ufw allow 8080/tcp
+    Fix
+        Replace the rule with `ufw allow proto tcp from <scraper IP> to any port 8080`.
+    References
+        https://prometheus.io/docs/operating/security/
+    """
+    targets = _remote_targets(ctx)
+    if not targets:
+        yield Result.not_applicable("no scrape targets on other hosts")
+        return
+    fws = firewalls(ctx)
+    for t in targets:
+        subject = f"{t.job} {t.address}:{t.port}"
+        hf = fws.get(t.host or "")
+        if hf is None:
+            yield Result.not_applicable(f"{subject}: no firewall configuration for {t.host}")
+            continue
+        public = hf.firewall.public_rules(t.port)
+        if public:
+            yield Result.fail(
+                f"{subject}: port {t.port} is open to the world on {t.host}, not only to {t.scraper}",
+                t.evidence(note=f"job {t.job} scrapes {t.address}:{t.port}"),
+                hf.evidence(public[0].line, note=f"allows {t.port} from anywhere"),
+                subject=subject,
+            )
+        else:
+            yield Result.passed(
+                f"{subject}: port {t.port} not open to the world on {t.host}",
+                t.evidence(),
+                hf.evidence(hf.firewall.default_line, note=f"no rule opens {t.port} to anywhere"),
+                subject=subject,
+            )
+
+
+@check(
+    "TOP004",
+    "firewall-rule-has-service",
+    category="topology",
+    severity="low",
+    pillar="operations",
+    commands=[UFW_STATUS],
+)
+def rule_has_service(ctx: ScanContext) -> Iterator[Result]:
+    """Every port the firewall opens has a service configured to listen on it.
+
+    What it does
+        For each allow rule with a port on a host, looks for a listener on that host: a systemd
+        unit, a drop-in of a packaged unit, an Nginx server, SSH (22), or the role's standard ports
+        (db 3306, cache 6379, web 80/443). Rules for ports nothing uses are reported.
+    Why it matters
+        Leftover rules for removed services are holes waiting for the next thing that binds the
+        port (a debug server, a container) and make the firewall harder to review.
+    Example
+        ufw allow from 51.77.150.96 to any port 9115   # blackbox_exporter was removed
+    Fix
+        Delete the rule (`ufw delete allow ...`) or document the service that needs it.
+    References
+        https://manpages.debian.org/ufw.8
+    """
+    fws = firewalls(ctx)
+    if not fws:
+        yield Result.not_applicable("no firewall configuration found")
+        return
+    lst = listeners(ctx)
+    for host, hf in sorted(fws.items()):
+        roles = ctx.config.hosts[host].roles if host in ctx.config.hosts else []
+        known = {22} | {p for r in roles for p in ROLE_PORTS.get(r, [])}
+        ports = lst.get(host)
+        for r in hf.firewall.incoming:
+            if not r.allows or r.port is None or not all(p.isdigit() for p in r.port.split(",")):
+                continue
+            for p in (int(x) for x in r.port.split(",")):
+                hit = ports.ports.get(p) if ports else None
+                if hit:
+                    yield Result.passed(
+                        f"{host}: port {p} is used by {hit[0].what}",
+                        hf.evidence(r.line),
+                        hit[0].artifact.evidence(hit[0].line),
+                        subject=f"{host}:{p}",
+                    )
+                elif p in known:
+                    yield Result.passed(
+                        f"{host}: port {p} is a standard port of the host's roles",
+                        hf.evidence(r.line),
+                        subject=f"{host}:{p}",
+                    )
+                else:
+                    yield Result.fail(
+                        f"{host}: the firewall opens {p}/{r.proto} but no unit or site on {host} listens there",
+                        hf.evidence(r.line, note=f"no listener for {p} on {host}"),
+                        subject=f"{host}:{p}",
+                    )

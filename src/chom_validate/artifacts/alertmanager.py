@@ -1,0 +1,265 @@
+"""Alertmanager configs: route tree, receivers, inhibit rules, with line numbers.
+
+``parse_alertmanager`` collects in ``problems`` what ``amtool check-config`` rejects (undefined or
+duplicate receivers, root route without receiver, unknown fields, bad durations and matchers, email
+without smarthost/from/to, webhook without URL) so checks can report it at the line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .base import Artifact, ArtifactParseError, parser
+from .prometheus import Problem, _dur
+from .yamlfile import LineDict, load_yaml
+
+MATCHER = re.compile(
+    r'^\s*\{?\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^"]*?))\s*\}?\s*$'
+)
+
+
+@dataclass
+class Route:
+    line: int
+    receiver: str | None
+    raw: LineDict
+    group_by: list[str] | None = None
+    group_wait: float | None = None
+    group_interval: float | None = None
+    repeat_interval: float | None = None
+    routes: list[Route] = field(default_factory=list)
+
+    def walk(self) -> Iterator[Route]:
+        yield self
+        for r in self.routes:
+            yield from r.walk()
+
+    def line_of(self, key: str) -> int:
+        return self.raw.key_lines.get(key, self.line)
+
+
+@dataclass
+class Integration:
+    kind: str  # email, webhook, slack...
+    line: int
+    raw: LineDict
+
+
+@dataclass
+class Receiver:
+    name: str
+    line: int
+    integrations: list[Integration] = field(default_factory=list)
+
+
+@dataclass
+class AlertmanagerConfig:
+    route: Route | None = None
+    receivers: list[Receiver] = field(default_factory=list)
+    inhibit_rules: list[tuple[int, LineDict]] = field(default_factory=list)
+    global_: LineDict = field(default_factory=LineDict)
+    problems: list[Problem] = field(default_factory=list)
+    raw: LineDict = field(default_factory=LineDict)
+
+    def receiver(self, name: str) -> Receiver | None:
+        return next((r for r in self.receivers if r.name == name), None)
+
+
+_TOP = {"global", "route", "inhibit_rules", "receivers", "templates", "mute_time_intervals", "time_intervals"}
+_GLOBAL = {
+    "resolve_timeout",
+    "http_config",
+    "smtp_from",
+    "smtp_hello",
+    "smtp_smarthost",
+    "smtp_auth_username",
+    "smtp_auth_password",
+    "smtp_auth_password_file",
+    "smtp_auth_secret",
+    "smtp_auth_identity",
+    "smtp_require_tls",
+    "slack_api_url",
+    "slack_api_url_file",
+    "victorops_api_key",
+    "victorops_api_key_file",
+    "victorops_api_url",
+    "pagerduty_url",
+    "opsgenie_api_key",
+    "opsgenie_api_key_file",
+    "opsgenie_api_url",
+    "wechat_api_url",
+    "wechat_api_secret",
+    "wechat_api_corp_id",
+    "telegram_api_url",
+    "webex_api_url",
+}
+_ROUTE = {
+    "receiver",
+    "group_by",
+    "continue",
+    "match",
+    "match_re",
+    "matchers",
+    "mute_time_intervals",
+    "active_time_intervals",
+    "group_wait",
+    "group_interval",
+    "repeat_interval",
+    "routes",
+}
+_INHIBIT = {
+    "target_match",
+    "target_match_re",
+    "target_matchers",
+    "source_match",
+    "source_match_re",
+    "source_matchers",
+    "equal",
+}
+
+
+def _unknown(d: LineDict, known: set[str], out: list[Problem]) -> None:
+    for k in d:
+        if k not in known:
+            out.append(Problem(d.line_of(k), f"field {k} not found in type config.plain"))
+
+
+def _matchers(d: LineDict, key: str, out: list[Problem]) -> None:
+    items = d.get(key) or []
+    if not isinstance(items, list):
+        return
+    for m in items:
+        mm = MATCHER.match(str(m))
+        if not mm:
+            out.append(Problem(d.line_of(key), f"bad matcher format: {m}"))
+        elif mm.group(2) in ("=~", "!~"):
+            try:
+                re.compile(mm.group(3) if mm.group(3) is not None else mm.group(4))
+            except re.error as exc:
+                out.append(Problem(d.line_of(key), f"error parsing regexp: {exc}"))
+
+
+def _route(d: LineDict, out: list[Problem], intervals: set[str], root: bool) -> Route:
+    _unknown(d, _ROUTE, out)
+    r = Route(line=d.line, receiver=str(d["receiver"]) if d.get("receiver") else None, raw=d)
+    if isinstance(d.get("group_by"), list):
+        r.group_by = [str(x) for x in d["group_by"]]
+    for key in ("group_wait", "group_interval", "repeat_interval"):
+        if d.get(key) is not None:
+            v = _dur(d[key])
+            if v is None:
+                out.append(Problem(d.line_of(key), f"not a valid duration string: {str(d[key])!r}"))
+            elif v == 0 and key != "group_wait":
+                out.append(Problem(d.line_of(key), f"{key} cannot be zero"))
+            setattr(r, key, v)
+    _matchers(d, "matchers", out)
+    if root and (d.get("matchers") or d.get("match") or d.get("match_re")):
+        out.append(Problem(d.line, "root route must not have any matchers"))
+    for key in ("mute_time_intervals", "active_time_intervals"):
+        for name in d.get(key) or []:
+            if str(name) not in intervals:
+                out.append(Problem(d.line_of(key), f'undefined time interval "{name}" used in route'))
+    for sub in d.get("routes") or []:
+        if isinstance(sub, LineDict):
+            r.routes.append(_route(sub, out, intervals, False))
+    return r
+
+
+@parser("alertmanager_config")
+def parse_alertmanager(artifact: Artifact) -> AlertmanagerConfig:
+    data = load_yaml(artifact.text)
+    if not isinstance(data, LineDict):
+        raise ArtifactParseError("an Alertmanager config must be a YAML mapping", 1)
+    cfg = AlertmanagerConfig(raw=data)
+    out = cfg.problems
+    _unknown(data, _TOP, out)
+    g = data.get("global")
+    if isinstance(g, LineDict):
+        cfg.global_ = g
+        _unknown(g, _GLOBAL, out)
+        if g.get("smtp_auth_password") and g.get("smtp_auth_password_file"):
+            out.append(
+                Problem(
+                    g.line_of("smtp_auth_password"),
+                    "at most one of smtp_auth_password & smtp_auth_password_file must be configured",
+                )
+            )
+        if g.get("resolve_timeout") is not None and _dur(g["resolve_timeout"]) is None:
+            out.append(
+                Problem(
+                    g.line_of("resolve_timeout"), f"not a valid duration string: {g['resolve_timeout']!r}"
+                )
+            )
+    intervals = {
+        str(t.get("name"))
+        for key in ("mute_time_intervals", "time_intervals")
+        for t in data.get(key) or []
+        if isinstance(t, dict)
+    }
+    seen: set[str] = set()
+    for rd in data.get("receivers") or []:
+        if not isinstance(rd, LineDict):
+            continue
+        name = str(rd.get("name") or "")
+        if not name:
+            out.append(Problem(rd.line, "missing name in receiver"))
+            continue
+        if name in seen:
+            out.append(Problem(rd.line_of("name"), f'notification config name "{name}" is not unique'))
+        seen.add(name)
+        rec = Receiver(name=name, line=rd.line_of("name"))
+        for key, items in rd.items():
+            if key == "name":
+                continue
+            if not str(key).endswith("_configs"):
+                out.append(Problem(rd.line_of(key), f"field {key} not found in type config.plain"))
+                continue
+            for item in items or []:
+                if isinstance(item, LineDict):
+                    rec.integrations.append(Integration(str(key)[: -len("_configs")], item.line, item))
+        cfg.receivers.append(rec)
+        _integrations(rec, cfg.global_, out)
+    rd = data.get("route")
+    if isinstance(rd, LineDict):
+        cfg.route = _route(rd, out, intervals, True)
+        cfg.route.line = data.line_of("route")
+        if not cfg.route.receiver:
+            out.append(Problem(rd.line, "root route must specify a default receiver"))
+        for r in cfg.route.walk():
+            if r.receiver and r.receiver not in seen:
+                out.append(Problem(r.line_of("receiver"), f'undefined receiver "{r.receiver}" used in route'))
+    else:
+        out.append(Problem(1, "no routes provided"))
+    for ir in data.get("inhibit_rules") or []:
+        if isinstance(ir, LineDict):
+            _unknown(ir, _INHIBIT, out)
+            _matchers(ir, "source_matchers", out)
+            _matchers(ir, "target_matchers", out)
+            cfg.inhibit_rules.append((ir.line, ir))
+    return cfg
+
+
+def _integrations(rec: Receiver, g: dict[str, Any], out: list[Problem]) -> None:
+    for it in rec.integrations:
+        d = it.raw
+        if it.kind == "email":
+            if not d.get("to"):
+                out.append(Problem(it.line, "missing to address in email config"))
+            elif not (d.get("smarthost") or g.get("smtp_smarthost")):
+                out.append(Problem(it.line, "no global SMTP smarthost set"))
+            elif not (d.get("from") or g.get("smtp_from")):
+                out.append(Problem(it.line, "no global SMTP from set"))
+        elif it.kind == "webhook":
+            url = d.get("url")
+            if not url:
+                out.append(Problem(it.line, "missing URL in webhook config"))
+            elif not re.match(r"^https?://", str(url)):
+                out.append(
+                    Problem(
+                        d.line_of("url"),
+                        f'unsupported scheme "{str(url).split("://")[0] if "://" in str(url) else ""}" for URL',
+                    )
+                )

@@ -1,0 +1,233 @@
+"""Snapshots: what a run collected from a host, saved as one tar.gz and replayed offline.
+
+Layout of ``x.tar.gz`` (mode 0600, never extracted to disk on replay):
+``manifest.json`` (format, host, kind, captured_at, tool_version, paths, commands with exit codes
+and output digests, files with sha256/size/mode, problems), ``files/<path>`` and
+``commands/<n>.json`` (argv, returncode, stdout, stderr, missing, timed_out). Replay verifies every
+digest, so an edited snapshot is refused instead of producing a certificate for something that was
+never collected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import hashlib
+import io
+import json
+import os
+import posixpath
+import tarfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..config import Config
+from ..engine import TargetSpec
+from .base import CommandResult, FileEntry, Target, TargetError, TargetProblem, TargetStats
+
+FORMAT = "chom-validate-snapshot/1"
+MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_snapshot(
+    target: Target,
+    out: Path,
+    *,
+    paths: list[str],
+    commands: list[list[str]],
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Write what ``target`` collected (after ``prepare``) to ``out``; returns the manifest."""
+    files: dict[str, dict[str, Any]] = {}
+    members: list[tuple[str, bytes, int]] = []
+    for e in target.files():
+        data = target.read_bytes(e.path)
+        files[e.path] = {"sha256": _sha(data), "size": len(data), "mode": e.mode}
+        members.append((f"files/{e.path}", data, 0o600))
+    cmd_rows = []
+    for i, argv in enumerate(commands):
+        r = target.run(list(argv))
+        blob = json.dumps(
+            {
+                "argv": r.argv,
+                "returncode": r.returncode,
+                "stdout": r.stdout,
+                "stderr": r.stderr,
+                "missing": r.missing,
+                "timed_out": r.timed_out,
+                "duration": round(r.duration, 4),
+            },
+            indent=1,
+        ).encode()
+        cmd_rows.append(
+            {
+                "file": f"commands/{i}.json",
+                "argv": list(argv),
+                "returncode": r.returncode,
+                "missing": r.missing,
+                "stdout_sha256": _sha(r.stdout.encode()),
+                "sha256": _sha(blob),
+            }
+        )
+        members.append((f"commands/{i}.json", blob, 0o600))
+    manifest = {
+        "format": FORMAT,
+        "host": target.name,
+        "kind": target.kind,
+        "captured_at": (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
+        "tool_version": __version__,
+        "paths": list(paths),
+        "commands": cmd_rows,
+        "files": files,
+        "problems": [{"path": p.path, "reason": p.reason} for p in target.problems],
+        "stats": {
+            "files": target.stats.files,
+            "bytes": target.stats.bytes,
+            "round_trips": target.stats.round_trips,
+        },
+    }
+    mblob = json.dumps(manifest, indent=1, sort_keys=True).encode()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when the file existed with wider permissions
+    with os.fdopen(fd, "wb") as fh, tarfile.open(fileobj=fh, mode="w:gz") as tf:
+        mtime = int(time.time())
+        for name, data, mode in [("manifest.json", mblob, 0o600), *members]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = mode
+            info.mtime = mtime
+            tf.addfile(info, io.BytesIO(data))
+    os.replace(tmp, out)
+    return manifest
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    return _load(path)[0]
+
+
+def _load(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    if not path.is_file():
+        raise TargetError(f"{path}: no such snapshot file")
+    blobs: dict[str, bytes] = {}
+    total = 0
+    try:
+        with tarfile.open(path, mode="r:gz") as tf:
+            for m in tf:
+                name = posixpath.normpath(m.name)
+                if not m.isfile() or name.startswith(("/", "..")):
+                    continue  # links, devices, escapes: never used, never extracted
+                total += m.size
+                if total > MAX_SNAPSHOT_BYTES:
+                    raise TargetError(f"{path}: snapshot larger than {MAX_SNAPSHOT_BYTES} bytes; refused")
+                fh = tf.extractfile(m)
+                if fh is not None:
+                    blobs[name] = fh.read()
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise TargetError(f"{path}: not a readable snapshot (tar.gz): {exc}") from exc
+    try:
+        manifest = json.loads(blobs.pop("manifest.json"))
+    except (KeyError, ValueError) as exc:
+        raise TargetError(f"{path}: no valid manifest.json; not a chom-validate snapshot") from exc
+    if manifest.get("format") != FORMAT:
+        raise TargetError(
+            f"{path}: unsupported snapshot format {manifest.get('format')!r} (expected {FORMAT})"
+        )
+    return manifest, blobs
+
+
+class SnapshotTarget:
+    """Replays a snapshot: the files and the recorded command outputs, offline."""
+
+    kind = "snapshot"
+    capabilities = frozenset({"files", "commands"})
+
+    def __init__(self, path: Path) -> None:
+        t0 = time.perf_counter()
+        self.path = path
+        manifest, blobs = _load(path)
+        self.manifest = manifest
+        self.name = str(manifest.get("host") or path.stem)
+        self.stats = TargetStats()
+        self.problems = [TargetProblem(p["path"], p["reason"]) for p in manifest.get("problems", [])]
+        self._files: dict[str, bytes] = {}
+        self._entries: dict[str, FileEntry] = {}
+        for rel, meta in manifest.get("files", {}).items():
+            data = blobs.get(f"files/{rel}")
+            if data is None or _sha(data) != meta.get("sha256"):
+                raise TargetError(f"{path}: {rel} is missing or does not match its manifest digest; refused")
+            self._files[rel] = data
+            self._entries[rel] = FileEntry(rel, len(data), int(meta.get("mode", 0o644)))
+        self._commands: dict[tuple[str, ...], CommandResult] = {}
+        for row in manifest.get("commands", []):
+            blob = blobs.get(row["file"])
+            if blob is None or _sha(blob) != row.get("sha256"):
+                raise TargetError(f"{path}: {row['file']} is missing or altered; refused")
+            d = json.loads(blob)
+            self._commands[tuple(d["argv"])] = CommandResult(
+                argv=list(d["argv"]),
+                returncode=int(d["returncode"]),
+                stdout=d["stdout"],
+                stderr=d["stderr"],
+                duration=float(d.get("duration", 0.0)),
+                missing=bool(d["missing"]),
+                timed_out=bool(d["timed_out"]),
+            )
+        self.stats.files = len(self._files)
+        self.stats.bytes = sum(len(b) for b in self._files.values())
+        self.stats.seconds = time.perf_counter() - t0
+        self.stats.extra["captured_round_trips"] = manifest.get("stats", {}).get("round_trips", 0)
+
+    def files(self) -> Iterator[FileEntry]:
+        yield from sorted(self._entries.values(), key=lambda e: e.path)
+
+    def read_bytes(self, path: str) -> bytes:
+        rel = path.lstrip("/")
+        if rel not in self._files:
+            raise TargetError(f"{self.path}: {path} is not in the snapshot")
+        return self._files[rel]
+
+    def read_text(self, path: str) -> str:
+        return self.read_bytes(path).decode("utf-8")
+
+    def exists(self, path: str) -> bool:
+        return path.lstrip("/") in self._files
+
+    def stat(self, path: str) -> FileEntry | None:
+        return self._entries.get(path.lstrip("/"))
+
+    def glob(self, pattern: str) -> list[str]:
+        return sorted(p for p in self._entries if fnmatch.fnmatchcase(p, pattern.lstrip("/")))
+
+    def run(self, argv: list[str]) -> CommandResult:
+        r = self._commands.get(tuple(argv))
+        if r is None:
+            return CommandResult(
+                argv=list(argv),
+                returncode=125,
+                stdout="",
+                stderr=f"`{' '.join(argv)}` was not recorded in snapshot {self.path.name}",
+            )
+        return r
+
+    def prepare(self, paths: list[str], commands: list[list[str]]) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def snapshot_target_spec(path: Path, cfg: Config) -> TargetSpec:
+    """Hook used by ``cli.common.build_targets`` for ``--snapshot``; validates the file now."""
+    manifest = read_manifest(path)
+    return TargetSpec(
+        name=str(manifest.get("host") or path.stem), kind="snapshot", open=lambda: SnapshotTarget(path)
+    )
