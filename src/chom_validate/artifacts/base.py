@@ -46,7 +46,8 @@ class Artifact:
     install_path: str | None = None  # where a script installs it, or its path on the host
     parent: Artifact | None = None
     mode: int | None = None
-    host: str | None = None
+    host: str | None = None  # logical host (config `paths` globs in a repository, or the scanned host)
+    remote_host: str | None = None  # set only when the bytes were read from a remote host / snapshot
     templated: bool = False  # contains Jinja/shell placeholders whose values are unknown
     meta: dict[str, Any] = field(default_factory=dict)
     _parsed: Any = field(default=None, repr=False)
@@ -92,7 +93,7 @@ class Artifact:
             path=self.path,
             line=(line + self.line_offset) if line is not None else None,
             end_line=(end_line + self.line_offset) if end_line is not None else None,
-            host=self.host,
+            host=self.remote_host,
             excerpt=excerpt or None,
             digest=self.digest,
             note=note,

@@ -333,6 +333,7 @@ def discover(
             digest=sha256_hex(data),
             mode=entry.mode,
             host=host,
+            remote_host=default_host,
             templated=bool(_TEMPLATE_RE.search(text)),
         )
         if cand.data_error is not None:
@@ -368,6 +369,7 @@ def embedded_artifacts(script: Artifact) -> list[Artifact]:
             parent=script,
             mode=None,
             host=script.host,
+            remote_host=script.remote_host,
             templated=bool(_TEMPLATE_RE.search(h.body)) or (not h.quoted and "$" in h.body),
         )
         child.meta["heredoc"] = h

@@ -172,7 +172,7 @@ def _check_status(counts: dict[str, int]) -> str:
 
 def _row(key: str, label: str, e: ScoreEntry, weight: float | None, min_score: float | None) -> ScoreRow:
     if e.score is None:
-        status = "NOT ASSESSED"
+        status = "ERROR" if e.errors else "NOT ASSESSED"
     elif e.failed or (min_score is not None and e.score < min_score):
         status = "FAIL"
     else:
