@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from chom_validate.artifacts.firewall import (
+    Firewall,
+    parse_iptables_save,
+    parse_nft_ruleset,
+    parse_ufw_status,
+)
 from chom_validate.engine import ScanContext
-from chom_validate.findings import Evidence, sha256_hex
+from chom_validate.findings import Evidence, Result, sha256_hex
 from chom_validate.targets.base import CommandResult
 
 SYSTEMCTL_SHOW = (
@@ -26,8 +32,30 @@ IPTABLES = ("iptables-save",)
 CERTBOT = ("certbot", "certificates")
 
 
+NOT_LIVE = "not a live target (repository or tree): no running state to compare"
+
+
 def live_capable(ctx: ScanContext) -> bool:
     return "commands" in ctx.target.capabilities
+
+
+def live_command(ctx: ScanContext, argv: tuple[str, ...]) -> tuple[CommandResult | None, Result | None]:
+    """(output, None) when ``argv`` ran; else (None, the result to yield): not_applicable on a
+    repository or when the command is missing on the host, error when it failed or timed out."""
+    if not live_capable(ctx):
+        return None, Result.not_applicable(NOT_LIVE, subject=ctx.name)
+    res = ctx.run(list(argv))
+    if res.missing:
+        return None, Result.not_applicable(
+            f"{argv[0]} not found on {ctx.name}", cmd_evidence(ctx, res), subject=ctx.name
+        )
+    if res.timed_out or res.returncode != 0:
+        return None, Result.error(
+            f"`{' '.join(argv)}` failed on {ctx.name} (exit {res.returncode}): {res.stderr[:200]}",
+            cmd_evidence(ctx, res),
+            subject=ctx.name,
+        )
+    return res, None
 
 
 def cmd_evidence(
@@ -94,99 +122,62 @@ def parse_ss(text: str) -> list[Listener]:
 
 
 @dataclass
-class Firewall:
-    """Which TCP ports the active firewall accepts from anywhere, with the line that says so."""
+class LiveFirewall:
+    """The firewall the host really enforces: the first of ufw, nftables, iptables that is active."""
 
-    name: str  # ufw | nftables | iptables | none
-    result: CommandResult | None = None
-    default_open: bool = True
-    default_line: str = ""
-    rules: list[tuple[set[int] | None, bool, str]] = field(default_factory=list)  # ports, world-open, line
+    name: str  # ufw | nftables | iptables
+    fw: Firewall
+    result: CommandResult
 
-    def open_to_world(self, port: int) -> tuple[bool, str]:
-        for ports, is_open, line in self.rules:
-            if ports is None or port in ports:
-                return is_open, line
-        return self.default_open, self.default_line
+    def text(self, line: int | None) -> str:
+        lines = self.result.stdout.splitlines()
+        return lines[line - 1] if line and 0 < line <= len(lines) else ""
 
 
-def _port_set(spec: str) -> set[int] | None:
-    spec = spec.split("/")[0].strip()
-    if spec.lower().startswith("anywhere"):
-        return None
-    ports: set[int] = set()
-    for part in re.split(r"[,\s]+", spec.strip("{} ")):
-        if re.fullmatch(r"\d+", part):
-            ports.add(int(part))
-        elif re.fullmatch(r"\d+[:-]\d+", part):
-            a, b = (int(x) for x in re.split(r"[:-]", part))
-            ports.update(range(a, b + 1))
-        elif part:
-            return set()  # application profile names: ports unknown, treated as no match
-    return ports
+FIREWALL_COMMANDS = ((UFW, "ufw"), (NFT, "nftables"), (IPTABLES, "iptables"))
 
 
-_UFW_RULE = re.compile(
-    r"^(?P<to>.+?)\s{2,}(?P<action>ALLOW|DENY|REJECT|LIMIT)(?:\s+(?P<dir>IN|OUT|FWD))?\s{2,}(?P<src>.+?)\s*$"
-)
+def active_firewall(ctx: ScanContext) -> tuple[LiveFirewall | None, list[CommandResult]]:
+    """(active firewall or None, every firewall command result looked at).
 
-
-def parse_ufw(res: CommandResult) -> Firewall | None:
-    text = res.stdout
-    if not re.search(r"^Status:\s*active", text, re.M):
-        return None
-    fw = Firewall("ufw", res)
-    m = re.search(r"^Default:.*$", text, re.M)
-    if m:
-        fw.default_line = m.group(0)
-        fw.default_open = bool(re.search(r"\ballow \(incoming\)", m.group(0)))
-    for line in text.splitlines():
-        r = _UFW_RULE.match(line)
-        if not r or (r.group("dir") or "IN") != "IN" or r.group("to").startswith("To"):
+    ufw first (when ``Status: active``), then ``nft list ruleset``, then ``iptables-save``; a
+    ruleset with no rule and an accepting (or no) input policy is not an active firewall. The
+    caller tells "nothing active" (some command answered) from "could not look" (none answered).
+    """
+    tried: list[CommandResult] = []
+    for argv, name in FIREWALL_COMMANDS:
+        res = ctx.run(list(argv))
+        tried.append(res)
+        if res.missing or res.timed_out or res.returncode != 0:
             continue
-        to = r.group("to").replace(" (v6)", "")
-        if "/udp" in to:
-            continue
-        world = r.group("src").startswith("Anywhere") and r.group("action") in ("ALLOW", "LIMIT")
-        accept = r.group("action") in ("ALLOW", "LIMIT")
-        if not r.group("src").startswith("Anywhere") and accept:
-            continue  # restricted to a source: does not decide for the rest of the world
-        fw.rules.append((_port_set(to), world, line))
-    return fw
+        if name == "ufw":
+            fw = parse_ufw_status(res.stdout)
+            if not fw.enabled:
+                continue
+        else:
+            fw = parse_nft_ruleset(res.stdout) if name == "nftables" else parse_iptables_save(res.stdout)
+            if not fw.rules and fw.default_incoming in (None, "allow"):
+                continue
+        return LiveFirewall(name, fw, res), tried
+    return None, tried
 
 
-def parse_nft(res: CommandResult) -> Firewall | None:
-    text = res.stdout
-    m = re.search(r"hook input priority [^;]+;\s*policy (\w+);", text)
-    if not m:
+def firewall_unreadable(ctx: ScanContext, tried: list[CommandResult]) -> Result | None:
+    """not_applicable when no firewall tool exists, error when none could be read; else None."""
+    if any(not r.missing and not r.timed_out and r.returncode == 0 for r in tried):
         return None
-    fw = Firewall("nftables", res, default_open=m.group(1) == "accept", default_line=m.group(0))
-    for line in text.splitlines():
-        s = line.strip()
-        if "saddr" in s or "iif" in s or "ct state" in s:
-            continue
-        if re.search(r"\b(accept|drop|reject)\b", s) and "dport" in s:
-            pm = re.search(r"tcp dport (\{[^}]*\}|\S+)", s)
-            if pm:
-                fw.rules.append((_port_set(pm.group(1)), s.endswith("accept") or " accept" in s, s))
-    return fw
-
-
-def parse_iptables(res: CommandResult) -> Firewall | None:
-    text = res.stdout
-    m = re.search(r"^:INPUT (\w+)", text, re.M)
-    rules = [ln for ln in text.splitlines() if ln.startswith("-A INPUT")]
-    if not m or (m.group(1) == "ACCEPT" and not rules):
-        return None
-    fw = Firewall("iptables", res, default_open=m.group(1) == "ACCEPT", default_line=m.group(0))
-    for ln in rules:
-        if " -s " in ln or " -i lo" in ln or "--ctstate" in ln or "--state" in ln:
-            continue
-        pm = re.search(r"--dports? (\S+)", ln)
-        target = re.search(r"-j (\w+)", ln)
-        if pm and target and "-p tcp" in ln:
-            fw.rules.append((_port_set(pm.group(1).replace(",", " ")), target.group(1) == "ACCEPT", ln))
-    return fw
+    if all(r.missing for r in tried):
+        return Result.not_applicable(
+            f"no firewall tool (ufw, nft, iptables-save) on {ctx.name}: the running firewall is unknown",
+            *(cmd_evidence(ctx, r) for r in tried),
+            subject=ctx.name,
+        )
+    why = "; ".join(f"`{' '.join(r.argv)}`: {(r.stderr or f'exit {r.returncode}')[:120]}" for r in tried)
+    return Result.error(
+        f"could not read the running firewall on {ctx.name} (try --sudo): {why}",
+        *(cmd_evidence(ctx, r) for r in tried),
+        subject=ctx.name,
+    )
 
 
 # -- certbot ---------------------------------------------------------------------------------------

@@ -59,6 +59,8 @@ class Topology:
     rules: list[tuple[Artifact, RuleFile]] = field(default_factory=list)
     recorded: set[str] = field(default_factory=set)
     job_globs: dict[str, list[str]] = field(default_factory=dict)
+    # metrics that scripts write for node_exporter's textfile collector
+    textfile: set[str] = field(default_factory=set)
 
     @property
     def exporters(self) -> set[str]:
@@ -73,6 +75,7 @@ class Topology:
             prefix = re.sub(r"[^a-zA-Z0-9]", "_", job.name).lower() + "_"
             if (
                 metric in names
+                or (exp == "node" and metric in self.textfile)
                 or (exp and metric in cat["common_names"])
                 or metric.lower().startswith(prefix)
                 or any(fnmatch.fnmatchcase(metric, g) for g in self.job_globs.get(job.name, []))
@@ -120,10 +123,28 @@ def topology(ctx: ScanContext) -> Topology:
                 t.jobs.append((a, job, job_exporter(job, overrides)))
         t.rules = ctx.parsed("prometheus_rules")
         t.recorded = {r.name for _, rf in t.rules for r in rf.records}
+        t.textfile = textfile_metrics(ctx)
         return t
 
     result: Topology = ctx.derived("monitoring:topology", build)
     return result
+
+
+_PROM_TYPE = re.compile(r"#\s*(?:TYPE|HELP)\s+([a-zA-Z_:][a-zA-Z0-9_:]*)")
+_PROM_SAMPLE = re.compile(r"""["'\s]([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+\$""")
+
+
+def textfile_metrics(ctx: ScanContext) -> set[str]:
+    """Metric names scripts write into `*.prom` files (node_exporter's textfile collector)."""
+    out: set[str] = set()
+    for art in ctx.artifacts("shell"):
+        if art.embedded or ".prom" not in art.text:
+            continue
+        out |= set(_PROM_TYPE.findall(art.text))
+        for ln in art.lines:
+            if ".prom" in ln:
+                out |= {m for m in _PROM_SAMPLE.findall(ln) if "_" in m}
+    return out
 
 
 def rule_file_matches(pattern: str, config: Artifact, rule: Artifact) -> bool:
@@ -169,10 +190,21 @@ COVERAGE_CLASSES: dict[str, dict[str, Any]] = {
         "metrics": ["node_filesystem_*"],
         "functions": ["predict_linear"],
     },
-    "nginx": {"title": "Nginx", "names": [r"Nginx"], "metrics": ["nginx_*"]},
-    "php_fpm": {"title": "PHP-FPM", "names": [r"PHP-?FPM", r"PhpFpm"], "metrics": ["phpfpm_*", "php_fpm_*"]},
-    "mysql": {"title": "MySQL", "names": [r"MySQL", r"MariaDB"], "metrics": ["mysql_*"]},
-    "redis": {"title": "Redis", "names": [r"Redis"], "metrics": ["redis_*"]},
+    # `component`: required only where the deployment has that component (see component_present)
+    "nginx": {"title": "Nginx", "names": [r"Nginx"], "metrics": ["nginx_*"], "component": r"nginx"},
+    "php_fpm": {
+        "title": "PHP-FPM",
+        "names": [r"PHP-?FPM", r"PhpFpm"],
+        "metrics": ["phpfpm_*", "php_fpm_*"],
+        "component": r"php[-_]?fpm|php\d[\d.]*-fpm",
+    },
+    "mysql": {
+        "title": "MySQL",
+        "names": [r"MySQL", r"MariaDB"],
+        "metrics": ["mysql_*"],
+        "component": r"mysql|mariadb",
+    },
+    "redis": {"title": "Redis", "names": [r"Redis"], "metrics": ["redis_*"], "component": r"redis(?!tri)"},
     "backup_freshness": {"title": "backup freshness", "names": [r"Backup"], "metrics": ["*backup*"]},
     "certificate_expiry": {
         "title": "certificate expiry",
@@ -204,6 +236,18 @@ COVERAGE_CLASSES: dict[str, dict[str, Any]] = {
         "up_job": "alertmanager",
     },
 }
+
+
+def component_present(ctx: ScanContext, pattern: str) -> Artifact | None:
+    """An artifact showing the deployment runs a component: a scrape job, unit, site, script or cron line."""
+    rx = re.compile(rf"(?<![A-Za-z])({pattern})", re.I)
+    kinds = ("prometheus_config", "systemd_unit", "systemd_dropin", "nginx_site", "shell", "cron")
+    for art in ctx.artifacts(*kinds):
+        if art.kind == "nginx_site" and pattern == "nginx":
+            return art
+        if rx.search(art.install_path or art.path) or rx.search(art.text):
+            return art
+    return None
 
 
 def coverage_classes(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -137,9 +137,10 @@ def firewalls(ctx: ScanContext) -> dict[str, HostFirewall]:
             prev = out.get(host)
             if prev is None or len(fw.rules) > len(prev.firewall.rules):
                 out[host] = HostFirewall(host, fw, art)
-        if ctx.live and ctx.name not in out:
+        # A host (live, or a snapshot of one) without a script: its running ufw is the model.
+        if "commands" in ctx.target.capabilities and ctx.name not in out:
             res = ctx.run(UFW_STATUS)
-            if getattr(res, "ok", False) or getattr(res, "exit_status", 1) == 0:
+            if not res.missing and not res.timed_out and res.returncode == 0:
                 out[ctx.name] = HostFirewall(ctx.name, parse_ufw_status(res.stdout), None, UFW_STATUS)
         return out
 
@@ -149,7 +150,8 @@ def firewalls(ctx: ScanContext) -> dict[str, HostFirewall]:
 
 def _targets_of(cfg: Any) -> list[tuple[str, int]]:
     out = []
-    for sc in cfg.get("static_configs") or []:
+    scs = cfg.get("static_configs")
+    for sc in scs if isinstance(scs, list) else []:
         if isinstance(sc, LineDict) and isinstance(sc.get("targets"), LineList):
             tl = sc["targets"]
             for i, t in enumerate(tl):
@@ -171,7 +173,8 @@ def scrape_targets(ctx: ScanContext) -> list[ScrapeTarget]:
             if not isinstance(data, LineDict):
                 continue
             scraper = art.host or (mons[0] if mons else None)
-            for job in data.get("scrape_configs") or []:
+            jobs = data.get("scrape_configs")
+            for job in jobs if isinstance(jobs, list) else []:  # hostile/broken input: skip
                 if not isinstance(job, LineDict):
                     continue
                 name = str(job.get("job_name", "?"))

@@ -181,6 +181,13 @@ def retention_matches_docs(ctx: ScanContext) -> Iterator[Result]:
             )
             continue
         r = b.retention[0]
+        if r.kind == "age" and r.days is None:
+            yield Result.not_applicable(
+                f"{b.artifact.label} prunes old backups, but the age is a variable or template; value unknown",
+                b.artifact.evidence(r.line, note="retention value unknown"),
+                subject=b.name,
+            )
+            continue
         if not documented:
             yield Result.not_applicable(
                 f"{b.artifact.label} keeps {r.describe()}, but no document states a retention to compare with",

@@ -303,7 +303,12 @@ def log_file(ctx: ScanContext) -> Iterator[Result]:
         )
         stamp = _first(
             cmds,
-            lambda c: c.name in ("date", "logger", "ts") or "date +" in c.logical or "$(date" in c.logical,
+            lambda c: (
+                c.name in ("date", "logger", "ts")
+                or "date +" in c.logical
+                or "$(date" in c.logical
+                or (c.name == "printf" and re.search(r"%\([^)]*\)T", c.logical) is not None)  # bash builtin
+            ),
         )
         if to_file and stamp:
             yield Result.passed(
@@ -522,7 +527,7 @@ def promised_flags(ctx: ScanContext) -> Iterator[Result]:
                     if i == f.line or i in script.heredoc_lines:
                         continue
                     code = ln.split("#", 1)[0] if not ln.lstrip().startswith("#") else ""
-                    if var not in var_refs(code):
+                    if var not in var_refs(code) and not _arith_reads(code, var):
                         continue
                     if re.match(r"^\s*(echo|printf|log\w*|info|warn)\b", code) or re.match(
                         rf"^\s*(readonly |export |local )?{var}=", code
@@ -555,6 +560,15 @@ def promised_flags(ctx: ScanContext) -> Iterator[Result]:
                 )
     if not seen:
         yield Result.not_applicable("no script promises --dry-run or --rollback")
+
+
+def _arith_reads(code: str, var: str) -> bool:
+    """``(( DRY_RUN ))``, ``if (( ! ROLLBACK ))``, ``$(( N + 1 ))``: bash arithmetic reads bare names."""
+    return any(
+        re.search(rf"(?<![\w$]){re.escape(var)}(?!\w)", body)
+        and not re.search(rf"(?<![\w$]){re.escape(var)}\s*=(?!=)", body)
+        for body in re.findall(r"\(\((.*?)\)\)", code)
+    )
 
 
 _DESTRUCTIVE = re.compile(

@@ -6,31 +6,35 @@ repository they are not applicable; a command missing on the host is not applica
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Iterator
 
+from chom_validate.artifacts.base import Artifact
+from chom_validate.artifacts.firewall import ANY, Firewall, Rule, parse_ufw_script
 from chom_validate.engine import ScanContext
-from chom_validate.findings import Result
+from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
+from chom_validate.targets.base import CommandResult, TargetError
 
 from ._live_util import (
     CERTBOT,
     IPTABLES,
     NFT,
+    NOT_LIVE,
     SS,
     SYSTEMCTL_SHOW,
     UFW,
-    Firewall,
+    active_firewall,
     cmd_evidence,
+    firewall_unreadable,
     live_capable,
+    live_command,
     parse_certbot,
-    parse_iptables,
-    parse_nft,
     parse_ss,
     parse_systemctl_show,
-    parse_ufw,
 )
-
-_NOT_LIVE = "not a live target (repository or tree): no running state to compare"
+from ._net_util import scrape_targets
 
 
 def _host_units(ctx: ScanContext):  # type: ignore[no-untyped-def]
@@ -43,19 +47,11 @@ def _host_units(ctx: ScanContext):  # type: ignore[no-untyped-def]
         yield art, unit
 
 
-def _loaded(ctx: ScanContext) -> tuple[dict[str, dict[str, str]] | None, Result | None]:
-    res = ctx.run(list(SYSTEMCTL_SHOW))
-    if res.missing:
-        return None, Result.not_applicable(
-            f"systemctl not found on {ctx.name}", cmd_evidence(ctx, res), subject=ctx.name
-        )
-    if res.returncode != 0:
-        return None, Result.error(
-            f"`systemctl show` failed on {ctx.name} (exit {res.returncode}): {res.stderr[:200]}",
-            cmd_evidence(ctx, res),
-            subject=ctx.name,
-        )
-    return parse_systemctl_show(res.stdout), None
+def _loaded(ctx: ScanContext) -> tuple[dict[str, dict[str, str]] | None, CommandResult | None, Result | None]:
+    res, problem = live_command(ctx, SYSTEMCTL_SHOW)
+    if res is None:
+        return None, None, problem
+    return parse_systemctl_show(res.stdout), res, None
 
 
 def _effective(ctx: ScanContext, art, unit, key: str):  # type: ignore[no-untyped-def]
@@ -98,14 +94,10 @@ def live_restart_drift(ctx: ScanContext) -> Iterator[Result]:
     References
         https://www.freedesktop.org/software/systemd/man/systemctl.html#daemon-reload
     """
-    if not live_capable(ctx):
-        yield Result.not_applicable(_NOT_LIVE, subject=ctx.name)
-        return
-    loaded, problem = _loaded(ctx)
-    if problem is not None or loaded is None:
+    loaded, res, problem = _loaded(ctx)
+    if loaded is None or res is None:
         yield problem or Result.error("no systemctl output", subject=ctx.name)
         return
-    res = ctx.run(list(SYSTEMCTL_SHOW))
     compared = 0
     for art, unit in _host_units(ctx):
         live = loaded.get(unit.name)
@@ -163,14 +155,10 @@ def live_service_active(ctx: ScanContext) -> Iterator[Result]:
     References
         https://www.freedesktop.org/software/systemd/man/systemctl.html#is-active%20PATTERN%E2%80%A6
     """
-    if not live_capable(ctx):
-        yield Result.not_applicable(_NOT_LIVE, subject=ctx.name)
-        return
-    loaded, problem = _loaded(ctx)
-    if problem is not None or loaded is None:
+    loaded, res, problem = _loaded(ctx)
+    if loaded is None or res is None:
         yield problem or Result.error("no systemctl output", subject=ctx.name)
         return
-    res = ctx.run(list(SYSTEMCTL_SHOW))
     seen = 0
     for art, unit in _host_units(ctx):
         wanted = unit.last("Install", "WantedBy")
@@ -207,19 +195,6 @@ def live_service_active(ctx: ScanContext) -> Iterator[Result]:
         yield Result.not_applicable(f"no installable service unit file on {ctx.name}", subject=ctx.name)
 
 
-def _active_firewall(ctx: ScanContext) -> Firewall:
-    for argv, parse in ((UFW, parse_ufw), (NFT, parse_nft), (IPTABLES, parse_iptables)):
-        res = ctx.run(list(argv))
-        if res.missing or res.returncode != 0:
-            continue
-        fw = parse(res)
-        if fw is not None:
-            return fw
-    return Firewall(
-        "none", None, default_open=True, default_line="no active firewall (ufw, nftables, iptables)"
-    )
-
-
 @check(
     "LIV003",
     "live-port-exposure",
@@ -249,35 +224,41 @@ def live_port_exposure(ctx: ScanContext) -> Iterator[Result]:
     References
         https://manpages.debian.org/ufw.8 ; CIS Ubuntu Linux Benchmark 3.5 (host firewall)
     """
-    if not live_capable(ctx):
-        yield Result.not_applicable(_NOT_LIVE, subject=ctx.name)
+    ss, problem = live_command(ctx, SS)
+    if ss is None:
+        yield problem or Result.error("no ss output", subject=ctx.name)
         return
-    ss = ctx.run(list(SS))
-    if ss.missing:
-        yield Result.not_applicable(f"ss not found on {ctx.name}", cmd_evidence(ctx, ss), subject=ctx.name)
+    lf, tried = active_firewall(ctx)
+    if lf is None and (unreadable := firewall_unreadable(ctx, tried)) is not None:
+        yield unreadable
         return
-    if ss.returncode != 0:
-        yield Result.error(f"`ss -ltnp` failed on {ctx.name}: {ss.stderr[:200]}", cmd_evidence(ctx, ss))
-        return
+    fw_name = lf.name if lf else "no active firewall"
     public = {int(p) for p in ctx.settings("network").get("public_ports", [22, 80, 443])}
-    fw = _active_firewall(ctx)
     exposed = 0
     checked: set[int] = set()
     for lst in parse_ss(ss.stdout):
         if lst.loopback or lst.port in checked:
             continue
         checked.add(lst.port)
-        is_open, why = fw.open_to_world(lst.port)
+        if lf is None:
+            is_open, why = True, ""
+        else:
+            is_open, rule = lf.fw.decide(lst.port, "tcp", None)
+            why = rule.text if rule is not None else lf.text(lf.fw.default_line) or "default policy"
         if not is_open or lst.port in public:
             continue
         exposed += 1
         fw_ev = (
-            cmd_evidence(ctx, fw.result, why, note=f"{fw.name} lets port {lst.port} in from anywhere")
-            if fw.result is not None
-            else cmd_evidence(ctx, ss, note="no active firewall: every listening port is reachable")
+            cmd_evidence(ctx, lf.result, why, note=f"{lf.name} lets port {lst.port} in from anywhere")
+            if lf is not None
+            else cmd_evidence(
+                ctx,
+                tried[0],
+                note="ufw inactive and no nftables/iptables rule: every listening port is reachable",
+            )
         )
         yield Result.fail(
-            f"port {lst.port} ({lst.process}) listens on {lst.address or '*'} and {fw.name} leaves it "
+            f"port {lst.port} ({lst.process}) listens on {lst.address or '*'} and {fw_name} leaves it "
             "open to the world",
             cmd_evidence(ctx, ss, lst.line),
             fw_ev,
@@ -285,9 +266,10 @@ def live_port_exposure(ctx: ScanContext) -> Iterator[Result]:
         )
     if not exposed:
         yield Result.passed(
-            f"{len(checked)} non-loopback listening port(s) checked against {fw.name}; only "
+            f"{len(checked)} non-loopback listening port(s) checked against {fw_name}; only "
             f"{', '.join(str(p) for p in sorted(public))} may be public and nothing else is open",
             cmd_evidence(ctx, ss),
+            *([cmd_evidence(ctx, lf.result)] if lf else []),
             subject=ctx.name,
         )
 
@@ -318,17 +300,9 @@ def live_certificate_expiry(ctx: ScanContext) -> Iterator[Result]:
     References
         https://eff-certbot.readthedocs.io/en/stable/using.html#renewing-certificates
     """
-    if not live_capable(ctx):
-        yield Result.not_applicable(_NOT_LIVE, subject=ctx.name)
-        return
-    res = ctx.run(list(CERTBOT))
-    if res.missing:
-        yield Result.not_applicable(
-            f"certbot not found on {ctx.name}", cmd_evidence(ctx, res), subject=ctx.name
-        )
-        return
-    if res.returncode != 0:
-        yield Result.error(f"`certbot certificates` failed: {res.stderr[:200]}", cmd_evidence(ctx, res))
+    res, problem = live_command(ctx, CERTBOT)
+    if res is None:
+        yield problem or Result.error("no certbot output", subject=ctx.name)
         return
     certs = parse_certbot(res.stdout)
     if not certs:
@@ -365,3 +339,383 @@ def live_certificate_expiry(ctx: ScanContext) -> Iterator[Result]:
                 subject=c.name,
                 severity="medium",
             )
+
+
+# -- LIV005: running firewall vs the firewall script -------------------------------------------------
+
+
+def _script_firewall(ctx: ScanContext) -> tuple[Artifact, Firewall] | None:
+    """The ufw script for this host: on the host itself, or in a repository of the fleet mapped to it."""
+    best: tuple[Artifact, Firewall] | None = None
+    contexts = {id(c): c for c in (ctx, *ctx.fleet.values())}
+    for fctx in contexts.values():
+        for art, script in fctx.parsed("shell"):
+            if (art.host or fctx.name) != ctx.name:
+                continue
+            fw = parse_ufw_script(script)
+            if fw is None or not (fw.rules or fw.default_incoming):
+                continue
+            if best is None or len(fw.rules) > len(best[1].rules):
+                best = (art, fw)
+    return best
+
+
+def _ports(spec: str | None) -> list[int] | None:
+    """Probe ports of a rule's port spec ("22", "80,443", "6000:6007"); None when unknown."""
+    if spec is None or not re.fullmatch(r"[\d,:-]+", spec):
+        return None
+    out = []
+    for part in spec.split(","):
+        lo = re.split(r"[:-]", part)[0]
+        if not lo.isdigit():
+            return None
+        out.append(int(lo))
+    return out
+
+
+def _probe_source(src: str) -> str | None:
+    """An address inside the rule's source (None = anywhere), or "" when unknown (``$VAR``...)."""
+    if src == ANY:
+        return None
+    try:
+        return str(ipaddress.ip_network(src, strict=False).network_address)
+    except ValueError:
+        return ""
+
+
+def _tcp(rule: Rule) -> bool:
+    return rule.direction == "in" and rule.proto in (ANY, "tcp")
+
+
+@check(
+    "LIV005",
+    "live-firewall-drift",
+    category="network",
+    severity="high",
+    pillar="security",
+    commands=[list(UFW), list(NFT), list(IPTABLES)],
+)
+def live_firewall_drift(ctx: ScanContext) -> Iterator[Result]:
+    """The running firewall enforces what the firewall script declares, and nothing more.
+
+    What it does
+        Finds the ufw script for this host (on the host, or in a repository scanned in the same
+        run and mapped to it), then reads the active firewall (`ufw status verbose`, else
+        `nft list ruleset`, else `iptables-save`). Every TCP rule of the script must have the
+        same effect on the running host (an allowed port is allowed from that source, a denied
+        one is not), and every running allow rule must be declared by the script. The default
+        incoming policy and "the script enables the firewall" are compared too.
+    Why it matters
+        The reviewed script is what people trust; a rule added by hand during an incident (or a
+        script that was never re-run) leaves the host different from the repository, usually
+        more open.
+    Example
+        The script allows 9100/tcp from 51.254.139.78 only; `ufw status` shows
+        `9100/tcp ALLOW IN Anywhere`.
+    Fix
+        Re-run the script (it is idempotent: `ufw --force reset` first), or add the hand-made
+        rule to the script and review it.
+    References
+        https://manpages.debian.org/ufw.8
+    """
+    if not live_capable(ctx):
+        yield Result.not_applicable(NOT_LIVE, subject=ctx.name)
+        return
+    found = _script_firewall(ctx)
+    if found is None:
+        yield Result.not_applicable(
+            f"no ufw firewall script for {ctx.name} among the scanned files", subject=ctx.name
+        )
+        return
+    art, script = found
+    lf, tried = active_firewall(ctx)
+    if lf is None:
+        unreadable = firewall_unreadable(ctx, tried)
+        if unreadable is not None:
+            yield unreadable
+            return
+        yield Result.fail(
+            f"{art.path} configures a firewall but none is active on {ctx.name} "
+            "(ufw inactive, no nftables or iptables rule)",
+            art.evidence(
+                script.enabled_line or script.default_line or (script.rules[0].line if script.rules else None)
+            ),
+            *(cmd_evidence(ctx, r) for r in tried if not r.missing),
+            subject=ctx.name,
+        )
+        return
+    live = lf.fw
+    drift = 0
+    closed = ("deny", "reject")
+    if script.default_incoming in closed and live.default_incoming not in closed:
+        drift += 1
+        yield Result.fail(
+            f"{art.path} sets the default incoming policy to {script.default_incoming} but {lf.name} "
+            f"on {ctx.name} has {live.default_incoming or 'accept'}",
+            art.evidence(script.default_line),
+            cmd_evidence(ctx, lf.result, lf.text(live.default_line), note="running default policy"),
+            subject=f"{ctx.name}:default",
+        )
+    seen: set[tuple[int, str | None, bool]] = set()
+    for rule in script.incoming:
+        ports, src = _ports(rule.port), _probe_source(rule.source)
+        if not _tcp(rule) or ports is None or src == "":
+            continue  # unknown port/source (unexpanded variable): no claim
+        for port in ports:
+            key = (port, src, rule.allows)
+            if key in seen:
+                continue
+            seen.add(key)
+            allowed, lrule = live.decide(port, "tcp", src)
+            if allowed == rule.allows:
+                continue
+            drift += 1
+            what = "allows" if rule.allows else "blocks"
+            yield Result.fail(
+                f"{art.path} {what} port {port}/tcp from {rule.source} but the running {lf.name} on "
+                f"{ctx.name} {'blocks' if rule.allows else 'allows'} it: the script's rule is not active",
+                art.evidence(rule.line, note="declared in the script"),
+                cmd_evidence(
+                    ctx,
+                    lf.result,
+                    lrule.text if lrule else lf.text(live.default_line),
+                    note="what the running firewall does",
+                ),
+                subject=f"{ctx.name}:{port}",
+            )
+    undeclared: set[tuple[int, str | None]] = set()
+    live_compared = 0
+    for lrule in live.incoming:
+        ports, src = _ports(lrule.port), _probe_source(lrule.source)
+        if not lrule.allows or not _tcp(lrule) or ports is None or src == "":
+            continue
+        live_compared += 1
+        for port in ports:
+            if (port, src) in undeclared or script.decide(port, "tcp", src)[0]:
+                continue
+            undeclared.add((port, src))
+            drift += 1
+            yield Result.fail(
+                f"the running {lf.name} on {ctx.name} allows port {port}/tcp from "
+                f"{'anywhere' if src is None else lrule.source} but no rule of {art.path} declares it",
+                cmd_evidence(ctx, lf.result, lrule.text, note="active rule"),
+                art.evidence(None, note="the firewall script that should declare it"),
+                subject=f"{ctx.name}:{port}",
+            )
+    if not drift and not seen and not live_compared:
+        yield Result.not_applicable(
+            f"no TCP rule with a known port and source in {art.path} or in the running {lf.name}: "
+            "nothing to compare",
+            art.evidence(None),
+            cmd_evidence(ctx, lf.result),
+            subject=ctx.name,
+        )
+    elif not drift:
+        yield Result.passed(
+            f"{lf.name} on {ctx.name} matches {art.path}: {len(seen)} script rule(s) active, no undeclared "
+            "allow rule",
+            art.evidence(script.rules[0].line if script.rules else script.default_line),
+            cmd_evidence(ctx, lf.result),
+            subject=ctx.name,
+        )
+
+
+# -- LIV006: secrets files readable by others ----------------------------------------------------------
+
+_SECRET_ASSIGN = re.compile(
+    r"^\s*(?:export\s+)?\w*(?:PASS(?:WORD|WD)?|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|APP_KEY)\w*\s*=\s*['\"]?[^\s'\"#]",
+    re.I | re.M,
+)
+_CNF_PASSWORD = re.compile(r"^\s*password\s*=\s*\S", re.I | re.M)
+
+
+def _env_files(ctx: ScanContext) -> Iterator[tuple[str, Artifact, int, str]]:
+    """(absolute path, unit artifact, line, unit name) of each EnvironmentFile= of host services."""
+    for art, unit in _host_units(ctx):
+        srcs = [(art, unit)] + [
+            (dart, dunit)
+            for dart, dunit in ctx.parsed("systemd_dropin")
+            if dart.path.startswith(f"{art.path}.d/")
+        ]
+        for sart, sunit in srcs:
+            for d in sunit.entries("Service", "EnvironmentFile"):
+                for word in d.value.split():
+                    yield word.lstrip("-"), sart, d.line, unit.name
+
+
+def _mode_note(mode: int, uid: int | None, gid: int | None) -> str:
+    owner = f" owner {uid}:{gid}" if uid is not None and gid is not None else ""
+    return f"mode {mode:04o}{owner}"
+
+
+def _mode_problem(mode: int) -> str | None:
+    if mode & 0o004:
+        return f"world-readable (mode {mode:04o})"
+    if mode & 0o022:
+        return f"writable by group/other (mode {mode:04o})"
+    return None
+
+
+@check(
+    "LIV006",
+    "live-secret-file-permissions",
+    category="secrets",
+    severity="high",
+    pillar="security",
+)
+def live_secret_permissions(ctx: ScanContext) -> Iterator[Result]:
+    """Service EnvironmentFile= files and secrets files on the host are not readable by others.
+
+    What it does
+        For every `EnvironmentFile=` of a service unit installed on the host, and every collected
+        `.env`/`*.env` file with a password/secret/token/key assignment or `*.cnf` file with a
+        `password=` line, reads the file mode from the collected tree (tar headers, or the
+        snapshot manifest). Readable by "other" or writable by group/other fails. A file that
+        was not collected is not applicable (nothing was looked at). Values are never printed.
+    Why it matters
+        Any local user or compromised service account can read database passwords and app keys
+        from a 0644 file; systemd does not need the file to be readable by anyone but root.
+    Example
+        /opt/chom/app/.env is -rw-r--r-- (0644) and holds DB_PASSWORD.
+    Fix
+        `chown root:SERVICE_GROUP FILE && chmod 0640 FILE` (or 0600 root:root for EnvironmentFile=).
+    References
+        https://www.freedesktop.org/software/systemd/man/systemd.exec.html#EnvironmentFile= ;
+        CIS Ubuntu Linux Benchmark 6.1 (file permissions)
+    """
+    if not live_capable(ctx):
+        yield Result.not_applicable(NOT_LIVE, subject=ctx.name)
+        return
+    looked = 0
+    done: set[str] = set()
+    for path, art, line, unit_name in _env_files(ctx):
+        if not path.startswith("/") or any(t in path for t in ("%", "$", "{{")):
+            continue  # specifiers or templated: unknown path
+        rel = path.lstrip("/")
+        entry = ctx.target.stat(rel)
+        if entry is None:
+            yield Result.not_applicable(
+                f"{unit_name}: EnvironmentFile={path} was not collected from {ctx.name}; its mode is "
+                "unknown (add its directory to hosts.<host>.collect)",
+                art.evidence(line),
+                subject=path,
+            )
+            continue
+        done.add(rel)
+        looked += 1
+        ev = Evidence(host=ctx.name, path=rel, note=_mode_note(entry.mode, entry.uid, entry.gid))
+        problem = _mode_problem(entry.mode)
+        if problem:
+            yield Result.fail(
+                f"{unit_name}: EnvironmentFile={path} is {problem}", art.evidence(line), ev, subject=path
+            )
+        else:
+            yield Result.passed(
+                f"{unit_name}: EnvironmentFile={path} has mode {entry.mode:04o}",
+                art.evidence(line),
+                ev,
+                subject=path,
+            )
+    for entry in ctx.target.files():
+        base = entry.path.rsplit("/", 1)[-1]
+        if entry.path in done or not (base == ".env" or base.endswith((".env", ".cnf"))):
+            continue
+        try:
+            text = ctx.target.read_text(entry.path)
+        except (UnicodeDecodeError, TargetError):
+            continue
+        pattern = _CNF_PASSWORD if base.endswith(".cnf") else _SECRET_ASSIGN
+        if not pattern.search(text):
+            continue
+        looked += 1
+        ev = Evidence(
+            host=ctx.name,
+            path=entry.path,
+            note=f"mode {entry.mode:04o}; holds a password/secret (value not shown)",
+        )
+        problem = _mode_problem(entry.mode)
+        if problem:
+            yield Result.fail(f"/{entry.path} holds secrets and is {problem}", ev, subject=f"/{entry.path}")
+        else:
+            yield Result.passed(
+                f"/{entry.path} holds secrets, mode {entry.mode:04o}", ev, subject=f"/{entry.path}"
+            )
+    if not looked:
+        yield Result.not_applicable(
+            f"no collected EnvironmentFile= or secrets file (.env, *.cnf with a password) on {ctx.name}",
+            subject=ctx.name,
+        )
+
+
+# -- LIV007: scrape targets listen on their host ---------------------------------------------------
+
+
+@check(
+    "LIV007",
+    "live-scrape-target-listening",
+    category="topology",
+    severity="medium",
+    pillar="observability",
+    commands=[list(SS)],
+)
+def live_scrape_target_listening(ctx: ScanContext) -> Iterator[Result]:
+    """Every port the fleet's Prometheus scrapes on this host is listening, reachably.
+
+    What it does
+        Collects the `static_configs` targets of every Prometheus config in the run (any host of
+        the fleet) that resolve to this host (by name, address or private_address in the config;
+        `localhost` means the Prometheus host itself) and looks each port up in `ss -ltnp` on
+        this host. A port nobody listens on fails; a port bound only to loopback fails when the
+        scraper is another host.
+    Why it matters
+        A scrape target with no listener is a permanently `down` target: the exporter was never
+        installed, crashed, or listens on another port, and its alerts are blind.
+    Example
+        mentat scrapes 51.77.150.96:9121 (redis) but landsraad has no socket on 9121.
+    Fix
+        Install/start the exporter (`systemctl enable --now redis_exporter`), or fix the port in
+        prometheus.yml; bind it to the private address when the scraper is remote.
+    References
+        https://prometheus.io/docs/prometheus/latest/configuration/configuration/#static_config
+    """
+    ss, problem = live_command(ctx, SS)
+    if ss is None:
+        yield problem or Result.error("no ss output", subject=ctx.name)
+        return
+    listeners = parse_ss(ss.stdout)
+    contexts = {id(c): c for c in (ctx, *ctx.fleet.values())}
+    seen: set[tuple[int, str]] = set()
+    for fctx in contexts.values():
+        for t in scrape_targets(fctx):
+            if t.host != ctx.name or (t.port, t.job) in seen:
+                continue
+            seen.add((t.port, t.job))
+            on_port = [lst for lst in listeners if lst.port == t.port]
+            remote = t.scraper != ctx.name
+            if not on_port:
+                yield Result.fail(
+                    f"job {t.job} scrapes {t.address}:{t.port} but nothing listens on port {t.port} on {ctx.name}",
+                    t.evidence(note=f"scraped by {t.scraper or 'Prometheus'}"),
+                    cmd_evidence(ctx, ss, note=f"no LISTEN socket on port {t.port}"),
+                    subject=f"{ctx.name}:{t.port}",
+                )
+            elif remote and all(lst.loopback for lst in on_port):
+                yield Result.fail(
+                    f"job {t.job}: port {t.port} listens only on loopback on {ctx.name}; {t.scraper} cannot reach it",
+                    t.evidence(note=f"scraped by {t.scraper}"),
+                    cmd_evidence(ctx, ss, on_port[0].line),
+                    subject=f"{ctx.name}:{t.port}",
+                )
+            else:
+                yield Result.passed(
+                    f"job {t.job}: port {t.port} is listening on {ctx.name} ({on_port[0].process})",
+                    t.evidence(),
+                    cmd_evidence(ctx, ss, on_port[0].line),
+                    subject=f"{ctx.name}:{t.port}",
+                )
+    if not seen:
+        yield Result.not_applicable(
+            f"no Prometheus scrape target of the fleet resolves to {ctx.name}",
+            cmd_evidence(ctx, ss),
+            subject=ctx.name,
+        )

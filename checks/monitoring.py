@@ -14,6 +14,7 @@ from chom_validate.registry import check
 from ._monitoring_util import (
     DEFAULT_SEVERITIES,
     alert_in_class,
+    component_present,
     coverage_classes,
     is_templated,
     live_error_types,
@@ -217,6 +218,11 @@ def rule_files_wired(ctx: ScanContext) -> Iterator[Result]:
                 r.evidence(1, note="rule file present but not referenced"),
                 subject=r.path,
             )
+    if not rules and not any(cfg.rule_files for _, cfg in topo.configs):
+        yield Result.not_applicable(
+            "the Prometheus config loads no rule files and there are none in the tree",
+            *[cart.evidence(None, note="no rule_files") for cart, _ in topo.configs[:5]],
+        )
 
 
 @check("MON005", "unique-jobs-and-alerts", category="monitoring", severity="medium", pillar="observability")
@@ -530,9 +536,22 @@ def alert_coverage(ctx: ScanContext) -> Iterator[Result]:
         return
     classes = coverage_classes(ctx.settings("monitoring"))
     anchor = next(((a, c) for a, c in topo.configs if c.rule_files_line), None)
+    explicit = bool((ctx.settings("monitoring").get("coverage") or {}).get("required"))
     for name, spec in classes.items():
         hits = [(a, r) for a, r in alerts if alert_in_class(r.name, r.expr, r.ast, spec)]
         title = str(spec.get("title", name))
+        if (
+            not hits
+            and spec.get("component")
+            and not explicit
+            and component_present(ctx, str(spec["component"])) is None
+        ):
+            yield Result.not_applicable(
+                f"no alert covers {title}, and nothing shows this deployment runs it "
+                "(no scrape job, unit, site, script or cron line mentions it)",
+                subject=name,
+            )
+            continue
         if hits:
             yield Result.passed(
                 f"{title}: covered by {', '.join(sorted({r.name for _, r in hits}))}",

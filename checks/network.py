@@ -214,6 +214,15 @@ def exporters_monitoring_only(ctx: ScanContext) -> Iterator[Result]:
             seen = True
             ok = not r.from_anywhere and any(r.matches_source(a) for a in mons)
             src = "anywhere" if r.from_anywhere else r.source
+            if not ok and not mons and not r.from_anywhere:
+                # no monitoring host configured: whether this source is the scraper is unknown
+                yield Result.not_applicable(
+                    f"{host}: exporter port {','.join(map(str, hits))} allowed from {src} only; no monitoring "
+                    "host is configured (`topology.monitoring_hosts`) to tell whether that is the scraper",
+                    hf.evidence(r.line),
+                    subject=f"{host}:{hits[0]}",
+                )
+                continue
             if ok:
                 yield Result.passed(
                     f"{host}: port {','.join(map(str, hits))} allowed from monitoring host {src}",

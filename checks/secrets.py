@@ -29,6 +29,8 @@ def _value_kind(value: str) -> str:
     v = value.strip().strip("'\"")
     if not v or v.startswith("$") or "${" in v or "$(" in v or "{{" in v:
         return "reference"
+    if v == "!vault" or v.startswith("$ANSIBLE_VAULT;"):
+        return "reference"  # Ansible Vault ciphertext (the tag of the block that follows): not plaintext
     if looks_like_placeholder(v) or len(v) < 4:
         return "placeholder"
     return "literal"
@@ -159,7 +161,9 @@ _TOKEN = re.compile(
     r"\b(AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,}|glpat-[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]{10,}|"
     r"sk_live_[A-Za-z0-9]{16,}|hooks\.slack\.com/services/[A-Za-z0-9/]{20,})"
 )
-_URL_CRED = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://(?P<user>[^\s:/@'\"]+):(?P<val>[^\s@/'\"]+)@")
+_URL_CRED = re.compile(
+    r"(?<![a-zA-Z0-9+.-])[a-zA-Z][a-zA-Z0-9+.-]*://(?P<user>[^\s:/@'\"]+):(?P<val>[^\s@/'\"]+)@"
+)
 
 
 def _text_artifacts(ctx: ScanContext) -> list[Artifact]:

@@ -19,6 +19,9 @@ _NETWORK_HINT = re.compile(
 )
 
 
+_TEMPLATED = re.compile(r"\{\{|\{%|\$\{?[A-Za-z_]")
+
+
 def all_services(ctx: ScanContext):  # type: ignore[no-untyped-def]
     """Service units (files and heredocs) with their drop-ins applied."""
     units = ctx.derived(
@@ -70,6 +73,11 @@ def restart_policy(ctx: ScanContext) -> Iterator[Result]:
         found = True
         restart = unit.last("Service", "Restart")
         val = restart.value.strip() if restart else "no"
+        if _TEMPLATED.search(val):
+            yield Result.not_applicable(
+                f"{art.label}: Restart={val} is templated; value unknown", ev(art, restart), subject=unit.name
+            )
+            continue
         if val in ("no", ""):
             where = (
                 ev(art, restart)
@@ -274,6 +282,17 @@ def start_limit(ctx: ScanContext) -> Iterator[Result]:
         limit = unit.last("Unit", "StartLimitIntervalSec")
         rs = unit.last("Service", "RestartSec")
         secs = _seconds(rs.value) if rs else 0.1
+        unknown = next(
+            (d for d in (unit.last("Service", "Restart"), rs, limit) if d and _TEMPLATED.search(d.value)),
+            None,
+        )
+        if unknown is not None:
+            yield Result.not_applicable(
+                f"{art.label}: {unknown.key}={unknown.value.strip()} is templated; value unknown",
+                ev(art, unknown),
+                subject=unit.name,
+            )
+            continue
         if limit is not None:
             yield Result.passed(
                 f"{art.label}: StartLimitIntervalSec={limit.value}", ev(art, limit), subject=unit.name
@@ -509,10 +528,10 @@ def exposure_score(ctx: ScanContext) -> Iterator[Result]:
     limit = float(ctx.settings("systemd").get("max_exposure", 7.4))
     found = False
     for art, unit in all_services(ctx):
+        found = True
         if art.templated:
             yield Result.not_applicable(f"{art.label}: templated unit; values unknown", subject=unit.name)
             continue
-        found = True
         rep = assess(unit)
         where = ev(art, None) if art.embedded else art.evidence(unit.sections.get("Service"))
         if rep.score > limit:

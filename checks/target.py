@@ -33,6 +33,7 @@ def target_readable(ctx: ScanContext) -> Iterator[Result]:
     if not problems:
         yield Result.passed(
             f"all {len(ctx.index.files)} files of {ctx.name} were readable",
+            Evidence(host=_host(ctx), note=f"every file listed under {ctx.name} was read"),
             subject=ctx.name,
             files=len(ctx.index.files),
         )
@@ -73,7 +74,15 @@ def artifact_parseable(ctx: ScanContext) -> Iterator[Result]:
                 f"{a.label}: {a.kind} does not parse: {err}", a.evidence(err.line), subject=a.label
             )
     if n:
-        yield Result.passed(f"{n} artifact(s) parsed", subject=ctx.name, artifacts=n)
+        yield Result.passed(
+            f"{n} artifact(s) parsed",
+            Evidence(
+                host=_host(ctx),
+                note=f"artifacts discovered in {ctx.name}; any that failed are reported separately",
+            ),
+            subject=ctx.name,
+            artifacts=n,
+        )
     elif not ctx.index.artifacts:
         yield Result.not_applicable("no artifacts found in the target", subject=ctx.name)
 

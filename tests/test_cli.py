@@ -147,3 +147,11 @@ def test_quiet_and_no_color(cli) -> None:
     assert r.returncode == 1
     assert "\x1b[" not in r.stdout
     assert len(r.stdout.strip().splitlines()) <= 6
+
+
+def test_shipped_schema_matches_the_models() -> None:
+    from chom_validate.outputs.json import generate_schema
+
+    assert shipped_schema() == json.loads(json.dumps(generate_schema(), sort_keys=True)), (
+        "regenerate with: python -m chom_validate.outputs.json"
+    )

@@ -154,7 +154,12 @@ def plan(specs: list[CheckSpec]) -> tuple[list[str], list[list[str]]]:
 
 
 def _open_target(
-    ts: TargetSpec, cfg: Config, paths: list[str], commands: list[list[str]], progress: ProgressFn | None
+    ts: TargetSpec,
+    cfg: Config,
+    paths: list[str],
+    commands: list[list[str]],
+    progress: ProgressFn | None,
+    focus: frozenset[str] | None = None,
 ) -> tuple[TargetReport, ScanContext | None, Target | None]:
     t0 = time.perf_counter()
     report = TargetReport(name=ts.name, kind=ts.kind)
@@ -163,23 +168,28 @@ def _open_target(
         if progress:
             progress(ts.name, "connecting" if ts.kind == "ssh" else "reading")
         target = ts.open()
+        if progress and ts.kind == "ssh":
+            progress(ts.name, "collecting files and command outputs")
         target.prepare(paths, commands)
         if progress:
-            progress(ts.name, "discovering artifacts")
+            st = target.stats
+            progress(
+                ts.name,
+                f"collected {st.files} files, {st.commands} command outputs in {st.round_trips} round trip(s), "
+                f"{st.seconds:.1f}s; discovering artifacts",
+            )
         index = discover(
             target,
             include=cfg.include,
             exclude=cfg.exclude,
             host_globs=cfg.host_globs(),
             default_host=ts.name if ts.kind != "local" else None,
+            focus=focus,
         )
-    except TargetError as exc:
-        report.error = str(exc)
-        if target is not None:
-            _close(target)
-        return report, None, None
     except Exception as exc:  # transport bugs or dropped connections: that target fails alone
-        report.error = f"{type(exc).__name__}: {exc}"
+        report.error = str(exc) if isinstance(exc, TargetError) else f"{type(exc).__name__}: {exc}"
+        if progress:
+            progress(ts.name, f"failed: {report.error}")
         if target is not None:
             _close(target)
         return report, None, None
@@ -192,6 +202,7 @@ def _open_target(
         "collect_seconds": round(st.seconds, 3),
         "artifacts": len(index.artifacts),
         "skipped_files": index.skipped,
+        **({"unchanged_scripts_skipped": index.out_of_focus} if focus is not None else {}),
         "open_seconds": round(time.perf_counter() - t0, 3),
         **st.extra,
     }
@@ -221,9 +232,13 @@ def scan(
     for h in cfg.hosts.values():
         paths.extend(h.collect)
 
+    # --changed-only: unchanged shell scripts that no whole-tree model needs are not analysed (the
+    # per-script checks' findings about them would be filtered out anyway). "changed_only_full"
+    # keeps the old full scan + filter, the reference the equivalence tests compare against.
+    focus = None if options.extra.get("changed_only_full") else options.extra.get("changed_files")
     opened: list[tuple[TargetReport, ScanContext | None, Target | None]] = []
     with ThreadPoolExecutor(max_workers=max(1, min(options.jobs, len(targets) or 1))) as pool:
-        opened = list(pool.map(lambda ts: _open_target(ts, cfg, paths, commands, progress), targets))
+        opened = list(pool.map(lambda ts: _open_target(ts, cfg, paths, commands, progress, focus), targets))
 
     fleet = {rep.name: ctx for rep, ctx, _ in opened if ctx is not None}
     findings: list[Finding] = []
@@ -258,6 +273,12 @@ def scan(
     today = started.date()
     # Fingerprints, --changed-only, waivers (unless --no-waivers) and --baseline: governance.py.
     findings, notices = govern(findings, cfg, options, today, {rep.name: rep.kind for rep, _, _ in opened})
+    out_of_focus = sum(ctx.index.out_of_focus for _, ctx, _ in opened if ctx is not None)
+    if out_of_focus:
+        notices.append(
+            f"--changed-only: {out_of_focus} unchanged shell script(s) not analysed (no whole-tree model "
+            "needs them); 'no script ...' not-applicable verdicts speak of the analysed scripts"
+        )
 
     spec_map = {s.id: s for s in specs}
     for rep, _, _ in opened:

@@ -8,10 +8,13 @@
 - **Baselines** (``load_baseline``/``apply_baseline``): ``chom-validate baseline create`` records the
   fingerprints of today's failures; with ``--baseline FILE`` only new failures count. Baselined
   findings stay in every output with ``suppressed.kind == "baseline"``.
-- **Changed-only** (``changed_files``/``restrict_to_changed``): every check still runs (cross-artifact
-  checks need the whole tree), then findings are kept when their evidence is in a file changed since
-  the git ref, when they have no file evidence (target-wide verdicts, e.g. "no backup alert
-  anywhere", which a deletion can cause), or when they come from cross-artifact categories.
+- **Changed-only** (``changed_files``/``restrict_to_changed``): every check still runs, on every
+  artifact except unchanged shell scripts that no whole-tree model needs (``discover(focus=...)``:
+  firewall, backup/restore, cron, certbot scripts, libraries and what changed scripts source stay),
+  then findings are kept when their evidence is in a file changed since the git ref, when they
+  have no file evidence (target-wide verdicts, e.g. "no backup alert anywhere", which a deletion
+  can cause), or when they come from cross-artifact categories. Pass/fail/error findings equal
+  those of the full scan filtered the same way (tests/test_perf_equivalence.py).
 """
 
 from __future__ import annotations

@@ -37,7 +37,9 @@ _HTPASSWD = re.compile(
     r"(?P<key>\bhtpasswd\s+-[a-zA-Z]*b[a-zA-Z]*\s+\S+\s+\S+\s+)(?P<q>['\"]?)(?P<val>[^\s'\"]+)(?P=q)"
 )
 # scheme://user:password@host and curl -u user:password
-_URL_CRED = re.compile(r"(?P<key>[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]+:)(?P<val>[^\s@/]+)(?=@)")
+_URL_CRED = re.compile(
+    r"(?<![a-zA-Z0-9+.-])(?P<key>[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]+:)(?P<val>[^\s@/]+)(?=@)"
+)
 _CURL_U = re.compile(r"(?P<key>(?:-u|--user)\s+['\"]?[^\s:'\"]+:)(?P<val>[^\s'\"]+)")
 _AUTH_HEADER = re.compile(
     r"(?P<key>Authorization:\s*(?:Bearer|Basic|Token)\s+)(?P<val>[A-Za-z0-9._~+/=-]+)", re.I

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..findings import sha256_hex
-from .base import Artifact
+from .base import Artifact, ArtifactParseError
 from .cron import CronFile, cron_lines_in_script, parse_cron_text, schedule_interval, timer_schedules
 from .shell import Command, ShellScript
 from .systemd import Unit
+from .yamlfile import LineDict, load_yaml
 
 if TYPE_CHECKING:
     from ..engine import ScanContext
@@ -64,6 +65,8 @@ class Retention:
 
     def describe(self) -> str:
         if self.kind == "age":
+            if self.days is None:
+                return "an age set at run time (age-based pruning, value unknown)"
             return f"{self.days} days (age-based pruning)"
         if self.kind == "count":
             return f"last {self.count} backups (count-based pruning)"
@@ -104,7 +107,7 @@ class Schedule:
     spec: str
     command: str
     interval: int | None
-    kind: str  # cron | script-cron | timer | crontab
+    kind: str  # cron | script-cron | timer | crontab | ansible-cron
 
     @property
     def label(self) -> str:
@@ -194,6 +197,8 @@ def _retention(cmd: Command, text: str) -> Retention | None:
         m = re.search(r"-mmin\s+\+?[\"']?(\d+)", text)
         if m:
             return Retention("age", cmd.line, cmd.text, days=max(1, int(m.group(1)) // 1440))
+        if re.search(r"-m(time|min)\s+\S", text):  # `-mtime +"$DAYS"` / `{{ days }}`: prunes, age unknown
+            return Retention("age", cmd.line, cmd.text, days=None)
     m = re.search(r"\bls\b[^|]*\|\s*tail\s+-n\s*\+(\d+).*\b(rm|xargs)\b", text)
     if m:
         return Retention("count", cmd.line, cmd.text, count=int(m.group(1)) - 1)
@@ -254,8 +259,53 @@ def analyse_script(art: Artifact, script: ShellScript) -> BackupScript:
     return b
 
 
+_TEMPLATE_SUFFIX = re.compile(r"(\.[A-Za-z]+)\.(j2|jinja2?|tmpl|tpl)$")
+_ANSIBLE_CRON_MODULES = ("cron", "ansible.builtin.cron", "ansible.legacy.cron")
+_CRON_FIELDS = ("minute", "hour", "day", "month", "weekday")
+
+
+def _ansible_cron(ctx: ScanContext) -> list[Schedule]:
+    """`ansible.builtin.cron` tasks (`job:` + minute/hour/... or `special_time:`) in playbooks and roles."""
+    out: list[Schedule] = []
+    for art in ctx.artifacts("yaml"):
+        if "cron" not in art.text or "job" not in art.text:
+            continue
+        try:
+            data = load_yaml(art.text)
+        except ArtifactParseError:
+            continue
+        stack: list[Any] = [data]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                for mod in _ANSIBLE_CRON_MODULES:
+                    task = node.get(mod)
+                    if (
+                        isinstance(task, dict)
+                        and task.get("job")
+                        and task.get("state", "present") != "absent"
+                    ):
+                        special = task.get("special_time")
+                        spec = (
+                            f"@{special}"
+                            if special
+                            else " ".join(str(task.get(f, "*")) for f in _CRON_FIELDS)
+                        )
+                        line = node.line_of(mod) if isinstance(node, LineDict) else 1
+                        interval = None if "{" in spec else schedule_interval(spec)
+                        out.append(Schedule(art, line, spec, str(task["job"]), interval, "ansible-cron"))
+                stack.extend(v for v in node.values() if isinstance(v, (list, dict)))
+    return out
+
+
 def _aliases(scripts: list[BackupScript], shells: list[tuple[Artifact, ShellScript]]) -> None:
     by_name = {b.name: b for b in scripts}
+    for b in scripts:  # a template (`backup.sh.j2`) is scheduled under the name it renders to
+        plain = _TEMPLATE_SUFFIX.sub(r"\1", b.name)
+        if plain != b.name:
+            b.aliases.add(plain)
     for _, sh in shells:
         for c in sh.commands_named("install", "cp", "ln", "mv"):
             args = [w for w in c.words[1:] if not w.startswith("-")]
@@ -286,6 +336,7 @@ def build_backup_model(ctx: ScanContext) -> BackupModel:
             for e in cf.entries:
                 model.schedules.append(Schedule(art, e.line, e.schedule, e.command, e.interval, "cron"))
     model.schedules += _live_crontab(ctx)
+    model.schedules += _ansible_cron(ctx)
     units: dict[str, tuple[Artifact, Unit]] = {}
     for art, u in ctx.parsed("systemd_unit"):
         if isinstance(u, Unit):

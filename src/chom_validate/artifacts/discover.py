@@ -123,13 +123,23 @@ def _ext(path: str) -> str:
     return posixpath.splitext(path)[1].lower()
 
 
+_TEMPLATE_EXTS = (".j2", ".jinja", ".jinja2", ".tmpl", ".tpl")
+
+
+def _untemplated(path: str) -> str:
+    """``x.service.j2`` -> ``x.service``: a template is detected as the file it renders to."""
+    root, ext = posixpath.splitext(path)
+    return root if ext.lower() in _TEMPLATE_EXTS and posixpath.splitext(root)[1] else path
+
+
 # -- built-in detectors ------------------------------------------------------------------------------
 
 
 @detector("systemd", order=10)
 def _detect_systemd(c: Candidate) -> str | None:
-    ext = _ext(c.path)
-    if ext == ".conf" and posixpath.dirname(c.path).endswith((".service.d", ".socket.d", ".timer.d")):
+    path = _untemplated(c.path)
+    ext = _ext(path)
+    if ext == ".conf" and posixpath.dirname(path).endswith((".service.d", ".socket.d", ".timer.d")):
         return "systemd_dropin" if looks_like_unit(c.text) or "[" in c.text else None
     if ext in UNIT_SUFFIXES and looks_like_unit(c.text):
         return "systemd_unit"
@@ -234,6 +244,8 @@ def make_candidate(path: str, text: str) -> Candidate:
             c.data = json.loads(text)
         except ValueError as exc:
             c.data_error = ArtifactParseError(f"invalid JSON: {exc}")
+        except RecursionError:
+            c.data_error = ArtifactParseError("JSON nesting too deep")
     return c
 
 
@@ -252,6 +264,7 @@ class ArtifactIndex:
     files: dict[str, Artifact | None] = field(default_factory=dict)  # every file path in the target
     problems: list[TargetProblem] = field(default_factory=list)
     skipped: int = 0
+    out_of_focus: int = 0  # unchanged shell scripts left out by --changed-only
 
     def add(self, a: Artifact) -> None:
         self.artifacts.append(a)
@@ -282,12 +295,20 @@ def discover(
     exclude: Iterable[str] = (),
     host_globs: dict[str, list[str]] | None = None,
     default_host: str | None = None,
+    focus: frozenset[str] | None = None,
 ) -> ArtifactIndex:
-    """Read every file of ``target`` once and build the artifact index."""
+    """Read every file of ``target`` once and build the artifact index.
+
+    ``focus`` (``--changed-only``: the changed paths) leaves unchanged shell scripts out of the
+    ``shell`` kind unless cross-artifact models may need them (see ``_focus_filter``); they stay
+    in ``files`` and their heredoc artifacts (units, configs...) stay indexed. Every other kind is
+    kept whole, so monitoring, topology, DR and firewall models see the same tree.
+    """
     include = list(include)
     exclude = list(exclude)
     host_globs = host_globs or {}
     index = ArtifactIndex()
+    found: list[tuple[Artifact, list[Artifact]]] = []
     for entry in target.files():
         path = entry.path
         if include and not any(fnmatch.fnmatchcase(path, g) for g in include):
@@ -321,9 +342,18 @@ def discover(
             continue
         if text.startswith("\ufeff"):
             text = text[1:]
+        if not text.strip():  # an empty file says nothing: not an artifact (but it exists)
+            continue
         cand = make_candidate(path, text)
         kind = detect_kind(cand)
         if kind is None:
+            if text.strip() and _ext(_untemplated(path)) in (".service", ".socket", ".timer"):
+                index.problems.append(
+                    TargetProblem(
+                        path,
+                        "named like a systemd unit but is not one (no [Section] with Key=value lines); not analysed",
+                    )
+                )
             continue
         host = _host_for(path, host_globs) or default_host
         art = Artifact(
@@ -341,11 +371,66 @@ def discover(
         if kind == "shell":
             art.meta["shell"] = detect_shell(text, path)
         index.files[path] = art
-        index.add(art)
-        if kind == "shell":
-            for child in embedded_artifacts(art):
-                index.add(child)
+        found.append((art, embedded_artifacts(art) if kind == "shell" else []))
+    keep = _focus_filter(found, focus) if focus is not None else None
+    for art, children in found:
+        if keep is None or art in keep:
+            index.add(art)
+        else:
+            index.out_of_focus += 1
+        for child in children:
+            index.add(child)
     return index
+
+
+# Unchanged scripts that whole-tree models read: firewall (ufw/iptables/nft), backup/restore/DR,
+# cron schedules written by scripts, certificates. Broad on purpose: a false keep only costs time.
+_CONTEXT_SCRIPT = re.compile(
+    r"\b(ufw|iptables|ip6tables|nft|backup|restore|dump|restic|borg|rsync|snapshot|crontab|cron|"
+    r"certbot|letsencrypt|wal-g|pgbackrest|xtrabackup|mariabackup|mydumper|rclone|s3|drill)",
+    re.I,
+)
+_SOURCE_RE = re.compile(r"(?:^|[;&|({]|\bthen|\bdo)\s*(?:source|\.)\s+(.*)$", re.M)
+_NAME_RE = re.compile(r"[\w.@+-]+")
+
+
+def _sourced_names(text: str) -> set[str]:
+    """Every name-like token after `source`/`.` (a superset of the sourced files' basenames:
+    `. "$(dirname "$0")/lib.sh"` gives lib.sh, dirname, 0)."""
+    return {n for m in _SOURCE_RE.finditer(text) for n in _NAME_RE.findall(m.group(1))}
+
+
+def _focus_filter(found: list[tuple[Artifact, list[Artifact]]], focus: frozenset[str]) -> set[Artifact]:
+    """Artifacts to index for a --changed-only run: all but unchanged, context-free shell scripts.
+
+    Kept scripts: changed ones, libraries (no shebang), scripts that source a changed script (their
+    findings can point into it), whatever a kept script sources (by basename, transitively), and
+    scripts matching ``_CONTEXT_SCRIPT``.
+    """
+    scripts = [a for a, _ in found if a.kind == "shell"]
+    sources = {a: _sourced_names(a.text) for a in scripts}
+    by_name: dict[str, list[Artifact]] = {}
+    for a in scripts:
+        by_name.setdefault(posixpath.basename(a.path), []).append(a)
+    changed_names = {posixpath.basename(a.path) for a in scripts if a.path in focus}
+    keep: set[Artifact] = {a for a, _ in found if a.kind != "shell"}
+    todo = [
+        a
+        for a in scripts
+        if a.path in focus
+        or not a.text.startswith("#!")
+        or sources[a] & changed_names
+        or _CONTEXT_SCRIPT.search(a.path)
+        or _CONTEXT_SCRIPT.search(a.text)
+    ]
+    while todo:
+        a = todo.pop()
+        if a in keep:
+            continue
+        keep.add(a)
+        for name in sources[a]:
+            todo += [b for b in by_name.get(name, []) if b not in keep]
+    return keep
 
 
 def embedded_artifacts(script: Artifact) -> list[Artifact]:

@@ -29,6 +29,11 @@ class Problem:
     message: str
 
 
+def _seq(value: Any) -> list[Any]:
+    """A YAML sequence, or [] when the value is missing or of the wrong type (hostile input)."""
+    return value if isinstance(value, list) else []
+
+
 def _dur(value: Any) -> float | None:
     try:
         return promql.parse_duration(str(value))
@@ -145,7 +150,7 @@ def parse_rules(artifact: Artifact) -> RuleFile:
                 )
             else:
                 rf.group_intervals[gname] = iv
-        rules = g.get("rules") or []
+        rules = _seq(g.get("rules"))
         if not isinstance(rules, list):
             raise ArtifactParseError("`rules:` must be a list", g.line_of("rules"))
         for r in rules:
@@ -399,12 +404,12 @@ def _labels(d: Any, line: int, out: list[Problem]) -> dict[str, str]:
 def _static(items: Any, out: list[Problem], check_hosts: bool = True) -> list[ScrapeTarget]:
     """Static targets; like Prometheus, addresses are only checked when no relabelling may rewrite them."""
     targets = []
-    for sc in items or []:
+    for sc in _seq(items):
         if not isinstance(sc, LineDict):
             continue
         _unknown(sc, {"targets", "labels"}, "targetgroup.Group", out)
         labels = _labels(sc.get("labels"), sc.line, out)
-        tl = sc.get("targets") or []
+        tl = _seq(sc.get("targets"))
         for i, t in enumerate(tl):
             line = tl.item_lines[i] if hasattr(tl, "item_lines") else sc.line
             if check_hosts and "/" in str(t):
@@ -415,7 +420,7 @@ def _static(items: Any, out: list[Problem], check_hosts: bool = True) -> list[Sc
 
 def _relabels(items: Any, out: list[Problem]) -> list[Relabel]:
     rels = []
-    for rc in items or []:
+    for rc in _seq(items):
         if not isinstance(rc, LineDict):
             continue
         _unknown(rc, _RELABEL_KEYS, "relabel.Config", out)
@@ -423,7 +428,7 @@ def _relabels(items: Any, out: list[Problem]) -> list[Relabel]:
         rel = Relabel(
             action=action,
             line=rc.line,
-            source_labels=[str(s) for s in rc.get("source_labels") or []],
+            source_labels=[str(s) for s in _seq(rc.get("source_labels"))],
             target_label=str(rc["target_label"]) if rc.get("target_label") is not None else None,
             regex=str(rc.get("regex", "(.*)")),
             replacement=str(rc.get("replacement", "$1")),
@@ -481,7 +486,7 @@ def parse_config(artifact: Artifact) -> PromConfig:
                 Problem(g.line_of("scrape_timeout"), "global scrape timeout greater than scrape interval")
             )
         cfg.external_labels = _labels(g.get("external_labels"), g.line, out)
-    rf = data.get("rule_files") or []
+    rf = _seq(data.get("rule_files"))
     if rf:
         cfg.rule_files_line = data.line_of("rule_files")
         for i, pat in enumerate(rf):
@@ -491,14 +496,16 @@ def parse_config(artifact: Artifact) -> PromConfig:
     alerting = data.get("alerting")
     if isinstance(alerting, LineDict):
         _unknown(alerting, {"alert_relabel_configs", "alertmanagers"}, "config.AlertingConfig", out)
-        for am in alerting.get("alertmanagers") or []:
+        for am in _seq(alerting.get("alertmanagers")):
             if isinstance(am, LineDict):
                 _unknown(am, _AM_KEYS, "config.AlertmanagerConfig", out)
                 cfg.alertmanagers.extend(
                     _static(am.get("static_configs"), out, not am.get("relabel_configs"))
                 )
     seen: dict[str, int] = {}
-    for sc in data.get("scrape_configs") or []:
+    if data.get("scrape_configs") is not None and not isinstance(data.get("scrape_configs"), list):
+        out.append(Problem(data.line_of("scrape_configs"), "scrape_configs must be a list"))
+    for sc in _seq(data.get("scrape_configs")):
         if not isinstance(sc, LineDict):
             continue
         cfg.jobs.append(_job(sc, cfg, seen, out))
@@ -536,10 +543,10 @@ def _job(sc: LineDict, cfg: PromConfig, seen: dict[str, int], out: list[Problem]
         metric_relabel_configs=_relabels(sc.get("metric_relabel_configs"), out),
         raw=sc,
     )
-    for fsd in sc.get("file_sd_configs") or []:
+    for fsd in _seq(sc.get("file_sd_configs")):
         if isinstance(fsd, LineDict):
             _unknown(fsd, {"files", "refresh_interval"}, "file.SDConfig", out)
-            for f in fsd.get("files") or []:
+            for f in _seq(fsd.get("files")):
                 if not re.search(r"\.(json|ya?ml)$", posixpath.basename(str(f))):
                     out.append(
                         Problem(fsd.line_of("files"), f'path name "{f}" is not valid for file discovery')

@@ -49,6 +49,19 @@ class Heredoc:
 WRAPPERS = ("run", "run_cmd", "execute", "dry_run", "maybe_run", "retry", "with_retry", "do_cmd")
 
 
+_WRAPPER_WORDS = frozenset(("sudo", "command", "exec", "nohup", "time", *WRAPPERS))
+_ASSIGN_RE = re.compile(r"^\w+=")
+
+
+def _strip_wrappers(words: tuple[str, ...]) -> tuple[str, ...]:
+    i, n = 0, len(words)
+    while i < n and (words[i] in _WRAPPER_WORDS or _ASSIGN_RE.match(words[i])):
+        i += 1
+        while i < n and words[i].startswith("-") and n - i > 1:
+            i += 1
+    return words[i:]
+
+
 @dataclass
 class Command:
     line: int
@@ -64,19 +77,24 @@ class Command:
     @property
     def name(self) -> str:
         """Command name without a leading `sudo`/`env`/`command`/`exec` wrapper."""
-        return self.argv[0] if self.argv else ""
+        argv = self._argv()
+        return argv[0] if argv else ""
 
     @property
     def argv(self) -> list[str]:
         """argv of the command that really runs: wrappers (`sudo`, `run "$@"` helpers) removed."""
-        w = list(self.words)
-        while w and (
-            w[0] in ("sudo", "command", "exec", "nohup", "time", *WRAPPERS) or re.match(r"^\w+=", w[0])
-        ):
-            w = w[1:]
-            while w and w[0].startswith("-") and len(w) > 1:
-                w = w[1:]
-        return w
+        return list(self._argv())
+
+    def _argv(self) -> tuple[str, ...]:
+        # Checks ask for argv/name millions of times on large trees: memoised (out of the dataclass
+        # fields, so eq/repr are unchanged), recomputed if `words` is replaced or changes length;
+        # `argv` returns a fresh list, so callers cannot alter the cache.
+        words = self.words
+        cached = self.__dict__.get("_argv_cache")
+        if cached is None or cached[0] is not words or cached[1] != len(words):
+            cached = (words, len(words), _strip_wrappers(tuple(words)))
+            self.__dict__["_argv_cache"] = cached
+        return cached[2]  # type: ignore[no-any-return]
 
 
 @dataclass

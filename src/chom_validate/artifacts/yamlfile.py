@@ -63,6 +63,23 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)  # type: ignore[arg-type]
 
 
+class _TolerantFastLoader(_FastLoader):  # discovery: local tags (`!vault`, `!Ref`) are not errors
+    pass
+
+
+def _construct_local_tag(loader: Any, suffix: str, node: yaml.Node) -> Any:
+    """Application tags (Ansible `!vault`, CloudFormation `!Ref`): keep the plain value, drop the tag."""
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+for _cls in (_LineLoader, _TolerantFastLoader):
+    yaml.add_multi_constructor("!", _construct_local_tag, Loader=_cls)
+
+
 def _error(exc: yaml.YAMLError) -> ArtifactParseError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
@@ -83,7 +100,7 @@ def load_yaml(text: str) -> Any:
 def load_yaml_fast(text: str) -> Any:
     """Parse without line numbers (discovery by content)."""
     try:
-        return yaml.load(text, Loader=_FastLoader)
+        return yaml.load(text, Loader=_TolerantFastLoader)
     except yaml.YAMLError as exc:
         raise _error(exc) from exc
     except RecursionError as exc:

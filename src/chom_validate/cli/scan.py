@@ -98,7 +98,10 @@ def all_checks(
     ),
     jobs: int = typer.Option(4, "--jobs", "-j", help="Hosts scanned in parallel.", rich_help_panel="SSH"),
     config: Path | None = typer.Option(
-        None, "--config", "-c", help="Config file (default: ./chom-validate.yaml, else chom-validate.yaml at the root of --path)."
+        None,
+        "--config",
+        "-c",
+        help="Config file (default: ./chom-validate.yaml, else chom-validate.yaml at the root of --path).",
     ),
     profile: str | None = typer.Option(
         None, "--profile", help="baseline, hardened or certified (default from config, else hardened)."
@@ -203,11 +206,13 @@ def all_checks(
         probe_http=probe_http,
     )
     err_console = make_console(sys.stderr, no_color=no_color)
-    show_progress = not quiet and sys.stderr.isatty()
+    # Per-host progress on stderr while collecting: styled on a terminal, plain lines otherwise
+    # (only for SSH runs then, where collection takes long enough to matter in CI logs).
+    show_progress = not quiet and (sys.stderr.isatty() or bool(host or hosts))
 
     def progress(target: str, message: str) -> None:
         if show_progress:
-            err_console.print(f"[{target}] {message}", style="dim")
+            err_console.print(f"[{target}] {message}", style="dim")  # markup=False: names stay literal
 
     report, _cfg = run_scan(args, progress=progress)
     console = make_console(no_color=no_color)

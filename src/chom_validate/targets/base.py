@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Protocol, runtime_checkable
 
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
@@ -183,6 +184,42 @@ def is_allowed(argv: list[str] | tuple[str, ...]) -> bool:
             return _tar_args_ok(rest)
         return False
     return False
+
+
+class CollectedFiles:
+    """The file half of the Target protocol over files already collected in memory.
+
+    Shared by the transports that read everything up front (SshHost, SnapshotTarget): they fill
+    ``_files`` (bytes) and ``_entries`` (metadata) keyed by relative path, and name the miss.
+    """
+
+    _files: dict[str, bytes]
+    _entries: dict[str, FileEntry]
+
+    def _not_collected(self, path: str) -> str:
+        return f"{path} was not collected"
+
+    def files(self) -> Iterator[FileEntry]:
+        yield from sorted(self._entries.values(), key=lambda e: e.path)
+
+    def read_bytes(self, path: str) -> bytes:
+        rel = path.lstrip("/")
+        if rel not in self._files:
+            raise TargetError(self._not_collected(path))
+        return self._files[rel]
+
+    def read_text(self, path: str) -> str:
+        return self.read_bytes(path).decode("utf-8")
+
+    def exists(self, path: str) -> bool:
+        return path.lstrip("/") in self._files
+
+    def stat(self, path: str) -> FileEntry | None:
+        return self._entries.get(path.lstrip("/"))
+
+    def glob(self, pattern: str) -> list[str]:
+        pat = pattern.lstrip("/")
+        return sorted(p for p in self._entries if fnmatchcase(p, pat))
 
 
 @runtime_checkable

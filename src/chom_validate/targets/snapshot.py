@@ -11,7 +11,6 @@ never collected.
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import hashlib
 import io
 import json
@@ -19,14 +18,13 @@ import os
 import posixpath
 import tarfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..config import Config
 from ..engine import TargetSpec
-from .base import CommandResult, FileEntry, Target, TargetError, TargetProblem, TargetStats
+from .base import CollectedFiles, CommandResult, FileEntry, Target, TargetError, TargetProblem, TargetStats
 
 FORMAT = "chom-validate-snapshot/1"
 MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
@@ -144,7 +142,7 @@ def _load(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     return manifest, blobs
 
 
-class SnapshotTarget:
+class SnapshotTarget(CollectedFiles):
     """Replays a snapshot: the files and the recorded command outputs, offline."""
 
     kind = "snapshot"
@@ -186,26 +184,8 @@ class SnapshotTarget:
         self.stats.seconds = time.perf_counter() - t0
         self.stats.extra["captured_round_trips"] = manifest.get("stats", {}).get("round_trips", 0)
 
-    def files(self) -> Iterator[FileEntry]:
-        yield from sorted(self._entries.values(), key=lambda e: e.path)
-
-    def read_bytes(self, path: str) -> bytes:
-        rel = path.lstrip("/")
-        if rel not in self._files:
-            raise TargetError(f"{self.path}: {path} is not in the snapshot")
-        return self._files[rel]
-
-    def read_text(self, path: str) -> str:
-        return self.read_bytes(path).decode("utf-8")
-
-    def exists(self, path: str) -> bool:
-        return path.lstrip("/") in self._files
-
-    def stat(self, path: str) -> FileEntry | None:
-        return self._entries.get(path.lstrip("/"))
-
-    def glob(self, pattern: str) -> list[str]:
-        return sorted(p for p in self._entries if fnmatch.fnmatchcase(p, pattern.lstrip("/")))
+    def _not_collected(self, path: str) -> str:
+        return f"{self.path}: {path} is not in the snapshot"
 
     def run(self, argv: list[str]) -> CommandResult:
         r = self._commands.get(tuple(argv))

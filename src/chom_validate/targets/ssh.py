@@ -29,7 +29,6 @@ import sys
 import tarfile
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -39,6 +38,7 @@ import paramiko
 
 from .base import (
     DEFAULT_MAX_FILE_SIZE,
+    CollectedFiles,
     CommandNotAllowed,
     CommandResult,
     FileEntry,
@@ -270,7 +270,7 @@ def _authenticate(t: paramiko.Transport, p: SshParams, where: str) -> None:
     )
 
 
-class SshHost:
+class SshHost(CollectedFiles):
     """Files and allow-listed command outputs of one host, collected up front by ``prepare()``."""
 
     kind = "ssh"
@@ -544,28 +544,9 @@ class SshHost:
             sftp.close()
         return sorted(set(out))
 
-    # -- Target protocol ----------------------------------------------------------------------------
-    def files(self) -> Iterator[FileEntry]:
-        yield from sorted(self._entries.values(), key=lambda e: e.path)
-
-    def read_bytes(self, path: str) -> bytes:
-        rel = path.lstrip("/")
-        if rel not in self._files:
-            raise TargetError(f"{self.name}: {path} was not collected")
-        return self._files[rel]
-
-    def read_text(self, path: str) -> str:
-        return self.read_bytes(path).decode("utf-8")
-
-    def exists(self, path: str) -> bool:
-        return path.lstrip("/") in self._files
-
-    def stat(self, path: str) -> FileEntry | None:
-        return self._entries.get(path.lstrip("/"))
-
-    def glob(self, pattern: str) -> list[str]:
-        pat = pattern.lstrip("/")
-        return sorted(p for p in self._entries if fnmatchcase(p, pat))
+    # -- Target protocol (files, read_bytes, exists, stat, glob: CollectedFiles) ------------------------
+    def _not_collected(self, path: str) -> str:
+        return f"{self.name}: {path} was not collected"
 
     def run(self, argv: list[str]) -> CommandResult:
         key = tuple(argv)

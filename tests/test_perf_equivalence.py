@@ -1,0 +1,161 @@
+"""Speed-ups must not change results: fast paths are compared with the reference paths.
+
+- ``Command.argv`` is memoised: same argv as the original wrapper-stripping loop, fresh lists.
+- ShellCheck runs on several cores and once per distinct text: same results as one at a time.
+- ``--changed-only`` leaves unchanged, context-free shell scripts out of discovery: the findings
+  equal those of the full scan filtered to the changed files (``changed_only_full``), on the
+  example deployment and on a tree generated like ``bench/bench_scan.py``'s.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chom_validate.artifacts import discover
+from chom_validate.artifacts.shell import WRAPPERS, Command
+from chom_validate.results import RunReport
+from chom_validate.targets.local import LocalTree
+
+from .conftest import EXAMPLE, ROOT, scan_tree
+
+sys.path.insert(0, str(ROOT / "bench"))
+import bench_scan
+
+
+def _reference_argv(words: list[str]) -> list[str]:
+    """The original (unmemoised) implementation of Command.argv."""
+    w = list(words)
+    while w and (w[0] in ("sudo", "command", "exec", "nohup", "time", *WRAPPERS) or re.match(r"^\w+=", w[0])):
+        w = w[1:]
+        while w and w[0].startswith("-") and len(w) > 1:
+            w = w[1:]
+    return w
+
+
+def test_memoised_argv_matches_reference_on_example_scripts() -> None:
+    index = discover(LocalTree(EXAMPLE))
+    n = 0
+    for art in index.of("shell"):
+        for cmd in art.parsed.commands:
+            n += 1
+            assert cmd.argv == _reference_argv(cmd.words)
+            assert cmd.name == (_reference_argv(cmd.words) or [""])[0]
+    assert n > 300
+    cmd = Command(1, 1, "sudo -u app X=1 run systemctl restart x", ["sudo", "-u", "X=1", "run", "systemctl"])
+    got = cmd.argv
+    got.append("mutated")  # callers get their own list
+    assert cmd.argv == _reference_argv(cmd.words) == ["systemctl"]
+    cmd.words = ["env", "ls"]  # a changed command is recomputed
+    assert cmd.argv == ["env", "ls"]
+    assert Command(1, 1, "-x", ["sudo", "-x"]).argv == _reference_argv(["sudo", "-x"])
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
+def test_parallel_shellcheck_equals_serial(monkeypatch: pytest.MonkeyPatch) -> None:
+    parallel = scan_tree(EXAMPLE, EXAMPLE / "chom-validate.yaml", only=["DEP020"])
+    monkeypatch.setattr("os.cpu_count", lambda: 1)  # DEP020 then runs shellcheck one at a time
+    serial = scan_tree(EXAMPLE, EXAMPLE / "chom-validate.yaml", only=["DEP020"])
+    assert _dump(parallel) == _dump(serial)
+    assert len(parallel.findings) > 5
+
+
+def _dump(report: RunReport) -> list[dict[str, Any]]:
+    return [f.model_dump(mode="json") for f in report.findings]
+
+
+def _verdicts(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Target-wide "no script does X" not-applicable verdicts speak of the scripts analysed; they are
+    # the only findings allowed to differ (they count for no score).
+    return [f for f in findings if f["status"] != "not_applicable" or any(e["path"] for e in f["evidence"])]
+
+
+def _scores(report: RunReport) -> dict[str, Any]:
+    """Scores without not-applicable counts (and without groups that only had n/a: no score)."""
+    data = report.scores.model_dump(mode="json")
+    for key, group in list(data.items()):
+        if isinstance(group, dict):
+            data[key] = {
+                name: {k: v for k, v in entry.items() if k != "not_applicable"}
+                for name, entry in group.items()
+                if not isinstance(entry, dict) or entry.get("score") is not None
+            }
+    return data
+
+
+def _compare_changed_only(root: Path, config: Path | None, changed: set[str]) -> tuple[RunReport, RunReport]:
+    extra = {"changed_only": "HEAD", "changed_files": frozenset(changed)}
+    fast = scan_tree(root, config, profile="hardened", **extra)
+    full = scan_tree(root, config, profile="hardened", changed_only_full=True, **extra)
+    a, b = _verdicts(_dump(fast)), _verdicts(_dump(full))
+    # TGT002's summary counts the artifacts this run analysed: fewer when scripts were left out
+    skipped = fast.targets[0].stats.get("unchanged_scripts_skipped", 0)
+    for fa, fb in zip(a, b, strict=False):
+        counts = [re.fullmatch(r"(\d+) artifact\(s\) parsed", f["message"]) for f in (fa, fb)]
+        if fa["check_id"] == fb["check_id"] == "TGT002" and counts[0] and counts[1]:
+            na, nb = (int(m.group(1)) for m in counts if m)
+            assert na + skipped == nb
+            fa["message"], fa["data"], fa["fingerprint"] = fb["message"], fb["data"], fb["fingerprint"]
+    assert a == b
+    assert len(a) > 10
+    assert _scores(fast) == _scores(full) and fast.gate == full.gate
+    for key in ("pass", "fail", "error", "waived", "baselined"):
+        assert fast.summary[key] == full.summary[key]
+    return fast, full
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"landsraad/deploy/deploy-chom.sh"},
+        {"mentat/deploy/lib/common.sh", "mentat/prometheus/rules/monitoring.yml"},
+        {"landsraad/firewall/setup-firewall.sh", "README.md"},
+    ],
+)
+def test_changed_only_fast_path_equals_full_scan_filtered_example(changed: set[str]) -> None:
+    fast, _ = _compare_changed_only(EXAMPLE, EXAMPLE / "chom-validate.yaml", changed)
+    assert any("--changed-only" in n for n in fast.notices)
+
+
+@pytest.mark.parametrize(
+    ("changed", "skipped"),
+    [
+        # two scripts and a unit: lib.sh stays (deploy-0.sh sources it)
+        ({"svc0/scripts/deploy-0.sh", "svc1/scripts/deploy-5.sh", "svc1/systemd/exporter-1.service"}, 14),
+        # the library: deploy-0.sh stays (its lock check points into lib.sh)
+        ({"svc0/scripts/lib.sh"}, 15),
+        # only a rule file: every script is left out
+        ({"prometheus/rules/rules-1.yml"}, 17),
+    ],
+)
+def test_changed_only_fast_path_equals_full_scan_filtered_generated(
+    tmp_path: Path, changed: set[str], skipped: int
+) -> None:
+    root = tmp_path / "tree"
+    for i in range(16):
+        d = root / f"svc{i % 4}" / "scripts"
+        d.mkdir(parents=True, exist_ok=True)
+        body = "".join(bench_scan.BODY_LINE.format(n=n) for n in range(5))
+        (d / f"deploy-{i}.sh").write_text(bench_scan.SCRIPT.format(i=i, body=body, port=10000 + i))
+    lib = root / "svc0" / "scripts" / "lib.sh"
+    lib.write_text("#!/usr/bin/env bash\ntake_lock() { exec 9>/var/lock/deploy.lock; flock -n 9; }\n")
+    first = root / "svc0" / "scripts" / "deploy-0.sh"
+    first.write_text(first.read_text().replace("set -euo", '. "$(dirname "$0")/lib.sh"\ntake_lock\nset -euo'))
+    for i in range(6):
+        d = root / f"svc{i % 3}" / "systemd"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"exporter-{i}.service").write_text(bench_scan.UNIT.format(i=i, port=20000 + i))
+    d = root / "prometheus" / "rules"
+    d.mkdir(parents=True)
+    for i in range(2):
+        rules = "".join(bench_scan.RULE.format(i=i, j=j) for j in range(3))
+        (d / f"rules-{i}.yml").write_text(bench_scan.RULES.format(i=i, rules=rules))
+    fast, full = _compare_changed_only(root, None, changed)
+    stats = fast.targets[0].stats
+    assert stats["unchanged_scripts_skipped"] == skipped
+    assert stats["artifacts"] == full.targets[0].stats["artifacts"] - skipped
