@@ -26,11 +26,29 @@ def is_library(script: ShellScript, artifact: Artifact) -> bool:
     )
 
 
-def ops_scripts(ctx: ScanContext, *, deploy_only: bool = False) -> Iterator[tuple[Artifact, ShellScript]]:
-    """Operational scripts (deploy/setup/install/backup... by name), libraries and heredocs excluded."""
+LONG_RUNNING_NAME = re.compile(r"(deploy|provision|bootstrap|upgrade|backup|restore|migrat|rollback)", re.I)
+# A short setup/install script (a firewall or certbot setup of a few dozen lines) is not expected to carry
+# its own lock and log file; deploy, backup and restore jobs and any long script are.
+LONG_SCRIPT_COMMANDS = 80
+
+
+def ops_scripts(
+    ctx: ScanContext, *, deploy_only: bool = False, long_running: bool = False
+) -> Iterator[tuple[Artifact, ShellScript]]:
+    """Operational scripts (deploy/setup/install/backup... by name), libraries and heredocs excluded.
+
+    ``long_running`` narrows to deploy/backup/restore/migration jobs and scripts of at least
+    ``LONG_SCRIPT_COMMANDS`` commands: the ones that run long or on a schedule, where overlapping runs
+    and missing logs hurt.
+    """
     pat = re.compile(r"(deploy|provision|bootstrap|upgrade)", re.I) if deploy_only else OPS_NAME
     for art, script in ctx.parsed("shell"):
         if art.embedded or not pat.search(art.path.rsplit("/", 1)[-1]) or is_library(script, art):
+            continue
+        if long_running and not (
+            LONG_RUNNING_NAME.search(art.path.rsplit("/", 1)[-1])
+            or len(script.commands) >= LONG_SCRIPT_COMMANDS
+        ):
             continue
         yield art, script
 

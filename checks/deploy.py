@@ -225,8 +225,8 @@ def concurrency_lock(ctx: ScanContext) -> Iterator[Result]:
     """Deploy and backup scripts take a lock so two runs cannot interleave.
 
     What it does
-        For deploy/setup/install/backup/restore scripts, looks for `flock` (directly or in a
-        sourced library function), `mkdir` of a lock directory, `lockfile`/`lockrun`, or a
+        For deploy, backup, restore and migration scripts (by name) and any operational script of 80
+        or more commands, looks for `flock` (directly or in a sourced library function), `mkdir` of a lock directory, `lockfile`/`lockrun`, or a
         `set -o noclobber` lock file.
     Why it matters
         Two overlapping runs (a cron backup and a manual one, two operators deploying) write the
@@ -241,7 +241,7 @@ def concurrency_lock(ctx: ScanContext) -> Iterator[Result]:
         https://man7.org/linux/man-pages/man1/flock.1.html
     """
     seen = False
-    for art, script in ops_scripts(ctx):
+    for art, script in ops_scripts(ctx, long_running=True):
         seen = True
         cmds = effective_commands(ctx, art, script)
         hit = _first(
@@ -271,7 +271,8 @@ def log_file(ctx: ScanContext) -> Iterator[Result]:
     """Operational scripts log to a file, with timestamps.
 
     What it does
-        Looks for output written to a log file (`tee -a FILE`, `>> "$LOG_FILE"`,
+        For deploy, backup, restore and migration scripts and any operational script of 80 or more
+        commands, looks for output written to a log file (`tee -a FILE`, `>> "$LOG_FILE"`,
         `exec > >(tee -a ...)`) or sent to syslog (`logger`), and for timestamps (`date`,
         `logger`, `ts`) in the script or the library functions it sources.
     Why it matters
@@ -285,7 +286,7 @@ def log_file(ctx: ScanContext) -> Iterator[Result]:
         https://man7.org/linux/man-pages/man1/logger.1.html
     """
     seen = False
-    for art, script in ops_scripts(ctx):
+    for art, script in ops_scripts(ctx, long_running=True):
         seen = True
         cmds = effective_commands(ctx, art, script)
         to_file = _first(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from chom_validate.findings import Status
 from chom_validate.results import RunReport
 
 from .conftest import findings, scan_tree
@@ -81,3 +82,18 @@ def test_shellcheck_missing_is_not_applicable(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(shutil, "which", lambda *_a, **_k: None)
     rep = scan_tree(tmp_path, only=["DEP020"])
     assert [f.status for f in findings(rep, "DEP020")] == ["not_applicable"]
+
+
+def test_lock_and_log_file_apply_to_long_running_jobs_only(tmp_path: Path) -> None:
+    """A 10-line firewall setup script needs no lock or log file; a backup job run by cron does."""
+    (tmp_path / "setup-firewall.sh").write_text(
+        "#!/bin/bash\nset -euo pipefail\nufw default deny incoming\nufw limit 22/tcp\nufw --force enable\n"
+    )
+    (tmp_path / "backup-db.sh").write_text(
+        "#!/bin/bash\nset -euo pipefail\nmysqldump --single-transaction app | gzip > /var/backups/app.sql.gz\n"
+    )
+    rep = scan_tree(tmp_path, only=["DEP003", "DEP004"])
+    for cid in ("DEP003", "DEP004"):
+        failed = {f.subject or f.message for f in findings(rep, cid, Status.FAIL)}
+        assert not any("setup-firewall" in s for s in failed), (cid, failed)
+        assert any("backup-db" in s for s in failed), (cid, failed)

@@ -92,3 +92,20 @@ def test_in_process_json_never_shows_canaries() -> None:
     report = scan_tree(FIX)
     assert any(f.check_id.startswith("SEC") and f.status == "fail" for f in report.findings)
     _assert_clean(to_json(report), "to_json")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('"password": "CanaryJsonPw1"', '"password": "***REDACTED***"'),
+        ("smtp_auth_password: CanaryYamlPw2", "smtp_auth_password: ***REDACTED***"),
+        ("DB_PASSWORD=CanaryEnvPw3", "DB_PASSWORD=***REDACTED***"),
+        ("secret.yml:12: invalid YAML", "secret.yml:12: invalid YAML"),  # a location, not a secret
+        ("deploy/passwd: symlink leaves the tree", "deploy/passwd: symlink leaves the tree"),
+        ("password: ${DB_PASSWORD}", "password: ${DB_PASSWORD}"),  # a reference, not a value
+    ],
+)
+def test_redact_keeps_locations_and_references_readable(text: str, expected: str) -> None:
+    from chom_validate.redact import redact
+
+    assert redact(text) == expected

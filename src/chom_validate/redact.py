@@ -19,7 +19,9 @@ _SECRET_WORDS = (
 
 # key = value / key: value / KEY="value" / --password=value / --password value
 _KEY_VALUE = re.compile(
-    rf"(?<![/\w.-])(?P<key>(?:[A-Za-z0-9_.-]*?)(?:{_SECRET_WORDS})[A-Za-z0-9_.-]*\s*(?:=|:)\s*)"
+    # `key: value` needs the YAML space after the colon (so `secret.yml:12:` in a message stays readable);
+    # a closing quote after the key covers JSON (`"password": "..."`).
+    rf"(?<![/\w.-])(?P<key>(?:[A-Za-z0-9_.-]*?)(?:{_SECRET_WORDS})[A-Za-z0-9_.-]*['\"]?\s*(?:=\s*|:\s+|:(?=['\"])))"
     r"(?P<q>['\"]?)(?P<val>[^\s'\"]+)(?P=q)",
     re.IGNORECASE,
 )

@@ -155,9 +155,10 @@ class String(Node):
         return STRING
 
 
-@dataclass
-class Paren(Node):
-    expr: Node = field(default_factory=lambda: Number(0))
+class _Wrapper(Node):
+    """A node around one expression (its fields are the subclass's): it has that expression's type."""
+
+    expr: Node
 
     @property
     def type(self) -> str:
@@ -168,16 +169,14 @@ class Paren(Node):
 
 
 @dataclass
-class Unary(Node):
+class Paren(_Wrapper):
+    expr: Node = field(default_factory=lambda: Number(0))
+
+
+@dataclass
+class Unary(_Wrapper):
     op: str = "-"
     expr: Node = field(default_factory=lambda: Number(0))
-
-    @property
-    def type(self) -> str:
-        return self.expr.type
-
-    def children(self) -> list[Node]:
-        return [self.expr]
 
 
 @dataclass

@@ -87,21 +87,20 @@ def _error(exc: yaml.YAMLError) -> ArtifactParseError:
     return ArtifactParseError(f"invalid YAML: {problem}", line)
 
 
-def load_yaml(text: str) -> Any:
-    """Parse with line numbers (slower; use for artifacts whose findings cite lines)."""
+def _load(text: str, loader: Any) -> Any:
     try:
-        return yaml.load(text, Loader=_LineLoader)
+        return yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         raise _error(exc) from exc
     except RecursionError as exc:
         raise ArtifactParseError("YAML nesting too deep") from exc
+
+
+def load_yaml(text: str) -> Any:
+    """Parse with line numbers (slower; use for artifacts whose findings cite lines)."""
+    return _load(text, _LineLoader)
 
 
 def load_yaml_fast(text: str) -> Any:
     """Parse without line numbers (discovery by content)."""
-    try:
-        return yaml.load(text, Loader=_TolerantFastLoader)
-    except yaml.YAMLError as exc:
-        raise _error(exc) from exc
-    except RecursionError as exc:
-        raise ArtifactParseError("YAML nesting too deep") from exc
+    return _load(text, _TolerantFastLoader)

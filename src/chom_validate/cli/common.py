@@ -7,6 +7,9 @@ import importlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import typer
 
 from ..config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config
 from ..engine import RunOptions, TargetSpec, scan
@@ -15,6 +18,132 @@ from ..results import RunReport
 from ..targets.base import TargetError
 from ..targets.local import LocalTree
 from .app import fail
+
+# Options shared by the commands that scan (typer needs them spelled out per command, so each
+# command calls these factories). Defaults, flags, help and panels are those of `all`; a command
+# whose option means something narrower passes its own help.
+TARGET_PANEL = "Target"
+SSH_PANEL = "SSH"
+
+
+def path_option() -> Any:
+    return typer.Option(
+        None,
+        "--path",
+        "-p",
+        help="Scan a local tree (repository checkout or extracted host filesystem).",
+        rich_help_panel=TARGET_PANEL,
+    )
+
+
+def host_option() -> Any:
+    return typer.Option(
+        [],
+        "--host",
+        "-H",
+        help="Scan a host over SSH (repeatable). Resolved from "
+        "chom-validate.yaml, --inventory or ~/.ssh/config.",
+        rich_help_panel=TARGET_PANEL,
+    )
+
+
+def hosts_option() -> Any:
+    return typer.Option(
+        [],
+        "--hosts",
+        help="Scan every host of an inventory group/role, or 'all'.",
+        rich_help_panel=TARGET_PANEL,
+    )
+
+
+def snapshot_option() -> Any:
+    return typer.Option(
+        None, "--snapshot", help="Replay a snapshot written by `capture`.", rich_help_panel=TARGET_PANEL
+    )
+
+
+def inventory_option() -> Any:
+    return typer.Option(
+        None, "--inventory", "-i", help="Ansible inventory (INI or YAML).", rich_help_panel=SSH_PANEL
+    )
+
+
+def known_hosts_option() -> Any:
+    return typer.Option(
+        None,
+        "--known-hosts",
+        help="known_hosts file (default ~/.ssh/known_hosts).",
+        rich_help_panel=SSH_PANEL,
+    )
+
+
+def accept_new_host_keys_option() -> Any:
+    return typer.Option(
+        False,
+        "--accept-new-host-keys",
+        help="Store keys of hosts never seen before (a changed key is always refused).",
+        rich_help_panel=SSH_PANEL,
+    )
+
+
+def sudo_option() -> Any:
+    return typer.Option(
+        False, "--sudo", help="Run allow-listed read commands with `sudo -n`.", rich_help_panel=SSH_PANEL
+    )
+
+
+def ssh_config_option() -> Any:
+    return typer.Option(
+        None, "--ssh-config", help="ssh_config file (default ~/.ssh/config).", rich_help_panel=SSH_PANEL
+    )
+
+
+def connect_timeout_option() -> Any:
+    return typer.Option(
+        10.0, "--connect-timeout", help="Seconds to connect and authenticate.", rich_help_panel=SSH_PANEL
+    )
+
+
+def command_timeout_option() -> Any:
+    return typer.Option(
+        30.0, "--command-timeout", help="Seconds per remote command.", rich_help_panel=SSH_PANEL
+    )
+
+
+def config_option(
+    help: str = "Config file (default: ./chom-validate.yaml, else chom-validate.yaml at the root of --path).",
+) -> Any:
+    return typer.Option(None, "--config", "-c", help=help)
+
+
+def profile_option(
+    help: str = "baseline, hardened or certified (default from config, else hardened).",
+) -> Any:
+    return typer.Option(None, "--profile", help=help)
+
+
+def category_option() -> Any:
+    return typer.Option([], "--category", help="Only checks of this category (repeatable).")
+
+
+def check_option() -> Any:
+    return typer.Option([], "--check", help="Only this check id (repeatable).")
+
+
+def checks_dir_option(help: str = "Load extra check modules from a directory.") -> Any:
+    return typer.Option([], "--checks-dir", help=help)
+
+
+def no_waivers_option(help: str = "Auditor view: ignore every waiver.") -> Any:
+    return typer.Option(False, "--no-waivers", help=help, rich_help_panel="CI")
+
+
+def now_option(hidden: bool = True) -> Any:
+    return typer.Option(None, "--now", help="Fixed clock (ISO date) for reproducible runs.", hidden=hidden)
+
+
+def no_color_option() -> Any:
+    return typer.Option(False, "--no-color", help="Plain output (also NO_COLOR=1 or when not a TTY).")
 
 
 @dataclass

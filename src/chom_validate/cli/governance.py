@@ -10,7 +10,26 @@ import typer
 from ..governance import baseline_document
 from ..outputs.text import make_console
 from .app import app, fail
-from .common import ScanArgs, run_scan
+from .common import (
+    ScanArgs,
+    category_option,
+    check_option,
+    checks_dir_option,
+    config_option,
+    host_option,
+    hosts_option,
+    inventory_option,
+    known_hosts_option,
+    no_color_option,
+    no_waivers_option,
+    now_option,
+    path_option,
+    profile_option,
+    run_scan,
+    snapshot_option,
+    ssh_config_option,
+    sudo_option,
+)
 
 baseline_app = typer.Typer(
     help=(
@@ -31,44 +50,24 @@ def create(
     output: Path = typer.Option(
         Path(".chom-baseline.json"), "--output", "-o", help="Where to write the baseline (JSON)."
     ),
-    path: Path | None = typer.Option(
-        None, "--path", "-p", help="Scan a local tree (repository checkout).", rich_help_panel="Target"
+    path: Path | None = path_option(),
+    host: list[str] = host_option(),
+    hosts: list[str] = hosts_option(),
+    snapshot: Path | None = snapshot_option(),
+    inventory: Path | None = inventory_option(),
+    known_hosts: Path | None = known_hosts_option(),
+    sudo: bool = sudo_option(),
+    ssh_config: Path | None = ssh_config_option(),
+    config: Path | None = config_option(),
+    profile: str | None = profile_option(),
+    category: list[str] = category_option(),
+    check_ids: list[str] = check_option(),
+    checks_dir: list[Path] = checks_dir_option(),
+    no_waivers: bool = no_waivers_option(
+        help="Also baseline failures that waivers cover today (not recommended)."
     ),
-    host: list[str] = typer.Option(
-        [], "--host", "-H", help="Scan a host over SSH.", rich_help_panel="Target"
-    ),
-    hosts: list[str] = typer.Option(
-        [], "--hosts", help="Scan every host of an inventory group/role, or 'all'.", rich_help_panel="Target"
-    ),
-    snapshot: Path | None = typer.Option(
-        None, "--snapshot", help="Replay a snapshot written by `capture`.", rich_help_panel="Target"
-    ),
-    inventory: Path | None = typer.Option(
-        None, "--inventory", "-i", help="Ansible inventory (INI or YAML).", rich_help_panel="SSH"
-    ),
-    known_hosts: Path | None = typer.Option(
-        None, "--known-hosts", help="known_hosts file.", rich_help_panel="SSH"
-    ),
-    sudo: bool = typer.Option(
-        False, "--sudo", help="Run read commands with `sudo -n`.", rich_help_panel="SSH"
-    ),
-    ssh_config: Path | None = typer.Option(
-        None, "--ssh-config", help="ssh_config file.", rich_help_panel="SSH"
-    ),
-    config: Path | None = typer.Option(
-        None, "--config", "-c", help="Config file (default: ./chom-validate.yaml, else the one in --path)."
-    ),
-    profile: str | None = typer.Option(None, "--profile", help="baseline, hardened or certified."),
-    category: list[str] = typer.Option([], "--category", help="Only checks of this category (repeatable)."),
-    check_ids: list[str] = typer.Option([], "--check", help="Only this check id (repeatable)."),
-    checks_dir: list[Path] = typer.Option(
-        [], "--checks-dir", help="Load extra check modules from a directory."
-    ),
-    no_waivers: bool = typer.Option(
-        False, "--no-waivers", help="Also baseline failures that waivers cover today (not recommended)."
-    ),
-    now: str | None = typer.Option(None, "--now", help="Fixed clock (ISO date).", hidden=True),
-    no_color: bool = typer.Option(False, "--no-color", help="Plain output."),
+    now: str | None = now_option(),
+    no_color: bool = no_color_option(),
 ) -> None:
     """Scan and write every current (unwaived) failure to a baseline file.
 

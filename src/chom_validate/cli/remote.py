@@ -12,32 +12,35 @@ from ..config import ConfigError
 from ..engine import plan
 from ..targets.base import TargetError
 from .app import app, fail
-from .common import ScanArgs, build_registry, load_cfg
+from .common import (
+    ScanArgs,
+    accept_new_host_keys_option,
+    build_registry,
+    checks_dir_option,
+    command_timeout_option,
+    config_option,
+    connect_timeout_option,
+    inventory_option,
+    known_hosts_option,
+    load_cfg,
+    ssh_config_option,
+    sudo_option,
+)
 
 
 @app.command("capture")
 def capture(
     host: str = typer.Option(..., "--host", "-H", help="Host to capture (as for `all --host`)."),
     output: Path = typer.Option(..., "--output", "-o", help="Snapshot file to write (tar.gz, mode 0600)."),
-    inventory: Path | None = typer.Option(None, "--inventory", "-i", help="Ansible inventory (INI or YAML)."),
-    known_hosts: Path | None = typer.Option(
-        None, "--known-hosts", help="known_hosts file (default ~/.ssh/known_hosts)."
-    ),
-    accept_new_host_keys: bool = typer.Option(
-        False, "--accept-new-host-keys", help="Store the key of a host never seen before."
-    ),
-    sudo: bool = typer.Option(False, "--sudo", help="Run allow-listed read commands with `sudo -n`."),
-    ssh_config: Path | None = typer.Option(
-        None, "--ssh-config", help="ssh_config file (default ~/.ssh/config)."
-    ),
-    connect_timeout: float = typer.Option(
-        10.0, "--connect-timeout", help="Seconds to connect and authenticate."
-    ),
-    command_timeout: float = typer.Option(30.0, "--command-timeout", help="Seconds per remote command."),
-    config: Path | None = typer.Option(
-        None, "--config", "-c", help="Config file (default ./chom-validate.yaml)."
-    ),
-    checks_dir: list[Path] = typer.Option([], "--checks-dir", help="Also collect what these checks need."),
+    inventory: Path | None = inventory_option(),
+    known_hosts: Path | None = known_hosts_option(),
+    accept_new_host_keys: bool = accept_new_host_keys_option(),
+    sudo: bool = sudo_option(),
+    ssh_config: Path | None = ssh_config_option(),
+    connect_timeout: float = connect_timeout_option(),
+    command_timeout: float = command_timeout_option(),
+    config: Path | None = config_option(help="Config file (default ./chom-validate.yaml)."),
+    checks_dir: list[Path] = checks_dir_option(help="Also collect what these checks need."),
 ) -> None:
     """Collect a host's files and allow-listed command outputs into a snapshot.
 

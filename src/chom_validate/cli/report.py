@@ -30,25 +30,34 @@ from ..outputs.report import render_report
 from ..outputs.report_view import KINDS
 from ..results import RunReport
 from .app import app, fail
-from .common import ScanArgs, load_cfg, parse_now, run_scan
+from .common import (
+    ScanArgs,
+    config_option,
+    host_option,
+    hosts_option,
+    inventory_option,
+    load_cfg,
+    no_waivers_option,
+    now_option,
+    parse_now,
+    path_option,
+    profile_option,
+    run_scan,
+    snapshot_option,
+)
 
 REPORT_FORMATS = ("md", "html", "pdf", "json")
-_T = "Target (fresh scan)"
-
-# Options shared by the three commands (typer needs them spelled out per command).
-_path = typer.Option(None, "--path", "-p", help="Scan a local tree.", rich_help_panel=_T)
-_host = typer.Option([], "--host", "-H", help="Scan a host over SSH (repeatable).", rich_help_panel=_T)
-_hosts = typer.Option([], "--hosts", help="Scan every host of a group/role, or 'all'.", rich_help_panel=_T)
-_snapshot = typer.Option(
-    None, "--snapshot", help="Replay a snapshot written by `capture`.", rich_help_panel=_T
-)
-_inventory = typer.Option(
-    None, "--inventory", "-i", help="Ansible inventory (INI or YAML).", rich_help_panel=_T
-)
-_config = typer.Option(None, "--config", "-c", help="chom-validate.yaml (reports: validity_days, ...).")
-_profile = typer.Option(None, "--profile", help="baseline, hardened or certified (default: config).")
-_no_waivers = typer.Option(False, "--no-waivers", help="Ignore waivers: show the unwaived truth.")
-_now = typer.Option(None, "--now", help="Fixed clock (ISO date/datetime) for reproducible documents.")
+# Options shared by the three commands (typer needs them spelled out per command); the target
+# options are those of `all` (see .common).
+_path = path_option()
+_host = host_option()
+_hosts = hosts_option()
+_snapshot = snapshot_option()
+_inventory = inventory_option()
+_config = config_option(help="chom-validate.yaml (reports: validity_days, ...).")
+_profile = profile_option()
+_no_waivers = no_waivers_option()
+_now = now_option(hidden=False)
 _attest = typer.Option(
     None, "--attestations", "-a", help="attestations.yaml (default: beside the config or in --path)."
 )

@@ -13,7 +13,29 @@ from ..outputs.json import to_json
 from ..outputs.text import make_console, render_text
 from ..results import RunReport
 from .app import app, fail
-from .common import ScanArgs, run_scan
+from .common import (
+    ScanArgs,
+    accept_new_host_keys_option,
+    category_option,
+    check_option,
+    checks_dir_option,
+    command_timeout_option,
+    config_option,
+    connect_timeout_option,
+    host_option,
+    hosts_option,
+    inventory_option,
+    known_hosts_option,
+    no_color_option,
+    no_waivers_option,
+    now_option,
+    path_option,
+    profile_option,
+    run_scan,
+    snapshot_option,
+    ssh_config_option,
+    sudo_option,
+)
 
 FORMATS = ("text", "json", "sarif", "junit", "gitlab")
 
@@ -51,66 +73,23 @@ def exit_code(report: RunReport, fail_on: str | None) -> int:
 
 @app.command("all")
 def all_checks(
-    path: Path | None = typer.Option(
-        None,
-        "--path",
-        "-p",
-        help="Scan a local tree (repository checkout or extracted host filesystem).",
-        rich_help_panel="Target",
-    ),
-    host: list[str] = typer.Option(
-        [],
-        "--host",
-        "-H",
-        help="Scan a host over SSH (repeatable). Resolved from "
-        "chom-validate.yaml, --inventory or ~/.ssh/config.",
-        rich_help_panel="Target",
-    ),
-    hosts: list[str] = typer.Option(
-        [], "--hosts", help="Scan every host of an inventory group/role, or 'all'.", rich_help_panel="Target"
-    ),
-    snapshot: Path | None = typer.Option(
-        None, "--snapshot", help="Replay a snapshot written by `capture`.", rich_help_panel="Target"
-    ),
-    inventory: Path | None = typer.Option(
-        None, "--inventory", "-i", help="Ansible inventory (INI or YAML).", rich_help_panel="SSH"
-    ),
-    known_hosts: Path | None = typer.Option(
-        None, "--known-hosts", help="known_hosts file (default ~/.ssh/known_hosts).", rich_help_panel="SSH"
-    ),
-    accept_new_host_keys: bool = typer.Option(
-        False,
-        "--accept-new-host-keys",
-        help="Store keys of hosts never seen before (a changed key is always refused).",
-        rich_help_panel="SSH",
-    ),
-    sudo: bool = typer.Option(
-        False, "--sudo", help="Run allow-listed read commands with `sudo -n`.", rich_help_panel="SSH"
-    ),
-    ssh_config: Path | None = typer.Option(
-        None, "--ssh-config", help="ssh_config file (default ~/.ssh/config).", rich_help_panel="SSH"
-    ),
-    connect_timeout: float = typer.Option(
-        10.0, "--connect-timeout", help="Seconds to connect and authenticate.", rich_help_panel="SSH"
-    ),
-    command_timeout: float = typer.Option(
-        30.0, "--command-timeout", help="Seconds per remote command.", rich_help_panel="SSH"
-    ),
+    path: Path | None = path_option(),
+    host: list[str] = host_option(),
+    hosts: list[str] = hosts_option(),
+    snapshot: Path | None = snapshot_option(),
+    inventory: Path | None = inventory_option(),
+    known_hosts: Path | None = known_hosts_option(),
+    accept_new_host_keys: bool = accept_new_host_keys_option(),
+    sudo: bool = sudo_option(),
+    ssh_config: Path | None = ssh_config_option(),
+    connect_timeout: float = connect_timeout_option(),
+    command_timeout: float = command_timeout_option(),
     jobs: int = typer.Option(4, "--jobs", "-j", help="Hosts scanned in parallel.", rich_help_panel="SSH"),
-    config: Path | None = typer.Option(
-        None,
-        "--config",
-        "-c",
-        help="Config file (default: ./chom-validate.yaml, else chom-validate.yaml at the root of --path).",
-    ),
-    profile: str | None = typer.Option(
-        None, "--profile", help="baseline, hardened or certified (default from config, else hardened)."
-    ),
-    category: list[str] = typer.Option([], "--category", help="Only checks of this category (repeatable)."),
-    check_ids: list[str] = typer.Option([], "--check", help="Only this check id (repeatable)."),
-    checks_dir: list[Path] = typer.Option(
-        [], "--checks-dir", help="Load extra check modules from a directory."
-    ),
+    config: Path | None = config_option(),
+    profile: str | None = profile_option(),
+    category: list[str] = category_option(),
+    check_ids: list[str] = check_option(),
+    checks_dir: list[Path] = checks_dir_option(),
     fmt: str = typer.Option(
         "text", "--format", "-f", help="Output format: text, json, sarif, junit, gitlab."
     ),
@@ -142,9 +121,7 @@ def all_checks(
     baseline: Path | None = typer.Option(
         None, "--baseline", help="Only findings not in this baseline fail.", rich_help_panel="CI"
     ),
-    no_waivers: bool = typer.Option(
-        False, "--no-waivers", help="Auditor view: ignore every waiver.", rich_help_panel="CI"
-    ),
+    no_waivers: bool = no_waivers_option(),
     changed_only: str | None = typer.Option(
         None,
         "--changed-only",
@@ -157,14 +134,10 @@ def all_checks(
         help="Ask a live Prometheus which series exist instead of the bundled metric catalog.",
     ),
     probe_http: list[str] = typer.Option([], "--probe-http", help="Probe this health URL live (repeatable)."),
-    now: str | None = typer.Option(
-        None, "--now", help="Fixed clock (ISO date) for reproducible runs.", hidden=True
-    ),
+    now: str | None = now_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the score line and the gate."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every failure and error."),
-    no_color: bool = typer.Option(
-        False, "--no-color", help="Plain output (also NO_COLOR=1 or when not a TTY)."
-    ),
+    no_color: bool = no_color_option(),
 ) -> None:
     """Run every enabled check against one target and print a scored summary.
 
