@@ -515,3 +515,193 @@ def nginx_hsts(ctx: ScanContext) -> Iterator[Result]:
                     )
     if not found:
         yield Result.not_applicable("no HTTPS server blocks in Nginx configs")
+
+
+_DNS_TOOLS = frozenset(("dig", "host", "nslookup", "drill", "kdig"))
+_VAR_REF = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
+_UNKNOWN = re.compile(r"\$|\{\{|\{%")
+
+
+def _is_dns_lookup(argv: list[str]) -> bool:
+    if not argv:
+        return False
+    if argv[0] in _DNS_TOOLS:
+        return True
+    if argv[0] == "getent" and len(argv) > 1 and argv[1] in ("hosts", "ahosts", "ahostsv4", "ahostsv6"):
+        return True
+    return argv[0] == "resolvectl" and "query" in argv[1:]
+
+
+def _resolver(script: Any) -> Any:
+    """`$NAME` -> its literal value when the script assigns it exactly once, without expansions."""
+    values: dict[str, list[str]] = {}
+    for name, value, _line in script.assignments:
+        v = value.strip()
+        if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
+            v = v[1:-1]
+        values.setdefault(name, []).append(v)
+
+    def resolve(word: str) -> str:
+        m = _VAR_REF.match(word)
+        if m and len(values.get(m.group(1), [])) == 1 and not _UNKNOWN.search(values[m.group(1)][0]):
+            return values[m.group(1)][0]
+        return word
+
+    return resolve
+
+
+def _certbot_domains(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    for i, w in enumerate(argv):
+        val = None
+        if w in ("-d", "--domain", "--domains") and i + 1 < len(argv):
+            val = argv[i + 1]
+        elif w.startswith(("--domain=", "--domains=")):
+            val = w.split("=", 1)[1]
+        elif w.startswith("-d") and len(w) > 2 and not w.startswith("--"):
+            val = w[2:]
+        if val:
+            out += [d for d in val.split(",") if d]
+    return out
+
+
+def _dns_functions(scripts: list[Any]) -> set[str]:
+    """Functions (in these scripts) that run a DNS lookup, directly or through another such function."""
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for script in scripts:
+            for cmd in script.commands:
+                if (
+                    cmd.function
+                    and cmd.function not in found
+                    and (_is_dns_lookup(cmd.argv) or cmd.name in found)
+                ):
+                    found.add(cmd.function)
+                    changed = True
+    return found
+
+
+def _server_names(ctx: ScanContext, host: str | None) -> list[tuple[str, Any, int]]:
+    out = []
+    for art, site in ctx.parsed("nginx_site"):
+        if art.host != host:
+            continue
+        for server in site.servers:
+            for d in server.all("server_name"):
+                for name in d.args:
+                    if name in ("_", "localhost", '""', "") or name.startswith("~") or _UNKNOWN.search(name):
+                        continue
+                    out.append((name.lower().rstrip("."), art, d.line))
+    return out
+
+
+def _name_matches(domain: str, pattern: str) -> bool:
+    if pattern.startswith("*."):
+        return domain.endswith(pattern[1:]) and domain.count(".") == pattern.count(".")
+    if pattern.startswith("."):
+        return domain == pattern[1:] or domain.endswith(pattern)
+    return domain == pattern
+
+
+@check("NET011", "dns-preflight", category="network", severity="medium", pillar="reliability")
+def dns_preflight(ctx: ScanContext) -> Iterator[Result]:
+    """Certificate requests check DNS first, for the domains Nginx actually serves.
+
+    What it does
+        For every `certbot` call that requests certificates (`certonly`/`run`/`--nginx` with
+        `-d DOMAIN`), looks for a DNS lookup before it: `dig`, `host`, `nslookup`, `drill`,
+        `getent hosts` or `resolvectl query` on the domain (or a variable), or a call to a
+        function that runs one, in the script or a library it sources. No lookup fails. When the
+        domains are literal (or resolved from a single assignment) and Nginx sites of the same host
+        declare `server_name`s, every `-d` domain must be one of them (wildcards honoured); a
+        mismatch fails with both lines as evidence. Scripts without certbot are not_applicable.
+    Why it matters
+        With DNS not (yet) pointing at the host, the ACME challenge fails; repeated failures hit
+        Let's Encrypt's rate limits (5 failed validations per hour) and block the deployment. A
+        certificate for a name Nginx does not serve leaves the real site on an invalid certificate.
+    Example
+        certbot certonly --webroot -w /var/www/letsencrypt -d "$DOMAIN"   # no dig/getent first
+    Fix
+        Before certbot: `[ "$(dig +short "$DOMAIN" A)" = "$(curl -s https://ifconfig.me)" ] ||
+        { echo "DNS for $DOMAIN does not point here" >&2; exit 1; }`; keep `-d` equal to the
+        `server_name` of the site the certificate is for.
+    References
+        https://letsencrypt.org/docs/rate-limits/#failed-validation-limit
+        https://eff-certbot.readthedocs.io/en/stable/using.html#certbot-command-line-options
+    """
+    from chom_validate.artifacts.discover import _sourced_names
+
+    shells = ctx.parsed("shell")
+    by_name: dict[str, list[Any]] = {}
+    for a, s in shells:
+        by_name.setdefault(a.path.rsplit("/", 1)[-1], []).append(s)
+    found = False
+    for art, script in shells:
+        requests = [
+            c
+            for c in script.commands
+            if c.name == "certbot" and "renew" not in c.argv and _certbot_domains(c.argv)
+        ]
+        if not requests:
+            continue
+        found = True
+        libs = [s for n in _sourced_names(art.text) for s in by_name.get(n, []) if s is not script]
+        dns_funcs = _dns_functions([script, *libs])
+        resolve = _resolver(script)
+        top_calls: dict[str, int] = {}
+        for c in script.commands:
+            if c.function is None and c.name in script.functions:
+                top_calls.setdefault(c.name, c.line)
+        for req in requests:
+            domains = [resolve(d).lower().rstrip(".") for d in _certbot_domains(req.argv)]
+            # the certbot call runs at its own line, or (inside a function) where that function is called
+            run_at = req.line if req.function is None else top_calls.get(req.function, 10**9)
+            pre = None
+            for c in script.commands:
+                before = (c.function == req.function and c.line < req.line) or (
+                    c.function is None and req.function is not None and c.line < run_at
+                )
+                if not before:
+                    continue
+                if c.name in dns_funcs:
+                    pre = c
+                    break
+                if _is_dns_lookup(c.argv) and any(
+                    _UNKNOWN.search(w) or resolve(w).lower().rstrip(".") in domains for w in c.argv[1:]
+                ):
+                    pre = c
+                    break
+            shown = ", ".join(domains)
+            if pre is None:
+                yield Result.fail(
+                    f"{art.label}: certbot requests {shown} without a DNS check first "
+                    "(dig/getent hosts/resolvectl query)",
+                    art.evidence(req.line),
+                    subject=shown,
+                )
+            else:
+                yield Result.passed(
+                    f"{art.label}: DNS is checked before certbot requests {shown}",
+                    art.evidence(pre.line),
+                    art.evidence(req.line),
+                    subject=shown,
+                )
+            names = _server_names(ctx, art.host)
+            if not names:
+                continue
+            for dom in domains:
+                if _UNKNOWN.search(dom):
+                    continue
+                if not any(_name_matches(dom, n) for n, _, _ in names):
+                    _, nart, nline = names[0]
+                    yield Result.fail(
+                        f"{art.label}: certbot requests {dom} but no Nginx server_name on this host serves it "
+                        f"({', '.join(sorted({n for n, _, _ in names}))})",
+                        art.evidence(req.line),
+                        nart.evidence(nline),
+                        subject=dom,
+                    )
+    if not found:
+        yield Result.not_applicable("no certbot certificate request (certbot ... -d DOMAIN) found")

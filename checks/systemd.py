@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
+from chom_validate.artifacts.journald import JournaldConf, JournalSetting, merge_journald, parse_timespan
 from chom_validate.artifacts.systemd import Directive, merged_units
 from chom_validate.artifacts.systemd_security import assess
 from chom_validate.engine import ScanContext
@@ -553,3 +555,121 @@ def exposure_score(ctx: ScanContext) -> Iterator[Result]:
             )
     if not found:
         yield Result.not_applicable("no service units found")
+
+
+def _journald_hosts(ctx: ScanContext) -> dict[str | None, tuple[list[Any], JournaldConf]]:
+    """Effective journald configuration per logical host (journald.conf, then drop-ins)."""
+    groups: dict[str | None, list[tuple[Any, JournaldConf]]] = {}
+    for art, conf in ctx.parsed("journald_conf"):
+        groups.setdefault(art.host, []).append((art, conf))
+    return {h: ([a for a, _ in items], merge_journald(items)) for h, items in groups.items()}
+
+
+def _jev(s: JournalSetting, note: str | None = None) -> Evidence:
+    assert s.artifact is not None
+    return s.artifact.evidence(s.line, note=note)
+
+
+@check("SYS010", "journald-retention", category="systemd", severity="medium", pillar="observability")
+def journald_retention(ctx: ScanContext) -> Iterator[Result]:
+    """journald keeps logs across reboots, with a size cap and enough retention.
+
+    What it does
+        Reads `journald.conf` and `journald.conf.d/*.conf` (files in the tree or on the host, and
+        heredocs that install them), merged like journald does (drop-ins by name, last wins, an
+        empty value resets). Per host: `Storage=volatile`/`none` fails (logs are lost at reboot or
+        never kept), `persistent` passes, `auto` (the default) is not_applicable because it depends
+        on whether /var/log/journal exists; no `SystemMaxUse=`/`SystemKeepFree=` fails (low), and
+        `MaxRetentionSec=` shorter than `systemd.journal_min_retention_days` (default 7) fails.
+        Without any journald configuration the check is not_applicable.
+    Why it matters
+        The crash you investigate on Monday happened before Saturday's reboot: volatile journals
+        are gone. An uncapped journal competes with the database for disk; a one-day retention
+        erases the evidence before anyone looks.
+    Example
+        [Journal]
+        Storage=volatile
+        MaxRetentionSec=1day
+    Fix
+        `Storage=persistent`, `SystemMaxUse=1G` (or `SystemKeepFree=`), `MaxRetentionSec=` of at
+        least a week (or unset, to keep until the size cap), then `systemctl restart systemd-journald`.
+    References
+        https://www.freedesktop.org/software/systemd/man/journald.conf.html
+    """
+    min_days = ctx.settings("systemd").get("journal_min_retention_days", 7)
+    try:
+        min_days = float(min_days)
+    except (TypeError, ValueError):
+        yield Result.error(f"systemd.journal_min_retention_days is not a number: {min_days!r}")
+        return
+    hosts = _journald_hosts(ctx)
+    if not hosts:
+        yield Result.not_applicable("no journald.conf or journald.conf.d/*.conf found")
+        return
+    for host, (arts, conf) in sorted(hosts.items(), key=lambda kv: kv[0] or ""):
+        subject = f"journald@{host}" if host else "journald"
+        first = arts[0]
+        first_conf = first.try_parsed()
+        where = first.evidence(first_conf.journal_line if first_conf else None)
+        storage = conf.get("Storage")
+        if storage is None:
+            yield Result.not_applicable(
+                f"{first.label}: Storage= not set (auto): persistent only if /var/log/journal exists",
+                where,
+                subject=subject,
+            )
+        elif _TEMPLATED.search(storage.value):
+            yield Result.not_applicable(
+                f"{storage.artifact.label if storage.artifact else first.label}: Storage= is templated; "
+                "value unknown",
+                _jev(storage),
+                subject=subject,
+            )
+        elif storage.value in ("volatile", "none"):
+            what = "kept in memory only and lost at reboot" if storage.value == "volatile" else "discarded"
+            yield Result.fail(
+                f"Storage={storage.value}: journal logs are {what}", _jev(storage), subject=subject
+            )
+        elif storage.value == "persistent":
+            yield Result.passed("Storage=persistent: logs survive reboots", _jev(storage), subject=subject)
+        else:
+            yield Result.not_applicable(
+                f"Storage={storage.value}: persistent only if /var/log/journal exists",
+                _jev(storage),
+                subject=subject,
+            )
+        volatile = storage is not None and storage.value in ("volatile", "none")
+        caps = ("RuntimeMaxUse", "RuntimeKeepFree") if volatile else ("SystemMaxUse", "SystemKeepFree")
+        cap = next((conf.get(k) for k in caps if conf.get(k) is not None), None)
+        if cap is not None:
+            yield Result.passed(f"{cap.key}={cap.value} caps the journal size", _jev(cap), subject=subject)
+        elif storage is not None and storage.value == "none":
+            pass
+        else:
+            yield Result.fail(
+                f"no {caps[0]}=/{caps[1]}=: the journal size is only bounded by journald's defaults "
+                "(10% of the filesystem)",
+                where,
+                subject=subject,
+                severity="low",
+            )
+        ret = conf.get("MaxRetentionSec")
+        if ret is not None and not _TEMPLATED.search(ret.value):
+            secs = parse_timespan(ret.value)
+            if secs is None:
+                yield Result.fail(
+                    f"MaxRetentionSec={ret.value} is not a valid time span", _jev(ret), subject=subject
+                )
+            elif 0 < secs < min_days * 86400:
+                yield Result.fail(
+                    f"MaxRetentionSec={ret.value} ({secs / 86400:g} days) is shorter than the minimum "
+                    f"{min_days:g} days",
+                    _jev(ret),
+                    subject=subject,
+                )
+            else:
+                yield Result.passed(
+                    f"MaxRetentionSec={ret.value} keeps at least {min_days:g} days",
+                    _jev(ret),
+                    subject=subject,
+                )

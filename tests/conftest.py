@@ -22,6 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "chom-deployment"
 FIXED_NOW = "2026-11-29T12:00:00+00:00"
 
+# The ShellCheck result cache (checks/shellcheck.py) stays off for the suite, in-process and in CLI
+# subprocesses: tests never read or write ~/.cache and each run really runs shellcheck.
+# tests/test_shellcheck_cache.py turns it on against a temporary XDG_CACHE_HOME.
+os.environ["CHOM_VALIDATE_NO_CACHE"] = "1"
+
 
 def scan_tree(
     path: Path,

@@ -287,7 +287,7 @@ def scan(
     target_errors = sum(1 for rep, _, _ in opened if rep.error)
     gate = evaluate_gate(findings, scores, cfg.scoring, options.profile, target_errors)
     summary = {s.value: sum(1 for f in findings if f.status == s) for s in Status}
-    summary["waived"] = sum(1 for f in findings if f.suppressed)
+    summary["waived"] = sum(1 for f in findings if f.suppressed and f.suppressed.kind == "waiver")
     summary["baselined"] = sum(1 for f in findings if f.suppressed and f.suppressed.kind == "baseline")
     summary["checks"] = len(specs)
     summary["targets"] = len(targets)

@@ -171,6 +171,7 @@ class ScanArgs:
     now: str | None = None
     prometheus_url: str | None = None
     probe_http: list[str] = field(default_factory=list)
+    no_cache: bool = False
 
 
 def parse_now(value: str | None) -> dt.datetime | None:
@@ -261,6 +262,7 @@ def run_scan(args: ScanArgs, progress=None) -> tuple[RunReport, Config]:  # type
         "probe_http": args.probe_http,
         "baseline": args.baseline,
         "changed_only": args.changed_only,
+        "no_cache": args.no_cache,
     }
     options = RunOptions(
         profile=profile,

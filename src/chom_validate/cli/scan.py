@@ -134,6 +134,11 @@ def all_checks(
         help="Ask a live Prometheus which series exist instead of the bundled metric catalog.",
     ),
     probe_http: list[str] = typer.Option([], "--probe-http", help="Probe this health URL live (repeatable)."),
+    no_cache: bool = typer.Option(
+        False,
+        "--no-cache",
+        help="Do not read or write the ShellCheck result cache (also: CHOM_VALIDATE_NO_CACHE=1).",
+    ),
     now: str | None = now_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the score line and the gate."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every failure and error."),
@@ -177,6 +182,7 @@ def all_checks(
         now=now,
         prometheus_url=prometheus_url,
         probe_http=probe_http,
+        no_cache=no_cache,
     )
     err_console = make_console(sys.stderr, no_color=no_color)
     # Per-host progress on stderr while collecting: styled on a terminal, plain lines otherwise

@@ -129,7 +129,7 @@ def render_text(
         waived = [f for f in report.findings if f.suppressed]
         if waived:
             console.print()
-            console.print(Text(f"Waived ({len(waived)})", style="bold"))
+            console.print(Text(f"Suppressed by waiver or baseline ({len(waived)})", style="bold"))
             for f in waived[:20]:
                 sup = f.suppressed
                 assert sup is not None
@@ -148,7 +148,7 @@ def render_text(
     if report.scores.band:
         line.append(f" {report.scores.band}", style=_BAND_STYLE.get(report.scores.band, ""))
     line.append(
-        f"  ({s.get('pass', 0)} pass, {s.get('fail', 0)} fail, {s.get('waived', 0)} waived, "
+        f"  ({s.get('pass', 0)} pass, {s.get('fail', 0)} fail, {s.get('waived', 0)} waived, {s.get('baselined', 0)} baselined, "
         f"{s.get('not_applicable', 0)} n/a, {s.get('error', 0)} error; {s.get('checks', 0)} checks, "
         f"profile {report.profile})"
     )

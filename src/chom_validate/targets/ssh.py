@@ -50,6 +50,8 @@ from .base import (
 
 DEFAULT_COLLECT = (
     "etc/systemd/system",
+    "etc/systemd/journald.conf",
+    "etc/systemd/journald.conf.d",
     "etc/ufw",
     "etc/nginx",
     "etc/prometheus",
