@@ -8,13 +8,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from chom_validate.artifacts.base import Artifact
 from chom_validate.artifacts.firewall import Firewall, parse_ufw_script, parse_ufw_status
 from chom_validate.artifacts.nginx import listen_ports
 from chom_validate.artifacts.systemd import merged_units
-from chom_validate.artifacts.yamlfile import LineDict, LineList, load_yaml
 from chom_validate.engine import ScanContext
 from chom_validate.findings import Evidence
 
@@ -148,44 +146,25 @@ def firewalls(ctx: ScanContext) -> dict[str, HostFirewall]:
     return result
 
 
-def _targets_of(cfg: Any) -> list[tuple[str, int]]:
-    out = []
-    scs = cfg.get("static_configs")
-    for sc in scs if isinstance(scs, list) else []:
-        if isinstance(sc, LineDict) and isinstance(sc.get("targets"), LineList):
-            tl = sc["targets"]
-            for i, t in enumerate(tl):
-                out.append((str(t), tl.item_lines[i] if i < len(tl.item_lines) else tl.line))
-    return out
-
-
 def scrape_targets(ctx: ScanContext) -> list[ScrapeTarget]:
+    """Static scrape targets of every Prometheus config, from the shared `prometheus_config` model."""
+
     def build() -> list[ScrapeTarget]:
         out = []
         mons = ctx.config.topology.monitoring_hosts or ctx.config.hosts_with_role("monitoring")
-        for art in ctx.artifacts("prometheus_config"):
+        for art, cfg in ctx.parsed("prometheus_config"):  # unparseable configs are reported by TGT002
             if art.templated:
                 continue
-            try:
-                data = load_yaml(art.text)
-            except Exception:  # reported by TGT002
-                continue
-            if not isinstance(data, LineDict):
-                continue
             scraper = art.host or (mons[0] if mons else None)
-            jobs = data.get("scrape_configs")
-            for job in jobs if isinstance(jobs, list) else []:  # hostile/broken input: skip
-                if not isinstance(job, LineDict):
-                    continue
-                name = str(job.get("job_name", "?"))
-                for target, line in _targets_of(job):
-                    m = re.match(r"^\[?([^\]]+?)\]?:(\d+)$", target)
+            for job in cfg.jobs:
+                for t in job.targets:
+                    m = re.match(r"^\[?([^\]]+?)\]?:(\d+)$", t.address)
                     if not m:
                         continue
                     addr, port = m.group(1), int(m.group(2))
                     out.append(
                         ScrapeTarget(
-                            name, host_of_address(ctx, addr, scraper), addr, port, art, line, scraper
+                            job.name or "?", host_of_address(ctx, addr, scraper), addr, port, art, t.line, scraper
                         )
                     )
         return out
