@@ -164,7 +164,13 @@ def scrape_targets(ctx: ScanContext) -> list[ScrapeTarget]:
                     addr, port = m.group(1), int(m.group(2))
                     out.append(
                         ScrapeTarget(
-                            job.name or "?", host_of_address(ctx, addr, scraper), addr, port, art, t.line, scraper
+                            job.name or "?",
+                            host_of_address(ctx, addr, scraper),
+                            addr,
+                            port,
+                            art,
+                            t.line,
+                            scraper,
                         )
                     )
         return out
