@@ -139,3 +139,41 @@ def test_promql_corpus_agrees_with_promtool(tmp_path: Path) -> None:
         if ours != theirs:
             disagreements.append(f"{expr!r}: promtool {theirs} ({out[-120:]}), ours {ours}")
     assert not disagreements, "\n".join(disagreements)
+
+
+def _corpus_rule_files() -> list[Path]:
+    """Rule files of the shared real-world corpus (../shared/corpus), recognised as our scanner does."""
+    from chom_validate.artifacts.discover import detect_kind, make_candidate
+
+    root = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+    if not root.is_dir():
+        return []
+    out = []
+    for p in sorted(root.rglob("*")):
+        if not p.is_file() or p.suffix not in (".yml", ".yaml", ".rules", ""):
+            continue
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if "groups" in text and detect_kind(make_candidate(str(p.relative_to(root)), text)) == "prometheus_rules":
+            out.append(p)
+    return out
+
+
+CORPUS_RULES = _corpus_rule_files()
+
+
+@needs_promtool
+@pytest.mark.skipif(not CORPUS_RULES, reason="../shared/corpus is absent (CI clones it beside the repository)")
+def test_corpus_rule_files_agree_with_promtool(tmp_path: Path) -> None:
+    """Every rule file of real repositories: our verdict (file and each expression) is promtool's."""
+    disagreements = []
+    for p in CORPUS_RULES:
+        text = p.read_text(encoding="utf-8")
+        theirs, out = _oracle([PROMTOOL or "promtool", "check", "rules"], text, tmp_path)
+        ours, why = _ours("prometheus_rules", text)
+        if ours != theirs:
+            disagreements.append(f"{p}: promtool {theirs} ({out[-160:]}); ours {ours} ({why[:160]})")
+    assert len(CORPUS_RULES) >= 10
+    assert not disagreements, "\n".join(disagreements)

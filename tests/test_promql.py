@@ -75,10 +75,23 @@ def test_strings_and_comments() -> None:
     assert promql.parse("`raw \\n string`").value == "raw \\n string"  # type: ignore[attr-defined]
 
 
-def test_error_positions() -> None:
-    with pytest.raises(promql.PromQLError) as exc:
+def test_errors_say_what_is_wrong() -> None:
+    with pytest.raises(promql.PromQLError, match="parenthesis"):
         promql.parse("sum(rate(foo[5m]) by (job)")
-    assert exc.value.pos > 0
+    with pytest.raises(promql.PromQLError, match="matrix"):
+        promql.parse("rate(foo)")
+
+
+def test_upstream_syntax_that_a_hand_written_parser_got_wrong() -> None:
+    """Keywords are case-insensitive and recording-rule names may start with `:`."""
+    ast = promql.parse("sum BY (job) (a) / ON(job) GROUP_LEFT b AND c OR :node_cpu:ratio")
+    assert ":node_cpu:ratio" in promql.metric_names(ast)
+    assert promql.parse("holt_winters(foo[10m], 0.5, 0.5)").type == promql.VECTOR
+
+
+def test_many_operators_are_an_error_not_a_crash() -> None:
+    with pytest.raises(promql.PromQLError, match="too deep"):
+        promql.parse("+".join(["up"] * 20000))
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from . import promql
 from .base import Artifact, ArtifactParseError, parser
+from .discover import Candidate, detector
 from .yamlfile import LineDict, load_yaml
 
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -39,6 +42,41 @@ def _dur(value: Any) -> float | None:
         return promql.parse_duration(str(value))
     except ValueError:
         return None
+
+
+# -- detection ----------------------------------------------------------------------------------------
+
+_RULES_TEXT = re.compile(r"^groups\s*:", re.M)
+_RULE_KEY = re.compile(r"^\s*-?\s*(alert|record)\s*:", re.M)
+# extensions rule files carry besides .yml/.yaml (documents and code that quote a rule are not rule files)
+_RULE_EXTS = ("", ".rules", ".rule", ".alerts", ".alert", ".conf")
+
+
+@detector("prometheus_monitoring", order=25)
+def _detect(c: Candidate) -> str | None:
+    """Rule files whatever their extension, and Promtail configs that are not Prometheus configs.
+
+    `rule_files` names files such as `alert.rules` (Prometheus reads them as YAML, any name), and
+    Promtail's config has Prometheus's `scrape_configs` key but ships logs to Loki (`clients:`),
+    scraping no metric.
+    """
+    d = c.data
+    if c.is_yaml and isinstance(d, dict) and "scrape_configs" in d:
+        if any(k in d for k in ("clients", "client", "positions")):
+            return "promtail_config"
+        return None
+    if c.is_yaml or c.is_json or posixpath.splitext(c.path)[1].lower() not in _RULE_EXTS:
+        return None
+    if not (_RULES_TEXT.search(c.text) and _RULE_KEY.search(c.text)):
+        return None
+    try:
+        data = yaml.safe_load(c.text)
+    except yaml.YAMLError:
+        return None
+    groups = data.get("groups") if isinstance(data, dict) else None
+    if isinstance(groups, list) and any(isinstance(g, dict) and "rules" in g for g in groups):
+        return "prometheus_rules"
+    return None
 
 
 # -- rule files ---------------------------------------------------------------------------------------
