@@ -18,6 +18,7 @@ import yaml
 from chom_validate.artifacts import Artifact, promql
 from chom_validate.artifacts.prometheus import PromConfig, RuleFile, ScrapeJob, resolve_rule_pattern
 from chom_validate.engine import ScanContext
+from chom_validate.findings import Evidence, Result
 
 DEFAULT_SEVERITIES = ("critical", "warning", "info")
 
@@ -334,3 +335,72 @@ def is_templated(art: Artifact) -> bool:
     if art.embedded:
         return art.templated
     return bool(_JINJA.search(art.text))
+
+
+# -- reporting: one finding per root cause ----------------------------------------------------------------
+
+
+def grouped_fail(
+    what: str,
+    items: list[tuple[str, Evidence]],
+    *,
+    subject: str | None = None,
+    severity: str | None = None,
+    **data: Any,
+) -> Result:
+    """One failing result for one cause found in many places: every place is evidence, names in the message.
+
+    The same gap on 85 alerts of a rule set is one decision for whoever fixes it (add the annotation
+    to the generator, or accept the policy); 85 findings would bury everything else.
+    """
+    names = [n for n, _ in items]
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return Result.fail(
+        f"{what} ({len(items)}): {shown}",
+        *[ev for _, ev in items],
+        subject=subject,
+        severity=severity,
+        count=len(items),
+        names=names,
+        **data,
+    )
+
+
+_EXAMPLE_DIR = re.compile(r"(^|/)(docs?|examples?|samples?|demo)(/|$)", re.I)
+_EXAMPLE_NAME = re.compile(r"(example|sample|demo)", re.I)
+
+
+def is_example(art: Artifact) -> bool:
+    """A config shipped as documentation (doc/examples/simple.yml), not one a deployment installs.
+
+    Placeholders and policy gaps are the point of an example; only what would stop it from
+    loading is worth a finding there.
+    """
+    if art.embedded and art.install_path:
+        return False
+    return bool(_EXAMPLE_DIR.search(posixpath.dirname(art.path)) or _EXAMPLE_NAME.search(posixpath.basename(art.path)))
+
+
+_REPO_URL = re.compile(r"^https?://[^/]+/.+?/(?:-/)?(?:blob|tree|src|raw)/[^/]+/(?P<path>[^?#]+)")
+
+
+def local_runbook_path(ctx: ScanContext, link: str) -> str | None:
+    """The tree path a runbook link must resolve to, or None when it points outside this tree.
+
+    Relative links are paths in the tree. An http(s) link is external (a wiki, the upstream mixin's
+    runbook site), unless it is a repository URL (`.../blob/main/docs/runbooks/x.md`) into a
+    directory that this tree has: then it is a link into this repository and the file must exist.
+    """
+    if link.startswith(("http://", "https://")):
+        m = _REPO_URL.match(link)
+        if not m:
+            return None
+        tail = m.group("path")
+        parent = posixpath.dirname(tail)
+        if parent and any(f.startswith(parent + "/") for f in ctx.index.files):
+            return tail
+        return None
+    target = link.split("#", 1)[0]
+    while target.startswith("./"):
+        target = target[2:]
+    return posixpath.normpath(target.lstrip("/"))

@@ -21,6 +21,8 @@ from chom_validate.engine import ScanContext
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
+from ._monitoring_util import grouped_fail, local_runbook_path
+
 
 def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
@@ -55,19 +57,21 @@ def _paging(rule: Rule) -> bool:
     return rule.labels.get("severity", "").lower() in ("critical", "high", "page")
 
 
-@check("IR001", "alert-has-runbook", category="incident", severity="high", pillar="operations")
+@check("IR001", "alert-has-runbook", category="incident", severity="medium", pillar="operations")
 def alert_has_runbook(ctx: ScanContext) -> Iterator[Result]:
-    """Every critical/high alert has a runbook that exists.
+    """Every critical/high alert has a runbook, and runbook links into this repository resolve.
 
     What it does
-        For each alerting rule with `severity: critical|high|page`, resolves `runbook_url`
-        (a repository path, or an https URL whose file name must exist among the runbooks); without
-        one, looks for a runbook file named after the alert (`RedisDown` -> `redis-down.md`) or
-        naming it in its title. Evidence: the alert line and the runbook directory. A `runbook_url`
-        on a lower-severity alert must resolve too (reported at medium severity).
+        For each alerting rule with `severity: critical|high|page`, resolves `runbook_url`: a
+        repository path must exist; an https URL is external and passes (it cannot be verified
+        offline), unless it is a repository URL into a directory this tree has. Without a link,
+        looks for a runbook file named after the alert (`RedisDown` -> `redis-down.md`) or naming
+        it in its title. A `runbook_url` on a lower-severity alert must resolve too. Paging alerts
+        without a runbook are one finding listing them all; broken links are another.
     Why it matters
-        The person paged at night needs the first steps written down; an alert without a runbook,
-        or with a link to a file that does not exist, turns a 10-minute fix into an hour.
+        The person paged at night needs the first steps written down; a link to a file that does
+        not exist turns a 10-minute fix into an hour. Severity: a broken link is medium (someone
+        believes the runbook exists); no runbook at all is low, a documentation policy choice.
     Example
         - alert: RedisDown
           labels: {severity: critical}
@@ -86,6 +90,8 @@ def alert_has_runbook(ctx: ScanContext) -> Iterator[Result]:
     books = runbooks(ctx)
     names = sorted(posixpath.basename(a.path) for a, _ in books)
     book_dir = posixpath.dirname(books[0][0].path) if books else "docs/runbooks"
+    broken: list[tuple[str, Evidence]] = []
+    absent: list[tuple[str, Evidence]] = []
     for art, rule in alerts:
         url = rule.annotations.get("runbook_url") or rule.annotations.get("runbook") or ""
         if not _paging(rule) and not url:
@@ -97,42 +103,35 @@ def alert_has_runbook(ctx: ScanContext) -> Iterator[Result]:
                     f"alert {rule.name}: templated runbook_url {url!r}", art.evidence(line)
                 )
                 continue
-            parsed = urllib.parse.urlparse(url)
-            path = parsed.path if parsed.scheme else url
-            path = path.split("#", 1)[0]
-            if parsed.scheme in ("http", "https") and not path.endswith(".md"):
-                yield Result.passed(
-                    f"alert {rule.name} links an external runbook {url} (not verifiable offline)",
-                    art.evidence(line, note="external runbook"),
-                    subject=rule.name,
-                )
+            local = local_runbook_path(ctx, url)
+            if local is None:
+                if _paging(rule):
+                    yield Result.passed(
+                        f"alert {rule.name} links an external runbook {url} (not verifiable offline)",
+                        art.evidence(line, note="external runbook"),
+                        subject=rule.name,
+                    )
                 continue
-            base = posixpath.basename(path)
+            base = posixpath.basename(local)
             hit = next((a for a, _ in books if posixpath.basename(a.path) == base), None)
-            local = path.lstrip("/") if not parsed.scheme else None
-            if hit is None and local and ctx.index.exists(local):
+            if hit is None and ctx.index.exists(local):
                 hit = ctx.index.files.get(local) or art
             if hit is not None:
-                if not _paging(rule):
-                    continue
-                yield Result.passed(
-                    f"alert {rule.name}: runbook {url} exists",
-                    art.evidence(line, note="runbook_url"),
-                    hit.evidence(1, note="runbook")
-                    if isinstance(hit, Artifact) and hit is not art
-                    else art.evidence(line),
-                    subject=rule.name,
-                )
+                if _paging(rule):
+                    yield Result.passed(
+                        f"alert {rule.name}: runbook {url} exists",
+                        art.evidence(line, note="runbook_url"),
+                        hit.evidence(1, note="runbook")
+                        if isinstance(hit, Artifact) and hit is not art
+                        else art.evidence(line),
+                        subject=rule.name,
+                    )
             else:
-                yield Result.fail(
-                    f"alert {rule.name} ({rule.labels.get('severity')}): runbook_url {url} points to a file that "
-                    f"does not exist",
-                    art.evidence(line, note="runbook_url"),
-                    Evidence(
-                        path=book_dir, note=f"no {base}; runbooks present: {', '.join(names) or 'none'}"
-                    ),
-                    severity=None if _paging(rule) else "medium",
-                    subject=rule.name,
+                broken.append(
+                    (
+                        f"{rule.name} ({rule.labels.get('severity', 'no severity')}) -> {url}",
+                        art.evidence(line, note=f"runbook_url {url}: no such file"),
+                    )
                 )
             continue
         found = _find_runbook(rule.name, books)
@@ -144,13 +143,21 @@ def alert_has_runbook(ctx: ScanContext) -> Iterator[Result]:
                 subject=rule.name,
             )
         else:
-            yield Result.fail(
-                f"alert {rule.name} ({rule.labels.get('severity')}) has no runbook: no runbook_url and no "
-                f"runbook named after it in {book_dir}",
-                art.evidence(rule.line, note="alert without runbook"),
-                Evidence(path=book_dir, note=f"runbooks present: {', '.join(names) or 'none'}"),
-                subject=rule.name,
-            )
+            absent.append((rule.name, art.evidence(rule.line, note=f"{rule.name}: no runbook")))
+    present = Evidence(path=book_dir, note=f"runbooks present: {', '.join(names) or 'none'}")
+    if broken:
+        r = grouped_fail("runbook_url points to a file that does not exist", broken, subject="runbook_url")
+        r.evidence.append(present)
+        yield r
+    if absent:
+        r = grouped_fail(
+            f"critical/high alerts without a runbook (no runbook_url, none named after them in {book_dir})",
+            absent,
+            subject="runbook",
+            severity="low",
+        )
+        r.evidence.append(present)
+        yield r
 
 
 PARTS: dict[str, str] = {

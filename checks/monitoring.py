@@ -6,13 +6,17 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from chom_validate.artifacts import promql
+from chom_validate.artifacts import Artifact, promql
+from chom_validate.artifacts.prometheus import RuleFile
 from chom_validate.engine import ScanContext
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
 from ._monitoring_util import (
     DEFAULT_SEVERITIES,
+    grouped_fail,
+    is_example,
+    local_runbook_path,
     alert_in_class,
     component_present,
     coverage_classes,
@@ -46,21 +50,21 @@ def alert_has_for(ctx: ScanContext) -> Iterator[Result]:
         https://prometheus.io/docs/prometheus/latest/configuration/alerting_rules/
     """
     found = False
+    missing: list[tuple[str, Evidence]] = []
     for art, rules in ctx.parsed("prometheus_rules"):
         for rule in rules.alerts:
             found = True
             if rule.for_ is None or rule.for_.strip() in ("0", "0s", "0m"):
-                yield Result.fail(
-                    f"{art.label}: alert {rule.name} has no `for:`; one bad sample pages someone",
-                    art.evidence(rule.line),
-                    subject=rule.name,
-                )
+                how = "no `for:`" if rule.for_ is None else f"`for: {rule.for_.strip()}`"
+                missing.append((rule.name, art.evidence(rule.line, note=f"{rule.name}: {how}")))
             else:
                 yield Result.passed(
                     f"{art.label}: alert {rule.name} for {rule.for_}",
                     art.evidence(rule.line_of("for")),
                     subject=rule.name,
                 )
+    if missing:
+        yield grouped_fail("alerts without `for:` (one bad sample pages someone)", missing, subject="for")
     if not found:
         yield Result.not_applicable("no alerting rules found")
 
@@ -227,59 +231,74 @@ def rule_files_wired(ctx: ScanContext) -> Iterator[Result]:
 
 @check("MON005", "unique-jobs-and-alerts", category="monitoring", severity="medium", pillar="observability")
 def unique_jobs_and_alerts(ctx: ScanContext) -> Iterator[Result]:
-    """Scrape job names and alert definitions are not duplicated.
+    """Scrape job names and rules are not duplicated within what one Prometheus loads.
 
     What it does
-        Fails a `job_name` defined twice (within or across Prometheus configs of the same host),
-        and an alert defined twice with the same name and `severity` label (across all rule
-        files), and a recording rule recorded twice with the same labels.
+        Per Prometheus config: fails a `job_name` defined twice, and an alert or recording rule
+        defined twice (same name, same labels, same expression) across the rule files that config
+        loads. Without a config, each rule file is judged on its own. Two configs are alternatives
+        (a main and a helper config), not one Prometheus: their jobs are not compared.
     Why it matters
-        Duplicate jobs scrape twice and double every rate; duplicate alerts page twice or, after a
-        half-finished edit, page with the old threshold. Same-name alerts with different
-        severities (warning/critical pairs) are fine.
+        Duplicate jobs scrape twice and double every rate; a duplicated alert pages twice. Same-name
+        rules with other labels or expressions (warning/critical pairs, multi-window burn rates,
+        one recording rule per status class) are distinct series, not duplicates.
     Example
-        rules/node.yml:   - alert: InstanceDown
-        rules/extra.yml:  - alert: InstanceDown      # same severity
+        rules/node.yml:   - alert: InstanceDown   expr: up == 0
+        rules/extra.yml:  - alert: InstanceDown   expr: up == 0    # both loaded by rules/*.yml
     Fix
         Delete or rename one of the definitions.
     References
         https://prometheus.io/docs/practices/alerting/
     """
     topo = topology(ctx)
-    jobs: dict[tuple[str | None, str], list[Evidence]] = {}
+    scopes: list[tuple[str, list[tuple[Artifact, RuleFile]]]] = []
+    loaded: set[int] = set()
     for cart, cfg in topo.configs:
+        files = [
+            (a, rf)
+            for a, rf in topo.rules
+            if any(rule_file_matches(pat, cart, a) for pat, _ in cfg.rule_files)
+        ]
+        loaded |= {id(a) for a, _ in files}
+        scopes.append((cart.label, files))
+    scopes += [(a.label, [(a, rf)]) for a, rf in topo.rules if id(a) not in loaded]
+    dups: list[tuple[str, list[Evidence]]] = []
+    for cart, cfg in topo.configs:
+        jobs: dict[str, list[Evidence]] = {}
         for job in cfg.jobs:
-            jobs.setdefault((cart.host, job.name), []).append(cart.evidence(job.line))
-    alerts: dict[tuple[str, str, str], list[Evidence]] = {}
-    for art, rf in topo.rules:
-        for r in rf.rules:
-            key = (
-                r.kind,
-                r.name,
-                r.labels.get("severity", "") if r.kind == "alert" else repr(sorted(r.labels.items())),
-            )
-            alerts.setdefault(key, []).append(art.evidence(r.line))
-    if not jobs and not alerts:
+            jobs.setdefault(job.name, []).append(cart.evidence(job.line))
+        dups += [(f"scrape job {n!r} in {cart.label}", evs) for n, evs in jobs.items() if len(evs) > 1]
+    nrules = 0
+    for where, files in scopes:
+        seen: dict[tuple[str, str, str, str], list[Evidence]] = {}
+        for art, rf in files:
+            for r in rf.rules:
+                nrules += 1
+                key = (r.kind, r.name, repr(sorted(r.labels.items())), " ".join(r.expr.split()))
+                seen.setdefault(key, []).append(art.evidence(r.line))
+        for (kind, name, _, _), evs in seen.items():
+            if len(evs) > 1:
+                what = "alert" if kind == "alert" else "recording rule"
+                dups.append((f"{what} {name} ({len(evs)}x, loaded by {where})", evs))
+    if not topo.configs and not topo.rules:
         yield Result.not_applicable("no scrape jobs or rules found")
         return
-    bad = False
-    for (_, name), evs in jobs.items():
-        if len(evs) > 1:
-            bad = True
-            yield Result.fail(f"scrape job {name!r} defined {len(evs)} times", *evs, subject=name)
-    for (kind, name, _), evs in alerts.items():
-        if len(evs) > 1:
-            bad = True
-            what = "alert" if kind == "alert" else "recording rule"
-            yield Result.fail(f"{what} {name} defined {len(evs)} times", *evs, subject=name)
-    if not bad:
-        first = next(iter(jobs.values()), None) or next(iter(alerts.values()))
-        yield Result.passed(
-            f"{len(jobs)} scrape jobs and {len(alerts)} rules, all unique",
-            first[0],
-            jobs=len(jobs),
-            rules=len(alerts),
+    if dups:
+        res = grouped_fail(
+            "defined more than once in what one Prometheus loads",
+            [(n, evs[0]) for n, evs in dups],
+            subject="duplicates",
         )
+        res.evidence += [ev for _, evs in dups for ev in evs[1:]]  # every copy is a place to fix
+        yield res
+        return
+    yield Result.passed(
+        f"{sum(len(c.jobs) for _, c in topo.configs)} scrape jobs and {nrules} rules, no duplicates",
+        *(a.evidence(1) for a, _ in topo.rules[:1]),
+        *(c.evidence(1) for c, _ in topo.configs[:1]),
+        jobs=sum(len(c.jobs) for _, c in topo.configs),
+        rules=nrules,
+    )
 
 
 @check("MON006", "alert-severity", category="monitoring", severity="medium", pillar="operations")
@@ -370,21 +389,20 @@ def alert_annotations(ctx: ScanContext) -> Iterator[Result]:
         yield Result.not_applicable("no alerting rules found")
 
 
-_REPO_URL = re.compile(r"^https?://[^/]+/.+?/(?:-/)?(?:blob|tree|src)/[^/]+/(?P<path>[^?#]+)")
-
-
 @check("MON008", "alert-runbook", category="monitoring", severity="medium", pillar="operations")
 def alert_runbook(ctx: ScanContext) -> Iterator[Result]:
-    """Every alert links a runbook that exists (`runbook_url` or `runbook` annotation).
+    """Alerts link a runbook (`runbook_url` or `runbook`), and links into this repository resolve.
 
     What it does
         Reads `annotations.runbook_url` (or `runbook`). A relative path must be a file in the tree
-        (e.g. `docs/runbooks/mysql-down.md`); an http(s) URL passes, except a repository URL
-        (`.../blob/main/docs/runbooks/x.md`) whose directory is in the tree but whose file is not.
-        Alerts with no runbook fail; templated links are not judged.
+        (e.g. `docs/runbooks/mysql-down.md`); an http(s) URL passes (an external page cannot be
+        verified offline), except a repository URL (`.../blob/main/docs/runbooks/x.md`) whose
+        directory is in the tree but whose file is not. Templated links are not judged. Alerts
+        with no runbook are one finding listing them all; broken links are another.
     Why it matters
-        An alert that pages without a runbook, or with a link that 404s, costs the on-call
-        engineer the first ten minutes of every incident.
+        An alert that pages with a link that 404s costs the on-call engineer the first ten
+        minutes of every incident. Severity: a broken link is medium (someone believed it was
+        written); an alert with no runbook at all is low, a documentation policy choice.
     Example
         runbook_url: docs/runbooks/php-fpm-saturation.md     # file does not exist
     Fix
@@ -394,6 +412,8 @@ def alert_runbook(ctx: ScanContext) -> Iterator[Result]:
         https://sre.google/sre-book/being-on-call/
     """
     found = False
+    absent: list[tuple[str, Evidence]] = []
+    broken: list[tuple[str, Evidence]] = []
     for art, rf in ctx.parsed("prometheus_rules"):
         for r in rf.alerts:
             found = True
@@ -405,9 +425,7 @@ def alert_runbook(ctx: ScanContext) -> Iterator[Result]:
                 else None
             )
             if key is None:
-                yield Result.fail(
-                    f"{art.label}: alert {r.name} has no runbook_url", art.evidence(r.line), subject=r.name
-                )
+                absent.append((r.name, art.evidence(r.line, note=f"{r.name}: no runbook_url")))
                 continue
             link = r.annotations[key].strip()
             ev = art.evidence(r.annotation_line(key))
@@ -416,36 +434,17 @@ def alert_runbook(ctx: ScanContext) -> Iterator[Result]:
                     f"alert {r.name}: templated runbook link {link!r}", ev, subject=r.name
                 )
                 continue
-            path = None
-            if link.startswith(("http://", "https://")):
-                m = _REPO_URL.match(link)
-                if m:
-                    tail = m.group("path")
-                    parent = posixpath.dirname(tail)
-                    if (
-                        not ctx.index.exists(tail)
-                        and parent
-                        and any(f.startswith(parent + "/") for f in ctx.index.files)
-                    ):
-                        path = tail
-                if path is None:
-                    yield Result.passed(f"alert {r.name} runbook {link}", ev, subject=r.name)
-                    continue
-            else:
-                path = posixpath.normpath(
-                    link.split("#", 1)[0].lstrip("./")
-                    if not link.startswith("../")
-                    else link.split("#", 1)[0]
-                )
-            if ctx.index.exists(path):
+            path = local_runbook_path(ctx, link)
+            if path is None:
+                yield Result.passed(f"alert {r.name} runbook {link} (external)", ev, subject=r.name)
+            elif ctx.index.exists(path):
                 yield Result.passed(f"alert {r.name} runbook {path} exists", ev, subject=r.name)
             else:
-                yield Result.fail(
-                    f"{art.label}: alert {r.name} runbook {link} does not exist in the tree",
-                    ev,
-                    subject=r.name,
-                    runbook=link,
-                )
+                broken.append((f"{r.name} -> {link}", art.evidence(r.annotation_line(key), note=f"{link} does not exist")))
+    if broken:
+        yield grouped_fail("runbook links to files that do not exist in the tree", broken, subject="runbook")
+    if absent:
+        yield grouped_fail("alerts without runbook_url", absent, subject="runbook_url", severity="low")
     if not found:
         yield Result.not_applicable("no alerting rules found")
 
@@ -505,7 +504,7 @@ def rate_window(ctx: ScanContext) -> Iterator[Result]:
         yield Result.not_applicable("no rate()/increase() over a scraped job found")
 
 
-@check("MON010", "alert-coverage", category="monitoring", severity="high", pillar="observability")
+@check("MON010", "alert-coverage", category="monitoring", severity="medium", pillar="observability")
 def alert_coverage(ctx: ScanContext) -> Iterator[Result]:
     """Alerts cover every required failure class (coverage matrix).
 
@@ -526,6 +525,9 @@ def alert_coverage(ctx: ScanContext) -> Iterator[Result]:
     Fix
         Add an alert for the missing class, e.g.
         `time() - chom_backup_last_success_timestamp_seconds > 26*3600` for backup freshness.
+        Severity medium: a gap is a blind spot, not an outage. The matrix describes a deployment:
+        a rule catalog without any Prometheus config (a mixin, a library of alerts) is not
+        judged, and all uncovered classes are one finding.
     References
         https://samber.github.io/awesome-prometheus-alerts/
     """
@@ -534,6 +536,12 @@ def alert_coverage(ctx: ScanContext) -> Iterator[Result]:
     if not alerts:
         yield Result.not_applicable("no alerting rules found")
         return
+    if not topo.configs:
+        yield Result.not_applicable(
+            "no Prometheus config in the target: a rule catalog is not a deployment, coverage not judged"
+        )
+        return
+    uncovered: list[str] = []
     classes = coverage_classes(ctx.settings("monitoring"))
     anchor = next(((a, c) for a, c in topo.configs if c.rule_files_line), None)
     explicit = bool((ctx.settings("monitoring").get("coverage") or {}).get("required"))
@@ -561,13 +569,18 @@ def alert_coverage(ctx: ScanContext) -> Iterator[Result]:
                 alert_names=sorted({r.name for _, r in hits}),
             )
         else:
-            if anchor:
-                ev = anchor[0].evidence(anchor[1].rule_files_line, note="rule files loaded here")
-            else:
-                ev = alerts[0][0].evidence(1, note="no alert of this class in the rule files")
-            yield Result.fail(
-                f"no alert covers {title} ({len(alerts)} alerts checked)", ev, subject=name, alerts=0
-            )
+            uncovered.append(title)
+    if uncovered:
+        if anchor:
+            ev = anchor[0].evidence(anchor[1].rule_files_line, note="rule files loaded here")
+        else:
+            ev = alerts[0][0].evidence(1, note="no alert of these classes in the rule files")
+        yield Result.fail(
+            f"no alert covers {', '.join(uncovered)} ({len(alerts)} alerts checked)",
+            ev,
+            subject="coverage",
+            uncovered=uncovered,
+        )
 
 
 @check("MON011", "alert-metrics-scraped", category="monitoring", severity="high", pillar="observability")
@@ -601,6 +614,12 @@ def alert_metrics_scraped(ctx: ScanContext) -> Iterator[Result]:
         except live_error_types() as exc:
             yield Result.error(f"cannot list metrics from {url}: {exc}", Evidence(note=str(url)))
             return
+    if live is None and not topo.configs:
+        yield Result.not_applicable(
+            "no Prometheus config in the target: which metrics are scraped is unknown "
+            "(a rule catalog is not a deployment; use --prometheus-url to compare with a live server)"
+        )
+        return
     found = False
     for art, rf in topo.rules:
         for r in rf.alerts:
@@ -617,7 +636,7 @@ def alert_metrics_scraped(ctx: ScanContext) -> Iterator[Result]:
                 source = f"live Prometheus {url}"
             else:
                 missing = [m for m in metrics if not topo.exists(m)]
-                source = "the scrape jobs" if topo.jobs else "any scrape job (no Prometheus config found)"
+                source = "the scrape jobs" if topo.jobs else "any scrape job (the Prometheus config has none)"
             ev = art.evidence(r.line_of("expr"))
             if missing:
                 yield Result.fail(

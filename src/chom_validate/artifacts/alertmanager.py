@@ -68,57 +68,38 @@ class AlertmanagerConfig:
         return next((r for r in self.receivers if r.name == name), None)
 
 
-_TOP = {"global", "route", "inhibit_rules", "receivers", "templates", "mute_time_intervals", "time_intervals"}
-_GLOBAL = {
-    "resolve_timeout",
-    "http_config",
-    "smtp_from",
-    "smtp_hello",
-    "smtp_smarthost",
-    "smtp_auth_username",
-    "smtp_auth_password",
-    "smtp_auth_password_file",
-    "smtp_auth_secret",
-    "smtp_auth_identity",
-    "smtp_require_tls",
-    "slack_api_url",
-    "slack_api_url_file",
-    "victorops_api_key",
-    "victorops_api_key_file",
-    "victorops_api_url",
-    "pagerduty_url",
-    "opsgenie_api_key",
-    "opsgenie_api_key_file",
-    "opsgenie_api_url",
-    "wechat_api_url",
-    "wechat_api_secret",
-    "wechat_api_corp_id",
-    "telegram_api_url",
-    "webex_api_url",
-}
-_ROUTE = {
-    "receiver",
-    "group_by",
-    "continue",
-    "match",
-    "match_re",
-    "matchers",
+# Field sets of the current upstream config.go (alertmanager 0.28-0.34: `tracing`, route `labels`,
+# `smtp_tls_config`, Jira, Rocket.Chat, Mattermost...). A config is judged against the newest schema:
+# a field Alertmanager added recently is not a typo, and which version a tree deploys is rarely known.
+_TOP = {
+    "global",
+    "route",
+    "inhibit_rules",
+    "receivers",
+    "templates",
     "mute_time_intervals",
-    "active_time_intervals",
-    "group_wait",
-    "group_interval",
-    "repeat_interval",
-    "routes",
+    "time_intervals",
+    "tracing",
+    "event_recorder",
 }
-_INHIBIT = {
-    "target_match",
-    "target_match_re",
-    "target_matchers",
-    "source_match",
-    "source_match_re",
-    "source_matchers",
-    "equal",
-}
+_GLOBAL = set(
+    """resolve_timeout http_config jira_api_url smtp_from smtp_hello smtp_smarthost smtp_auth_username
+    smtp_auth_password smtp_auth_password_file smtp_auth_secret smtp_auth_secret_file smtp_auth_identity
+    smtp_require_tls smtp_tls_config smtp_force_implicit_tls slack_api_url slack_api_url_file slack_app_token
+    slack_app_token_file slack_app_url pagerduty_url opsgenie_api_url opsgenie_api_key opsgenie_api_key_file
+    wechat_api_url wechat_api_secret wechat_api_secret_file wechat_api_corp_id victorops_api_url
+    victorops_api_key victorops_api_key_file telegram_api_url telegram_bot_token telegram_bot_token_file
+    webex_api_url rocketchat_api_url rocketchat_token rocketchat_token_file rocketchat_token_id
+    rocketchat_token_id_file mattermost_webhook_url mattermost_webhook_url_file""".split()
+)
+_ROUTE = set(
+    """receiver group_by match match_re matchers mute_time_intervals active_time_intervals continue routes
+    group_wait group_interval repeat_interval labels""".split()
+)
+_INHIBIT = set(
+    "name target_match target_match_re target_matchers source_match source_match_re source_matchers equal".split()
+)
+_RECEIVER_FIELDS = {"name", "labels"}  # besides the *_configs integrations
 
 
 def _unknown(d: LineDict, known: set[str], out: list[Problem]) -> None:
@@ -212,7 +193,7 @@ def parse_alertmanager(artifact: Artifact) -> AlertmanagerConfig:
         seen.add(name)
         rec = Receiver(name=name, line=rd.line_of("name"))
         for key, items in rd.items():
-            if key == "name":
+            if key in _RECEIVER_FIELDS:
                 continue
             if not str(key).endswith("_configs"):
                 out.append(Problem(rd.line_of(key), f"field {key} not found in type config.plain"))
