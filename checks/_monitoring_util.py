@@ -33,8 +33,18 @@ def catalog() -> dict[str, Any]:
             names |= {f"{h}_bucket", f"{h}_sum", f"{h}_count"}
         exp["names"] = names
     data["common_names"] = set(data["common"]["metrics"])
+    data["common_globs"] = list(data["common"].get("globs") or [])
+    data["retired"] = {str(k): str(v) for k, v in (data.get("retired") or {}).items()}
     data["synthetic_names"] = set(data["synthetic"])
     return data
+
+
+def retired(metric: str) -> str | None:
+    """Why a metric name no longer exists (renamed or removed upstream), or None."""
+    for pattern, why in catalog()["retired"].items():
+        if fnmatch.fnmatchcase(metric, pattern):
+            return why
+    return None
 
 
 def job_exporter(job: ScrapeJob, overrides: dict[str, str]) -> str | None:
@@ -68,9 +78,15 @@ class Topology:
         return {e for _, _, e in self.jobs if e}
 
     def producers(self, metric: str) -> list[str]:
-        """Job names producing ``metric`` (catalog, job-name prefix, configured globs)."""
+        """Job names producing ``metric`` (catalog, job-name prefix, configured globs).
+
+        A retired name (`node_cpu`, `prometheus_local_storage_*`) is produced by nothing, whatever
+        the job's name suggests, unless the configuration says a job exports it.
+        """
         cat = catalog()
         out = []
+        if retired(metric):
+            return [j.name for _, j, _ in self.jobs if any(fnmatch.fnmatchcase(metric, g) for g in self.job_globs.get(j.name, []))]
         for _, job, exp in self.jobs:
             names = cat["exporters"][exp]["names"] if exp in cat["exporters"] else set()
             prefix = re.sub(r"[^a-zA-Z0-9]", "_", job.name).lower() + "_"
@@ -78,6 +94,7 @@ class Topology:
                 metric in names
                 or (exp == "node" and metric in self.textfile)
                 or (exp and metric in cat["common_names"])
+                or (exp and any(fnmatch.fnmatchcase(metric, g) for g in cat["common_globs"]))
                 or metric.lower().startswith(prefix)
                 or any(fnmatch.fnmatchcase(metric, g) for g in self.job_globs.get(job.name, []))
             ):

@@ -17,6 +17,7 @@ from ._monitoring_util import (
     grouped_fail,
     is_example,
     local_runbook_path,
+    retired,
     alert_in_class,
     component_present,
     coverage_classes,
@@ -542,6 +543,7 @@ def alert_coverage(ctx: ScanContext) -> Iterator[Result]:
         )
         return
     uncovered: list[str] = []
+    uncovered_keys: list[str] = []
     classes = coverage_classes(ctx.settings("monitoring"))
     anchor = next(((a, c) for a, c in topo.configs if c.rule_files_line), None)
     explicit = bool((ctx.settings("monitoring").get("coverage") or {}).get("required"))
@@ -570,6 +572,7 @@ def alert_coverage(ctx: ScanContext) -> Iterator[Result]:
             )
         else:
             uncovered.append(title)
+            uncovered_keys.append(name)
     if uncovered:
         if anchor:
             ev = anchor[0].evidence(anchor[1].rule_files_line, note="rule files loaded here")
@@ -578,7 +581,7 @@ def alert_coverage(ctx: ScanContext) -> Iterator[Result]:
         yield Result.fail(
             f"no alert covers {', '.join(uncovered)} ({len(alerts)} alerts checked)",
             ev,
-            subject="coverage",
+            subject=",".join(uncovered_keys),
             uncovered=uncovered,
         )
 
@@ -621,6 +624,8 @@ def alert_metrics_scraped(ctx: ScanContext) -> Iterator[Result]:
         )
         return
     found = False
+    source = ""
+    unscraped: list[tuple[str, Evidence]] = []
     for art, rf in topo.rules:
         for r in rf.alerts:
             if r.ast is None:
@@ -639,11 +644,9 @@ def alert_metrics_scraped(ctx: ScanContext) -> Iterator[Result]:
                 source = "the scrape jobs" if topo.jobs else "any scrape job (the Prometheus config has none)"
             ev = art.evidence(r.line_of("expr"))
             if missing:
-                yield Result.fail(
-                    f"{art.label}: alert {r.name} uses {', '.join(missing)}, not produced by {source}",
-                    ev,
-                    subject=r.name,
-                    missing=missing,
+                why = "; ".join(f"{m}: {retired(m)}" for m in missing if retired(m))
+                unscraped.append(
+                    (f"{r.name} ({', '.join(missing)})", art.evidence(r.line_of("expr"), note=why or None))
                 )
             else:
                 yield Result.passed(
@@ -651,5 +654,7 @@ def alert_metrics_scraped(ctx: ScanContext) -> Iterator[Result]:
                     ev,
                     subject=r.name,
                 )
+    if unscraped:
+        yield grouped_fail(f"alerts on metrics not produced by {source} (they can never fire)", unscraped, subject="metrics")
     if not found:
         yield Result.not_applicable("no parseable alerting rules found")

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from chom_validate.artifacts import Artifact, promql
 from chom_validate.artifacts.grafana import Dashboard, dashboard_folder
 from chom_validate.engine import ScanContext
-from chom_validate.findings import Result
+from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
-from ._monitoring_util import grafana_expr, topology
+from ._monitoring_util import grafana_expr, grouped_fail, retired, topology
 
 _BUILTIN_DS = {
     "-- Grafana --",
@@ -170,6 +170,7 @@ def grafana_panel_metrics(ctx: ScanContext) -> Iterator[Result]:
         if ds.type != "prometheus" and ds.uid
     }
     found = False
+    missing_all: list[tuple[str, Evidence]] = []
     for art, d in dashes:
         for panel in d.panels:
             for q in panel.queries:
@@ -183,11 +184,12 @@ def grafana_panel_metrics(ctx: ScanContext) -> Iterator[Result]:
                 missing = [m for m in promql.metric_names(ast) if not topo.exists(m)]
                 ev = art.evidence(q.line)
                 if missing:
-                    yield Result.fail(
-                        f"{art.label}: panel {panel.title!r} queries {', '.join(missing)}, not produced by the scrape jobs",
-                        ev,
-                        subject=f"{d.title}/{panel.title}",
-                        missing=missing,
+                    why = "; ".join(f"{m}: {retired(m)}" for m in missing if retired(m))
+                    missing_all.append(
+                        (
+                            f"{d.title}/{panel.title}: {', '.join(missing)}",
+                            art.evidence(q.line, note=why or f"{', '.join(missing)} not scraped"),
+                        )
                     )
                 else:
                     yield Result.passed(
@@ -195,6 +197,12 @@ def grafana_panel_metrics(ctx: ScanContext) -> Iterator[Result]:
                         ev,
                         subject=f"{d.title}/{panel.title}",
                     )
+    if missing_all:
+        yield grouped_fail(
+            "dashboard panels query metrics no scrape job produces (always empty)",
+            missing_all,
+            subject="panels",
+        )
     if not found:
         yield Result.not_applicable("no PromQL panel queries found")
 
