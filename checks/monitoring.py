@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
 from collections.abc import Iterator
@@ -9,11 +10,13 @@ from collections.abc import Iterator
 from chom_validate.artifacts import Artifact, promql
 from chom_validate.artifacts.prometheus import RuleFile
 from chom_validate.engine import ScanContext
+from chom_validate.facts.monitoring import compose_services
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
 from ._monitoring_util import (
     DEFAULT_SEVERITIES,
+    catalog,
     grouped_fail,
     is_example,
     local_runbook_path,
@@ -658,3 +661,120 @@ def alert_metrics_scraped(ctx: ScanContext) -> Iterator[Result]:
         yield grouped_fail(f"alerts on metrics not produced by {source} (they can never fire)", unscraped, subject="metrics")
     if not found:
         yield Result.not_applicable("no parseable alerting rules found")
+
+
+_CONTAINER_LABELS = ("name", "container_name", "container")
+_SERVICE_LABEL = "container_label_com_docker_compose_service"
+
+
+def _literals(m: promql.Matcher) -> list[str] | None:
+    """The values an equality or plain-alternation matcher selects; None when it is a real regex."""
+    if m.op == "=":
+        return [m.value]
+    if m.op == "=~" and re.fullmatch(r"[\w.-]+(\|[\w.-]+)*", m.value):
+        return m.value.split("|")
+    return None
+
+
+def _inside_absent(ast: promql.Node) -> set[int]:
+    return {id(s) for c in promql.calls(ast) if c.func in ("absent", "absent_over_time") for s in promql.selectors(c)}
+
+
+@check("MON022", "alert-selectors-match", category="monitoring", severity="high", pillar="observability")
+def alert_selectors_match(ctx: ScanContext) -> Iterator[Result]:
+    """Alert selectors can match what the deployment's exporters expose (jobs, containers, filesystems).
+
+    What it does
+        For every alert of a tree with a Prometheus config, compares each selector's equality
+        matchers with what exists: `job="x"` with the scrape job names (unless a job keeps pushed
+        labels with `honor_labels` or relabels `job`); cAdvisor container matchers (`name=`,
+        `container_label_com_docker_compose_service=`) with the containers the compose files run;
+        `fstype=` on node_filesystem_* with the types node_exporter reports (its default
+        `--collector.filesystem.fs-types-exclude`, or the flag the compose file passes, and types
+        that no current host has). A selector that cannot match makes the alert silent; inside
+        `absent()` it makes the alert fire permanently.
+    Why it matters
+        `node_filesystem_free_bytes{fstype="aufs"}` is the only disk-full alert of many stacks and
+        has matched nothing since Docker removed aufs; `absent(container_memory_usage_bytes{name="jenkins"})`
+        on a host without Jenkins pages "critical" forever and trains everyone to ignore pages.
+        promtool accepts both. Severity high: the deployment has no working alert for the condition.
+    Example
+        expr: node_filesystem_free_bytes{fstype="aufs"} / node_filesystem_size_bytes{fstype="aufs"} < 0.1
+    Fix
+        Match what exists (`fstype=~"ext4|xfs"`, or `mountpoint="/"`), scrape the job the alert
+        names, or delete example alerts for services the stack does not run.
+    References
+        https://github.com/prometheus/node_exporter#filesystem
+    """
+    topo = topology(ctx)
+    alerts = [(a, r) for a, rf in topo.rules for r in rf.alerts if r.ast is not None]
+    if not topo.configs or not alerts:
+        yield Result.not_applicable("no Prometheus config with alerting rules: what is scraped is unknown")
+        return
+    cat = catalog()
+    services = compose_services(ctx.artifacts("yaml"))
+    containers = {n for s in services for n in s.container_names()}
+    service_names = {s.name for s in services}
+    free_job = any(
+        j.raw.get("honor_labels") is True or any(rl.target_label == "job" for rl in j.relabel_configs)
+        for _, j, _ in topo.jobs
+    )
+    jobs = {j.name for _, j, _ in topo.jobs}
+    fs = cat.get("label_values", {}).get("fstype", {})
+    excluded = re.compile("^(" + "|".join(map(re.escape, fs.get("excluded") or [])) + ")$")
+    for s in services:
+        for word in s.command:
+            if word.startswith(str(fs.get("exclude_flag", "-")) + "="):
+                try:
+                    excluded = re.compile(word.split("=", 1)[1].strip("'\""))
+                except re.error:
+                    pass
+    dead: list[tuple[str, Evidence]] = []
+    stuck: list[tuple[str, Evidence]] = []
+    checked = 0
+    reported: set[tuple[str, str, str]] = set()
+    for art, r in alerts:
+        in_absent = _inside_absent(r.ast) if r.ast is not None else set()
+        for sel in promql.selectors(r.ast) if r.ast is not None else []:
+            metric = sel.metric or ""
+            for m in sel.matchers:
+                values = _literals(m)
+                if values is None:
+                    continue
+                why = None
+                if m.name == "job" and not free_job:
+                    checked += 1
+                    if not any(v in jobs for v in values):
+                        why = f"no scrape job is named {m.value!r} (jobs: {', '.join(sorted(jobs))})"
+                elif m.name == "fstype" and any(fnmatch.fnmatchcase(metric, g) for g in fs.get("metrics") or []):
+                    checked += 1
+                    gone = {v: (fs.get("retired") or {}).get(v) for v in values}
+                    if all(gone[v] or excluded.match(v) for v in values):
+                        why = "; ".join(
+                            gone[v] or f"{v} is excluded by node_exporter's filesystem collector" for v in values
+                        )
+                elif services and metric in cat["exporters"]["cadvisor"]["names"] and m.name in (*_CONTAINER_LABELS, _SERVICE_LABEL):
+                    checked += 1
+                    known = service_names if m.name == _SERVICE_LABEL else containers
+                    if not any(v in known for v in values):
+                        why = (
+                            f"no container named {m.value!r} runs: the compose files run "
+                            + ", ".join(sorted(service_names))
+                        )
+                if why is None or (r.name, m.name, m.value) in reported:
+                    continue
+                reported.add((r.name, m.name, m.value))
+                what = f"{r.name}: {metric}{{{m.name}{m.op}\"{m.value}\"}}"
+                ev = art.evidence(r.line_of("expr"), note=why)
+                (stuck if id(sel) in in_absent else dead).append((f"{what} ({why})", ev))
+    if stuck:
+        yield grouped_fail(
+            "alerts fire permanently: absent() of a series that can never exist", stuck, subject="absent"
+        )
+    if dead:
+        yield grouped_fail("alerts can never fire: their selectors match nothing the exporters expose", dead, subject="selectors")
+    if not stuck and not dead:
+        if checked:
+            yield Result.passed(f"{checked} job/container/filesystem matchers of {len(alerts)} alerts can match", checks=checked)
+        else:
+            yield Result.not_applicable("no job, container or filesystem matchers in the alerts")

@@ -12,7 +12,11 @@ from chom_validate.engine import ScanContext
 from chom_validate.findings import Result
 from chom_validate.registry import check
 
-from ._monitoring_util import is_templated
+from ._monitoring_util import is_example, is_templated
+
+
+def _example_note(art: Any) -> str:
+    return f"{art.label} is an example config (documentation): placeholders and policy gaps are expected"
 
 
 def _configs(ctx: ScanContext) -> Iterator[tuple[Any, AlertmanagerConfig]]:
@@ -112,13 +116,17 @@ def alertmanager_receivers(ctx: ScanContext) -> Iterator[Result]:
             ev = art.evidence(rec.line)
             if rec.name not in used:
                 yield Result.fail(
-                    f"{art.label}: receiver {rec.name!r} is not used by any route", ev, subject=rec.name
+                    f"{art.label}: receiver {rec.name!r} is not used by any route",
+                    ev,
+                    subject=rec.name,
+                    severity="low" if is_example(art) else None,
                 )
             elif not rec.integrations and not re.search(r"null|blackhole|devnull|discard", rec.name, re.I):
                 yield Result.fail(
                     f"{art.label}: receiver {rec.name!r} has no integration; alerts are dropped",
                     ev,
                     subject=rec.name,
+                    severity="low" if is_example(art) else None,
                 )
             else:
                 kinds = sorted({i.kind for i in rec.integrations})
@@ -180,6 +188,9 @@ def alertmanager_placeholders(ctx: ScanContext) -> Iterator[Result]:
         found = True
         if is_templated(art):
             yield _templated(art)
+            continue
+        if is_example(art):
+            yield Result.not_applicable(_example_note(art), subject=art.path)
             continue
         bad = False
         for key, line, value in _strings(cfg.raw):
@@ -249,6 +260,9 @@ def alertmanager_secret_files(ctx: ScanContext) -> Iterator[Result]:
         if is_templated(art):
             yield _templated(art)
             continue
+        if is_example(art):
+            yield Result.not_applicable(_example_note(art) + "; inline secrets there are SEC findings", subject=art.path)
+            continue
         bad = False
         for key, line, value in _strings(cfg.raw):
             if not value.strip():
@@ -267,6 +281,23 @@ def alertmanager_secret_files(ctx: ScanContext) -> Iterator[Result]:
             yield Result.passed(f"{art.label}: no inline secrets", art.evidence(1), subject=art.path)
     if not found:
         yield _none()
+
+
+_COMMON_TEMPLATE = re.compile(r"\.Common(Annotations|Labels)\.(\w+)")
+
+
+def _empty_body(cfg: AlertmanagerConfig) -> str:
+    """What a receiver shows when unrelated alerts share one group: `.CommonAnnotations.x` is empty."""
+    for rec in cfg.receivers:
+        for it in rec.integrations:
+            for key, _, value in _strings(it.raw):
+                m = _COMMON_TEMPLATE.search(value)
+                if m:
+                    return (
+                        f"; receiver {rec.name!r} {key or 'text'} uses {m.group(0)}, which is empty as soon as "
+                        "the one group holds alerts with different values: notifications arrive blank"
+                    )
+    return ""
 
 
 @check("MON016", "alertmanager-grouping", category="monitoring", severity="medium", pillar="operations")
@@ -312,7 +343,12 @@ def alertmanager_grouping(ctx: ScanContext) -> Iterator[Result]:
         elif repeat < interval:
             problems.append(("repeat_interval", "repeat_interval below group_interval"))
         for key, msg in problems:
-            yield Result.fail(f"{art.label}: {msg}", art.evidence(r.line_of(key)), subject="route")
+            yield Result.fail(
+                f"{art.label}: {msg}{_empty_body(cfg) if key == 'group_by' else ''}",
+                art.evidence(r.line_of(key)),
+                subject="route",
+                severity="low" if is_example(art) else None,
+            )
         if not problems:
             yield Result.passed(
                 f"{art.label}: grouped by {', '.join(r.group_by or [])}; wait {wait:g}s, interval {interval:g}s, repeat {repeat:g}s",
@@ -329,11 +365,13 @@ def alertmanager_grouping(ctx: ScanContext) -> Iterator[Result]:
 
 @check("MON017", "alertmanager-inhibit", category="monitoring", severity="low", pillar="operations")
 def alertmanager_inhibit(ctx: ScanContext) -> Iterator[Result]:
-    """Inhibit rules exist, and each one is scoped with `equal`.
+    """Each inhibit rule is scoped with `equal`.
 
     What it does
-        Fails an Alertmanager config without `inhibit_rules`, and an inhibit rule without
-        `equal:` (which would mute the target alerts everywhere whenever one source fires).
+        Fails an inhibit rule without `equal:` (which would mute the target alerts everywhere
+        whenever one source fires).
+    Severity low: a global inhibition hides alerts while the source fires, it does not lose them;
+        a config without inhibit rules is a choice and is not judged.
     Why it matters
         When a host goes down, its disk, CPU and service alerts all fire too: inhibition
         (critical mutes warning for the same instance) keeps the page to the one that matters.
@@ -353,12 +391,15 @@ def alertmanager_inhibit(ctx: ScanContext) -> Iterator[Result]:
             yield _templated(art)
             continue
         if not cfg.inhibit_rules:
-            yield Result.fail(f"{art.label}: no inhibit_rules", art.evidence(1), subject=art.path)
+            # inhibition is an optional refinement: its absence is a choice, not a defect
+            yield Result.not_applicable(f"{art.label}: no inhibit_rules to check", subject=art.path)
             continue
         for line, ir in cfg.inhibit_rules:
             if not ir.get("equal"):
                 yield Result.fail(
-                    f"{art.label}: inhibit rule without `equal:` mutes targets globally", art.evidence(line)
+                    f"{art.label}: inhibit rule without `equal:` mutes targets globally",
+                    art.evidence(line),
+                    severity="low" if is_example(art) else None,
                 )
             else:
                 yield Result.passed(

@@ -1,0 +1,101 @@
+"""What docker-compose files deploy, as far as the monitoring checks need it.
+
+A compose file is how many monitoring stacks are deployed: which containers run (cAdvisor labels
+series with their names), which ports are published, which command-line flags and environment a
+service gets. ``compose_services(artifacts)`` reads every YAML artifact with a top-level
+``services:`` mapping; nothing here does I/O beyond the artifacts already read.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from chom_validate.artifacts import Artifact
+from chom_validate.artifacts.yamlfile import LineDict, load_yaml
+
+
+@dataclass
+class ComposeService:
+    name: str
+    art: Artifact
+    line: int
+    image: str = ""
+    container_name: str | None = None
+    command: list[str] = field(default_factory=list)
+    ports: list[str] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)
+    environment: dict[str, str] = field(default_factory=dict)
+    network_mode: str | None = None
+    raw: LineDict = field(default_factory=LineDict)
+
+    @property
+    def project(self) -> str:
+        """Compose's default project name: the directory holding the file."""
+        d = posixpath.basename(posixpath.dirname(self.art.path)) or "."
+        return re.sub(r"[^a-z0-9_-]", "", d.lower())
+
+    def container_names(self) -> set[str]:
+        """Names cAdvisor sees: container_name, or Compose's `<project>-<service>-N` / `_` forms."""
+        if self.container_name:
+            return {self.container_name}
+        out = {self.name}
+        for sep in ("-", "_"):
+            out |= {f"{self.project}{sep}{self.name}{sep}{i}" for i in range(1, 4)}
+        return out
+
+    def line_of(self, key: str) -> int:
+        return self.raw.line_of(key) if key in self.raw else self.line
+
+
+def _words(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(value, str):
+        return value.split()
+    return []
+
+
+def _env(value: Any) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): "" if v is None else str(v) for k, v in value.items()}
+    out = {}
+    for item in value if isinstance(value, list) else []:
+        k, _, v = str(item).partition("=")
+        out[k] = v
+    return out
+
+
+def compose_services(artifacts: list[Artifact]) -> list[ComposeService]:
+    out: list[ComposeService] = []
+    for art in artifacts:
+        if "services" not in art.text:
+            continue
+        try:
+            data = load_yaml(art.text)
+        except Exception:  # noqa: BLE001 - an unreadable YAML file simply deploys nothing we can see
+            continue
+        services = data.get("services") if isinstance(data, LineDict) else None
+        if not isinstance(services, LineDict):
+            continue
+        for name, svc in services.items():
+            if not isinstance(svc, LineDict):
+                continue
+            out.append(
+                ComposeService(
+                    name=str(name),
+                    art=art,
+                    line=services.line_of(name),
+                    image=str(svc.get("image") or ""),
+                    container_name=str(svc["container_name"]) if svc.get("container_name") else None,
+                    command=_words(svc.get("command")),
+                    ports=[str(p) for p in svc.get("ports") or [] if not isinstance(p, dict)],
+                    volumes=[str(v) for v in svc.get("volumes") or [] if not isinstance(v, dict)],
+                    environment=_env(svc.get("environment")),
+                    network_mode=str(svc["network_mode"]) if svc.get("network_mode") else None,
+                    raw=svc,
+                )
+            )
+    return out
