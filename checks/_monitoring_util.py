@@ -86,7 +86,11 @@ class Topology:
         cat = catalog()
         out = []
         if retired(metric):
-            return [j.name for _, j, _ in self.jobs if any(fnmatch.fnmatchcase(metric, g) for g in self.job_globs.get(j.name, []))]
+            return [
+                j.name
+                for _, j, _ in self.jobs
+                if any(fnmatch.fnmatchcase(metric, g) for g in self.job_globs.get(j.name, []))
+            ]
         for _, job, exp in self.jobs:
             names = cat["exporters"][exp]["names"] if exp in cat["exporters"] else set()
             prefix = re.sub(r"[^a-zA-Z0-9]", "_", job.name).lower() + "_"
@@ -395,7 +399,9 @@ def is_example(art: Artifact) -> bool:
     """
     if art.embedded and art.install_path:
         return False
-    return bool(_EXAMPLE_DIR.search(posixpath.dirname(art.path)) or _EXAMPLE_NAME.search(posixpath.basename(art.path)))
+    return bool(
+        _EXAMPLE_DIR.search(posixpath.dirname(art.path)) or _EXAMPLE_NAME.search(posixpath.basename(art.path))
+    )
 
 
 _REPO_URL = re.compile(r"^https?://[^/]+/.+?/(?:-/)?(?:blob|tree|src|raw)/[^/]+/(?P<path>[^?#]+)")

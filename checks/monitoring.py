@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
-import posixpath
 import re
 from collections.abc import Iterator
 
@@ -16,17 +16,16 @@ from chom_validate.registry import check
 
 from ._monitoring_util import (
     DEFAULT_SEVERITIES,
-    catalog,
-    grouped_fail,
-    is_example,
-    local_runbook_path,
-    retired,
     alert_in_class,
+    catalog,
     component_present,
     coverage_classes,
+    grouped_fail,
     is_templated,
     live_error_types,
     live_metric_names,
+    local_runbook_path,
+    retired,
     rule_file_matches,
     topology,
 )
@@ -444,7 +443,12 @@ def alert_runbook(ctx: ScanContext) -> Iterator[Result]:
             elif ctx.index.exists(path):
                 yield Result.passed(f"alert {r.name} runbook {path} exists", ev, subject=r.name)
             else:
-                broken.append((f"{r.name} -> {link}", art.evidence(r.annotation_line(key), note=f"{link} does not exist")))
+                broken.append(
+                    (
+                        f"{r.name} -> {link}",
+                        art.evidence(r.annotation_line(key), note=f"{link} does not exist"),
+                    )
+                )
     if broken:
         yield grouped_fail("runbook links to files that do not exist in the tree", broken, subject="runbook")
     if absent:
@@ -658,7 +662,9 @@ def alert_metrics_scraped(ctx: ScanContext) -> Iterator[Result]:
                     subject=r.name,
                 )
     if unscraped:
-        yield grouped_fail(f"alerts on metrics not produced by {source} (they can never fire)", unscraped, subject="metrics")
+        yield grouped_fail(
+            f"alerts on metrics not produced by {source} (they can never fire)", unscraped, subject="metrics"
+        )
     if not found:
         yield Result.not_applicable("no parseable alerting rules found")
 
@@ -677,7 +683,12 @@ def _literals(m: promql.Matcher) -> list[str] | None:
 
 
 def _inside_absent(ast: promql.Node) -> set[int]:
-    return {id(s) for c in promql.calls(ast) if c.func in ("absent", "absent_over_time") for s in promql.selectors(c)}
+    return {
+        id(s)
+        for c in promql.calls(ast)
+        if c.func in ("absent", "absent_over_time")
+        for s in promql.selectors(c)
+    }
 
 
 @check("MON022", "alert-selectors-match", category="monitoring", severity="high", pillar="observability")
@@ -725,10 +736,8 @@ def alert_selectors_match(ctx: ScanContext) -> Iterator[Result]:
     for s in services:
         for word in s.command:
             if word.startswith(str(fs.get("exclude_flag", "-")) + "="):
-                try:
+                with contextlib.suppress(re.error):
                     excluded = re.compile(word.split("=", 1)[1].strip("'\""))
-                except re.error:
-                    pass
     dead: list[tuple[str, Evidence]] = []
     stuck: list[tuple[str, Evidence]] = []
     checked = 0
@@ -746,25 +755,31 @@ def alert_selectors_match(ctx: ScanContext) -> Iterator[Result]:
                     checked += 1
                     if not any(v in jobs for v in values):
                         why = f"no scrape job is named {m.value!r} (jobs: {', '.join(sorted(jobs))})"
-                elif m.name == "fstype" and any(fnmatch.fnmatchcase(metric, g) for g in fs.get("metrics") or []):
+                elif m.name == "fstype" and any(
+                    fnmatch.fnmatchcase(metric, g) for g in fs.get("metrics") or []
+                ):
                     checked += 1
                     gone = {v: (fs.get("retired") or {}).get(v) for v in values}
                     if all(gone[v] or excluded.match(v) for v in values):
                         why = "; ".join(
-                            gone[v] or f"{v} is excluded by node_exporter's filesystem collector" for v in values
+                            gone[v] or f"{v} is excluded by node_exporter's filesystem collector"
+                            for v in values
                         )
-                elif services and metric in cat["exporters"]["cadvisor"]["names"] and m.name in (*_CONTAINER_LABELS, _SERVICE_LABEL):
+                elif (
+                    services
+                    and metric in cat["exporters"]["cadvisor"]["names"]
+                    and m.name in (*_CONTAINER_LABELS, _SERVICE_LABEL)
+                ):
                     checked += 1
                     known = service_names if m.name == _SERVICE_LABEL else containers
                     if not any(v in known for v in values):
-                        why = (
-                            f"no container named {m.value!r} runs: the compose files run "
-                            + ", ".join(sorted(service_names))
+                        why = f"no container named {m.value!r} runs: the compose files run " + ", ".join(
+                            sorted(service_names)
                         )
                 if why is None or (r.name, m.name, m.value) in reported:
                     continue
                 reported.add((r.name, m.name, m.value))
-                what = f"{r.name}: {metric}{{{m.name}{m.op}\"{m.value}\"}}"
+                what = f'{r.name}: {metric}{{{m.name}{m.op}"{m.value}"}}'
                 ev = art.evidence(r.line_of("expr"), note=why)
                 (stuck if id(sel) in in_absent else dead).append((f"{what} ({why})", ev))
     if stuck:
@@ -772,9 +787,16 @@ def alert_selectors_match(ctx: ScanContext) -> Iterator[Result]:
             "alerts fire permanently: absent() of a series that can never exist", stuck, subject="absent"
         )
     if dead:
-        yield grouped_fail("alerts can never fire: their selectors match nothing the exporters expose", dead, subject="selectors")
+        yield grouped_fail(
+            "alerts can never fire: their selectors match nothing the exporters expose",
+            dead,
+            subject="selectors",
+        )
     if not stuck and not dead:
         if checked:
-            yield Result.passed(f"{checked} job/container/filesystem matchers of {len(alerts)} alerts can match", checks=checked)
+            yield Result.passed(
+                f"{checked} job/container/filesystem matchers of {len(alerts)} alerts can match",
+                checks=checked,
+            )
         else:
             yield Result.not_applicable("no job, container or filesystem matchers in the alerts")

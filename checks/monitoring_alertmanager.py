@@ -261,7 +261,9 @@ def alertmanager_secret_files(ctx: ScanContext) -> Iterator[Result]:
             yield _templated(art)
             continue
         if is_example(art):
-            yield Result.not_applicable(_example_note(art) + "; inline secrets there are SEC findings", subject=art.path)
+            yield Result.not_applicable(
+                _example_note(art) + "; inline secrets there are SEC findings", subject=art.path
+            )
             continue
         bad = False
         for key, line, value in _strings(cfg.raw):

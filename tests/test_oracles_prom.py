@@ -156,7 +156,10 @@ def _corpus_rule_files() -> list[Path]:
             text = p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        if "groups" in text and detect_kind(make_candidate(str(p.relative_to(root)), text)) == "prometheus_rules":
+        if (
+            "groups" in text
+            and detect_kind(make_candidate(str(p.relative_to(root)), text)) == "prometheus_rules"
+        ):
             out.append(p)
     return out
 
@@ -165,7 +168,9 @@ CORPUS_RULES = _corpus_rule_files()
 
 
 @needs_promtool
-@pytest.mark.skipif(not CORPUS_RULES, reason="../shared/corpus is absent (CI clones it beside the repository)")
+@pytest.mark.skipif(
+    not CORPUS_RULES, reason="../shared/corpus is absent (CI clones it beside the repository)"
+)
 def test_corpus_rule_files_agree_with_promtool(tmp_path: Path) -> None:
     """Every rule file of real repositories: our verdict (file and each expression) is promtool's."""
     disagreements = []

@@ -83,21 +83,79 @@ _TOP = {
     "event_recorder",
 }
 _GLOBAL = set(
-    """resolve_timeout http_config jira_api_url smtp_from smtp_hello smtp_smarthost smtp_auth_username
-    smtp_auth_password smtp_auth_password_file smtp_auth_secret smtp_auth_secret_file smtp_auth_identity
-    smtp_require_tls smtp_tls_config smtp_force_implicit_tls slack_api_url slack_api_url_file slack_app_token
-    slack_app_token_file slack_app_url pagerduty_url opsgenie_api_url opsgenie_api_key opsgenie_api_key_file
-    wechat_api_url wechat_api_secret wechat_api_secret_file wechat_api_corp_id victorops_api_url
-    victorops_api_key victorops_api_key_file telegram_api_url telegram_bot_token telegram_bot_token_file
-    webex_api_url rocketchat_api_url rocketchat_token rocketchat_token_file rocketchat_token_id
-    rocketchat_token_id_file mattermost_webhook_url mattermost_webhook_url_file""".split()
+    [
+        "resolve_timeout",
+        "http_config",
+        "jira_api_url",
+        "smtp_from",
+        "smtp_hello",
+        "smtp_smarthost",
+        "smtp_auth_username",
+        "smtp_auth_password",
+        "smtp_auth_password_file",
+        "smtp_auth_secret",
+        "smtp_auth_secret_file",
+        "smtp_auth_identity",
+        "smtp_require_tls",
+        "smtp_tls_config",
+        "smtp_force_implicit_tls",
+        "slack_api_url",
+        "slack_api_url_file",
+        "slack_app_token",
+        "slack_app_token_file",
+        "slack_app_url",
+        "pagerduty_url",
+        "opsgenie_api_url",
+        "opsgenie_api_key",
+        "opsgenie_api_key_file",
+        "wechat_api_url",
+        "wechat_api_secret",
+        "wechat_api_secret_file",
+        "wechat_api_corp_id",
+        "victorops_api_url",
+        "victorops_api_key",
+        "victorops_api_key_file",
+        "telegram_api_url",
+        "telegram_bot_token",
+        "telegram_bot_token_file",
+        "webex_api_url",
+        "rocketchat_api_url",
+        "rocketchat_token",
+        "rocketchat_token_file",
+        "rocketchat_token_id",
+        "rocketchat_token_id_file",
+        "mattermost_webhook_url",
+        "mattermost_webhook_url_file",
+    ]
 )
 _ROUTE = set(
-    """receiver group_by match match_re matchers mute_time_intervals active_time_intervals continue routes
-    group_wait group_interval repeat_interval labels""".split()
+    [
+        "receiver",
+        "group_by",
+        "match",
+        "match_re",
+        "matchers",
+        "mute_time_intervals",
+        "active_time_intervals",
+        "continue",
+        "routes",
+        "group_wait",
+        "group_interval",
+        "repeat_interval",
+        "labels",
+    ]
 )
 _INHIBIT = set(
-    "name target_match target_match_re target_matchers source_match source_match_re source_matchers equal".split()
+    [
+        "name",
+        "target_match",
+        "target_match_re",
+        "target_matchers",
+        "source_match",
+        "source_match_re",
+        "source_matchers",
+        "equal",
+    ]
 )
 _RECEIVER_FIELDS = {"name", "labels"}  # besides the *_configs integrations
 

@@ -12,6 +12,7 @@ expression uses.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -245,16 +246,22 @@ _OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 
 # holt_winters is valid in every Prometheus 2.x (promtool 2.42 accepts it); the package follows 3.x,
 # where it was renamed double_exponential_smoothing.
-_EXTRA = [_pp.Function("holt_winters", [_pp.ValueType.Matrix, _pp.ValueType.Scalar, _pp.ValueType.Scalar], _pp.ValueType.Vector)]
-try:
+_EXTRA = [
+    _pp.Function(
+        "holt_winters",
+        [_pp.ValueType.Matrix, _pp.ValueType.Scalar, _pp.ValueType.Scalar],
+        _pp.ValueType.Vector,
+    )
+]
+with contextlib.suppress(ValueError):  # already registered (module reloaded) or built in upstream
     _pp.register_extra_functions(_EXTRA)
-except ValueError:  # already registered (module reloaded) or built in upstream
-    pass
 
 # The Rust parser recurses without a depth limit and crashes the process (SIGSEGV) on a few
 # thousand nested operators; no real query comes near this many.
 _MAX_OPERATORS = 1000
-_OPERATOR_CHARS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`|([-+*/%^(<>=!]|\b(?:and|or|unless)\b)', re.I)
+_OPERATOR_CHARS = re.compile(
+    r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`|([-+*/%^(<>=!]|\b(?:and|or|unless)\b)', re.I
+)
 
 
 def _seconds(d: timedelta | None) -> float | None:
@@ -270,11 +277,13 @@ def _convert(e: Any) -> Node:
         ms = list(e.matchers.matchers)
         if e.matchers.or_matchers:
             # `{a="x" or b="y"}` is Prometheus 3.x syntax; 2.x (promtool 2.42) rejects it
-            raise PromQLError("unexpected identifier \"or\" in label matching")
+            raise PromQLError('unexpected identifier "or" in label matching')
         return VectorSelector(
             0,
             metric=e.name,
-            matchers=[Matcher(m.name, _OPS[_enum(m.op)], m.value) for m in ms if m.name != "__name__" or not e.name],
+            matchers=[
+                Matcher(m.name, _OPS[_enum(m.op)], m.value) for m in ms if m.name != "__name__" or not e.name
+            ],
             offset=_seconds(e.offset),
         )
     if isinstance(e, _pp.MatrixSelector):
@@ -284,7 +293,9 @@ def _convert(e: Any) -> Node:
         return MatrixSelector(0, vector=vec, range=rng, range_text=format_duration(rng))
     if isinstance(e, _pp.SubqueryExpr):
         rng = _seconds(e.range) or 0.0
-        return Subquery(0, expr=_convert(e.expr), range=rng, step=_seconds(e.step), range_text=format_duration(rng))
+        return Subquery(
+            0, expr=_convert(e.expr), range=rng, step=_seconds(e.step), range_text=format_duration(rng)
+        )
     if isinstance(e, _pp.NumberLiteral):
         return Number(0, value=float(e.val))
     if isinstance(e, _pp.StringLiteral):
@@ -294,16 +305,18 @@ def _convert(e: Any) -> Node:
     if isinstance(e, _pp.UnaryExpr):
         return Unary(0, op="-", expr=_convert(e.expr))
     if isinstance(e, _pp.Call):
-        return Call(0, func=e.func.name, args=[_convert(a) for a in e.args], returns=_TYPES[_enum(e.func.return_type)])
+        return Call(
+            0, func=e.func.name, args=[_convert(a) for a in e.args], returns=_TYPES[_enum(e.func.return_type)]
+        )
     if isinstance(e, _pp.AggregateExpr):
-        mod = e.modifier
+        amod = e.modifier
         return Aggregation(
             0,
             op=str(e.op).lower(),
             expr=_convert(e.expr),
             param=_convert(e.param) if e.param is not None else None,
-            grouping=list(mod.labels) if mod is not None else [],
-            without=mod is not None and _enum(mod.type) == "Without",
+            grouping=list(amod.labels) if amod is not None else [],
+            without=amod is not None and _enum(amod.type) == "Without",
         )
     if isinstance(e, _pp.BinaryExpr):
         b = Binary(0, op=str(e.op).lower(), lhs=_convert(e.lhs), rhs=_convert(e.rhs))

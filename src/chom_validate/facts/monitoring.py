@@ -75,7 +75,7 @@ def compose_services(artifacts: list[Artifact]) -> list[ComposeService]:
             continue
         try:
             data = load_yaml(art.text)
-        except Exception:  # noqa: BLE001 - an unreadable YAML file simply deploys nothing we can see
+        except Exception:  # an unreadable YAML file simply deploys nothing we can see
             continue
         services = data.get("services") if isinstance(data, LineDict) else None
         if not isinstance(services, LineDict):
