@@ -742,6 +742,7 @@ def alert_selectors_match(ctx: ScanContext) -> Iterator[Result]:
     stuck: list[tuple[str, Evidence]] = []
     checked = 0
     reported: set[tuple[str, str, str]] = set()
+    matched: list[Evidence] = []
     for art, r in alerts:
         in_absent = _inside_absent(r.ast) if r.ast is not None else set()
         for sel in promql.selectors(r.ast) if r.ast is not None else []:
@@ -776,7 +777,11 @@ def alert_selectors_match(ctx: ScanContext) -> Iterator[Result]:
                         why = f"no container named {m.value!r} runs: the compose files run " + ", ".join(
                             sorted(service_names)
                         )
-                if why is None or (r.name, m.name, m.value) in reported:
+                if why is None:
+                    if len(matched) < 10 and m.name in ("job", "fstype", *_CONTAINER_LABELS, _SERVICE_LABEL):
+                        matched.append(art.evidence(r.line_of("expr"), note=f"{r.name}: {m.name}{m.op}{m.value!r}"))
+                    continue
+                if (r.name, m.name, m.value) in reported:
                     continue
                 reported.add((r.name, m.name, m.value))
                 what = f'{r.name}: {metric}{{{m.name}{m.op}"{m.value}"}}'
@@ -796,6 +801,7 @@ def alert_selectors_match(ctx: ScanContext) -> Iterator[Result]:
         if checked:
             yield Result.passed(
                 f"{checked} job/container/filesystem matchers of {len(alerts)} alerts can match",
+                *matched,
                 checks=checked,
             )
         else:
