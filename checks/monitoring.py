@@ -779,7 +779,9 @@ def alert_selectors_match(ctx: ScanContext) -> Iterator[Result]:
                         )
                 if why is None:
                     if len(matched) < 10 and m.name in ("job", "fstype", *_CONTAINER_LABELS, _SERVICE_LABEL):
-                        matched.append(art.evidence(r.line_of("expr"), note=f"{r.name}: {m.name}{m.op}{m.value!r}"))
+                        matched.append(
+                            art.evidence(r.line_of("expr"), note=f"{r.name}: {m.name}{m.op}{m.value!r}")
+                        )
                     continue
                 if (r.name, m.name, m.value) in reported:
                     continue
@@ -806,3 +808,146 @@ def alert_selectors_match(ctx: ScanContext) -> Iterator[Result]:
             )
         else:
             yield Result.not_applicable("no job, container or filesystem matchers in the alerts")
+
+
+Labels = frozenset[str] | None  # None: the source series' labels, not known statically
+
+
+def output_labels(n: promql.Node) -> Labels:
+    """The label names an expression's result carries, when the expression decides them.
+
+    Selectors keep whatever the series have (None); `sum()` keeps none, `sum by (a)` keeps `a`,
+    `on(a)` matching keeps `a` (plus `group_left` labels), `absent(x{a="v"})` keeps `a`.
+    """
+    if isinstance(n, promql.VectorSelector | promql.MatrixSelector):
+        return None
+    if isinstance(n, promql.Number | promql.String):
+        return frozenset()
+    if isinstance(n, promql.Paren | promql.Unary):
+        return output_labels(n.expr)
+    if isinstance(n, promql.Subquery):
+        return output_labels(n.expr)
+    if isinstance(n, promql.Call):
+        if n.func in ("scalar", "time", "vector", "pi"):
+            return frozenset()
+        if n.func in ("absent", "absent_over_time") and n.args:
+            return frozenset(
+                m.name
+                for s in promql.selectors(n.args[0])
+                for m in s.matchers
+                if m.op == "=" and m.name != "__name__"
+            )
+        vec = [a for a in n.args if a.type in (promql.VECTOR, promql.MATRIX)]
+        inner = output_labels(vec[0]) if vec else frozenset()
+        if inner is None:
+            return None
+        if (
+            n.func in ("label_replace", "label_join")
+            and len(n.args) > 1
+            and isinstance(n.args[1], promql.String)
+        ):
+            return inner | {n.args[1].value}
+        if n.func == "histogram_quantile":
+            return inner - {"le"}
+        return inner
+    if isinstance(n, promql.Aggregation):
+        inner = output_labels(n.expr)
+        if n.op in ("topk", "bottomk", "limitk", "limit_ratio"):
+            return inner
+        extra = {n.param.value} if n.op == "count_values" and isinstance(n.param, promql.String) else set()
+        if n.without:
+            return None if inner is None else inner - set(n.grouping) | extra
+        return frozenset(n.grouping) | extra
+    if isinstance(n, promql.Binary):
+        lhs, rhs = output_labels(n.lhs), output_labels(n.rhs)
+        if n.lhs.type == promql.SCALAR:
+            return rhs
+        if n.rhs.type == promql.SCALAR:
+            return lhs
+        if n.op in ("and", "unless"):
+            return lhs
+        if n.op == "or":
+            return None if lhs is None or rhs is None else lhs | rhs
+        side = rhs if n.group == "group_right" else lhs
+        if n.group:
+            return None if side is None else side | set(n.include)
+        if n.matching == "on":
+            return frozenset(n.labels)
+        if n.matching == "ignoring":
+            return None if side is None else side - set(n.labels)
+        return side
+    return None
+
+
+_TEMPLATE_LABEL = re.compile(
+    r"(?:\$labels|\.Labels)\.([A-Za-z_]\w*)|(?:\$labels|\.Labels)\s*\.?\s*\[?\s*\"(\w+)\""
+)
+
+
+@check("MON023", "alert-template-labels", category="monitoring", severity="medium", pillar="operations")
+def alert_template_labels(ctx: ScanContext) -> Iterator[Result]:
+    """Alert annotations only print labels the alert's expression keeps.
+
+    What it does
+        Works out which labels an alert's result carries (`sum()` keeps none, `sum by (instance)`
+        keeps `instance`, `on(job)` keeps `job`, `absent(x{a="v"})` keeps `a`; plain selectors keep
+        whatever the series have and are not judged), then fails every `{{ $labels.X }}` in the
+        alert's labels and annotations that names a label the expression removed.
+    Why it matters
+        "Reported by instance  of job ." is what the on-call engineer reads when the description
+        prints labels that `sum()` aggregated away: the page says something is wrong, not where.
+        Usually the aggregation is the real bug: a bare `sum()` pools every host, so one host at
+        95% is averaged away. Severity medium: the alert fires, but with less use than it promises.
+    Example
+        expr: sum(node_memory_Active_bytes) / sum(node_memory_MemTotal_bytes) > 0.85
+        description: "memory high on {{ $labels.instance }}"
+    Fix
+        Aggregate `by (instance)` (and `job`), or remove the label from the text.
+    References
+        https://prometheus.io/docs/prometheus/latest/configuration/template_reference/
+    """
+    found = False
+    gone: list[tuple[str, Evidence]] = []
+    judged: list[Evidence] = []
+    for art, rf in ctx.parsed("prometheus_rules"):
+        for r in rf.alerts:
+            if r.ast is None:
+                continue
+            keep = output_labels(r.ast)
+            if keep is None:
+                continue
+            found = True
+            if len(judged) < 10:
+                judged.append(
+                    art.evidence(
+                        r.line_of("expr"), note=f"{r.name} keeps {', '.join(sorted(keep)) or 'no labels'}"
+                    )
+                )
+            for where, items, line_of in (
+                ("annotation", r.annotations, r.annotation_line),
+                ("label", r.labels, r.label_line),
+            ):
+                for key, text in items.items():
+                    used = {a or b for a, b in _TEMPLATE_LABEL.findall(text)}
+                    lost = sorted(used - keep - {"alertname"} - set(r.labels))
+                    if lost:
+                        kept = ", ".join(sorted(keep)) or "none"
+                        gone.append(
+                            (
+                                f"{r.name} {where} {key}: {', '.join(lost)}",
+                                art.evidence(
+                                    line_of(key),
+                                    note=f"prints {', '.join('$labels.' + x for x in lost)}; the expression keeps {kept}",
+                                ),
+                            )
+                        )
+    if gone:
+        yield grouped_fail(
+            "alert texts print labels their expression aggregates away (they render empty)",
+            gone,
+            subject="labels",
+        )
+    elif found:
+        yield Result.passed("alert texts only print labels their expressions keep", *judged)
+    else:
+        yield Result.not_applicable("no alert whose expression fixes its labels")

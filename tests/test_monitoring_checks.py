@@ -161,9 +161,7 @@ def fake_prometheus() -> Iterator[str]:
 def test_live_prometheus_answers(fake_prometheus: str) -> None:
     _FakeProm.names = ["up", "node_cpu_seconds_total", "nginx_up"]
     report = _scan(GOOD, only=["MON011"], prometheus_url=fake_prometheus)
-    fails = {
-        n.split(" ", 1)[0] for f in report.findings if f.status == Status.FAIL for n in f.data["names"]
-    }
+    fails = {n.split(" ", 1)[0] for f in report.findings if f.status == Status.FAIL for n in f.data["names"]}
     assert "MySQLDown" in fails and "InstanceDown" not in fails and "NginxDown" not in fails
     # recording-rule outputs count as produced even when the live server lacks them
     assert "NginxTrafficSpike" not in fails
