@@ -951,3 +951,63 @@ def alert_template_labels(ctx: ScanContext) -> Iterator[Result]:
         yield Result.passed("alert texts only print labels their expressions keep", *judged)
     else:
         yield Result.not_applicable("no alert whose expression fixes its labels")
+
+
+_ADMIN_FLAGS = ("--web.enable-lifecycle", "--web.enable-admin-api")
+
+
+@check("MON026", "monitoring-admin-api-exposed", category="monitoring", severity="high", pillar="security")
+def monitoring_admin_api_exposed(ctx: ScanContext) -> Iterator[Result]:
+    """Prometheus's lifecycle and admin APIs are not published beyond the host.
+
+    What it does
+        For compose services running Prometheus with `--web.enable-lifecycle` or
+        `--web.enable-admin-api`, fails when the service publishes a port on a non-loopback
+        address (`ports: ["9090:9090"]`, or `network_mode: host` without a loopback
+        `--web.listen-address`). A service reached only through `expose:` (behind a proxy of the
+        same stack) passes: the proxy's authentication is judged by the proxy and secrets checks.
+    Why it matters
+        Prometheus has no authentication of its own: anyone who reaches the port can
+        `POST /-/quit` (monitoring stops), `/-/reload`, or with the admin API delete every series
+        (`/api/v1/admin/tsdb/delete_series`). Severity high: one request blinds the monitoring.
+    Example
+        prometheus:
+          command: ['--web.enable-lifecycle']
+          ports: ['9090:9090']
+    Fix
+        Publish on `127.0.0.1:9090:9090` (or only `expose:` it behind an authenticating proxy),
+        or drop the flags and reload with SIGHUP.
+    References
+        https://prometheus.io/docs/prometheus/latest/management_api/
+    """
+    services = [s for s in compose_services(ctx.artifacts("yaml")) if s.tool == "prometheus"]
+    flagged = [(s, [f for f in _ADMIN_FLAGS if s.flag(f) is not None]) for s in services]
+    flagged = [(s, f) for s, f in flagged if f]
+    if not flagged:
+        yield Result.not_applicable("no containerised Prometheus with the lifecycle or admin API enabled")
+        return
+    for s, flags in flagged:
+        listen = s.flag("--web.listen-address")
+        open_ = s.published()
+        if (
+            s.network_mode == "host"
+            and isinstance(listen, str)
+            and listen.startswith(("127.0.0.1:", "localhost:"))
+        ):
+            open_ = []
+        ev = s.art.evidence(s.command_line(flags[0]), note=", ".join(flags))
+        if open_:
+            where = ", ".join(f"{h}:{p}" for h, p in open_)
+            yield Result.fail(
+                f"{s.art.label}: {s.name} runs {' and '.join(flags)} and is published on {where}: "
+                "anyone reaching it can stop Prometheus or delete its data",
+                ev,
+                s.art.evidence(s.line_of("ports") if "ports" in s.raw else s.line_of("network_mode")),
+                subject=s.name,
+            )
+        else:
+            yield Result.passed(
+                f"{s.name}: {' and '.join(flags)} enabled, port not published beyond the host",
+                ev,
+                subject=s.name,
+            )

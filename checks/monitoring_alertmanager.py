@@ -9,10 +9,11 @@ from typing import Any
 from chom_validate.artifacts.alertmanager import AlertmanagerConfig
 from chom_validate.artifacts.yamlfile import LineDict, LineList
 from chom_validate.engine import ScanContext
-from chom_validate.findings import Result
+from chom_validate.facts.monitoring import ComposeService, compose_services
+from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
-from ._monitoring_util import is_example, is_templated
+from ._monitoring_util import grouped_fail, is_example, is_templated
 
 
 def _example_note(art: Any) -> str:
@@ -411,3 +412,127 @@ def alertmanager_inhibit(ctx: ScanContext) -> Iterator[Result]:
                 )
     if not found:
         yield _none()
+
+
+def _stack(ctx: ScanContext) -> list[ComposeService]:
+    result: list[ComposeService] = ctx.derived(
+        "monitoring:compose", lambda: compose_services(ctx.artifacts("yaml"))
+    )
+    return result
+
+
+@check("MON024", "alert-links-external-url", category="monitoring", severity="low", pillar="operations")
+def alert_links_external_url(ctx: ScanContext) -> Iterator[Result]:
+    """Prometheus and Alertmanager containers that notify someone know their external URL.
+
+    What it does
+        For each Prometheus or Alertmanager service of a compose file (recognised by image), when
+        the tree has an Alertmanager config with receivers, fails a command without
+        `--web.external-url`.
+    Why it matters
+        Without it both derive links from the process's hostname, which in a container is the
+        container ID: the "source" and "silence" links of every notification point to
+        `http://3f2a9c...:9093` and nobody can open them during the incident. Severity low: alerts
+        arrive, their links do not work.
+    Example
+        alertmanager:
+          image: prom/alertmanager:v0.28.1
+          command: ['--config.file=/etc/alertmanager/config.yml']
+    Fix
+        Add `--web.external-url=https://alertmanager.example.org/` (the URL people and proxies
+        use; with a path, also set the matching route prefix in every consumer).
+    References
+        https://prometheus.io/docs/alerting/latest/configuration/
+    """
+    notifying = [
+        a for a, c in _configs(ctx) if any(r.integrations for r in c.receivers) and not is_example(a)
+    ]
+    services = [s for s in _stack(ctx) if s.tool in ("prometheus", "alertmanager")]
+    if not services or not notifying:
+        yield Result.not_applicable("no containerised Prometheus/Alertmanager sending notifications")
+        return
+    missing = [s for s in services if s.flag("--web.external-url") is None]
+    for s in services:
+        if s not in missing:
+            yield Result.passed(
+                f"{s.name}: --web.external-url={s.flag('--web.external-url')}",
+                s.art.evidence(s.command_line("--web.external-url")),
+                subject=s.name,
+            )
+    if missing:
+        yield grouped_fail(
+            "no --web.external-url: notification links point to the container's hostname",
+            [
+                (
+                    f"{s.name} ({s.art.label})",
+                    s.art.evidence(s.line_of("command"), note=f"{s.tool} started without --web.external-url"),
+                )
+                for s in missing
+            ],
+            subject="external-url",
+        )
+
+
+@check("MON025", "alerting-state-persisted", category="monitoring", severity="low", pillar="reliability")
+def alerting_state_persisted(ctx: ScanContext) -> Iterator[Result]:
+    """Alertmanager's silences and Pushgateway's metrics survive re-creating their containers.
+
+    What it does
+        For compose services: Alertmanager's `--storage.path` (default `/alertmanager` in the
+        official image) must be on a volume or bind mount; Pushgateway must run with
+        `--persistence.file` on a mounted path.
+    Why it matters
+        `docker compose down && up` (an upgrade) otherwise drops every silence and the notification
+        log, so everything that was muted or already notified pages again; pushed batch-job
+        metrics (last backup time) vanish and freshness alerts misfire. Severity low: state is
+        lost on re-creation, alerting keeps working.
+    Example
+        alertmanager:
+          command: ['--storage.path=/alertmanager']     # no volume for /alertmanager
+    Fix
+        Mount a named volume (`alertmanager_data:/alertmanager`); run Pushgateway with
+        `--persistence.file=/data/pushgateway.db` and a volume for /data.
+    References
+        https://github.com/prometheus/pushgateway#persistence
+    """
+    found = False
+    lost: list[tuple[str, Evidence]] = []
+    for s in _stack(ctx):
+        if s.tool == "alertmanager":
+            found = True
+            flag = s.flag("--storage.path")
+            path = flag if isinstance(flag, str) else "/alertmanager"
+            if not path.startswith("/"):
+                path = "/alertmanager/" + path  # relative to the image's working directory
+            if s.mounted(path):
+                yield Result.passed(f"{s.name}: {path} is on a volume", s.art.evidence(s.line_of("volumes")))
+            else:
+                lost.append(
+                    (
+                        f"{s.name}: silences and notification log in {path}",
+                        s.art.evidence(
+                            s.command_line("--storage.path"), note=f"{path} is not on a volume or bind mount"
+                        ),
+                    )
+                )
+        elif s.tool == "pushgateway":
+            found = True
+            flag = s.flag("--persistence.file")
+            if isinstance(flag, str) and s.mounted(flag.rsplit("/", 1)[0] or "/"):
+                yield Result.passed(
+                    f"{s.name}: pushed metrics persisted to {flag}", s.art.evidence(s.line_of("command"))
+                )
+            else:
+                lost.append(
+                    (
+                        f"{s.name}: pushed metrics",
+                        s.art.evidence(
+                            s.line,
+                            note="no --persistence.file" if flag is None else f"{flag} is not on a volume",
+                        ),
+                    )
+                )
+    if lost:
+        yield grouped_fail("alerting state lost when the container is re-created", lost, subject="state")
+    if not found:
+        yield Result.not_applicable("no containerised Alertmanager or Pushgateway")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chom_validate.artifacts import Artifact
-from chom_validate.artifacts.yamlfile import LineDict, load_yaml
+from chom_validate.artifacts.yamlfile import LineDict, LineList, load_yaml
 
 
 @dataclass
@@ -48,6 +48,55 @@ class ComposeService:
 
     def line_of(self, key: str) -> int:
         return self.raw.line_of(key) if key in self.raw else self.line
+
+    @property
+    def tool(self) -> str:
+        """The program the image runs: `prom/alertmanager:v0.28.1` -> `alertmanager`."""
+        base = self.image.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0].lower()
+        return base.removesuffix("-exporter").replace("node-exporter", "node_exporter")
+
+    def flag(self, name: str) -> str | bool | None:
+        """A `--name=value` / `--name value` flag of the command: its value, True for a bare switch."""
+        for i, word in enumerate(self.command):
+            if word == name:
+                nxt = self.command[i + 1] if i + 1 < len(self.command) else ""
+                return nxt if nxt and not nxt.startswith("-") else True
+            if word.startswith(name + "="):
+                return word.split("=", 1)[1]
+        return None
+
+    def command_line(self, needle: str) -> int:
+        """The line of the command item containing ``needle`` (the `command:` key otherwise)."""
+        cmd = self.raw.get("command")
+        if isinstance(cmd, LineList):
+            for i, item in enumerate(cmd):
+                if needle in str(item) and i < len(cmd.item_lines):
+                    return int(cmd.item_lines[i])
+        return self.line_of("command")
+
+    def published(self) -> list[tuple[str, str]]:
+        """(host address, container port) for every port published beyond the host itself."""
+        if self.network_mode == "host":
+            return [("0.0.0.0", "host network")]
+        out = []
+        for spec in self.ports:
+            parts = spec.split("/", 1)[0].rsplit(":", 2)
+            host = parts[0] if len(parts) == 3 else "0.0.0.0"
+            if host.strip("[]") in ("127.0.0.1", "localhost", "::1"):
+                continue
+            out.append((host, parts[-1]))
+        return out
+
+    def mounted(self, path: str) -> bool:
+        """Whether ``path`` in the container is on a volume or bind mount (so it survives re-creation)."""
+        path = path.rstrip("/") or "/"
+        for v in self.volumes:
+            bits = v.split(":")
+            if len(bits) >= 2:
+                target = bits[1].rstrip("/") or "/"
+                if path == target or path.startswith(target + "/"):
+                    return True
+        return False
 
 
 def _words(value: Any) -> list[str]:
