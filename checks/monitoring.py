@@ -1011,3 +1011,82 @@ def monitoring_admin_api_exposed(ctx: ScanContext) -> Iterator[Result]:
                 ev,
                 subject=s.name,
             )
+
+
+_DEADMAN_NAME = re.compile(r"watchdog|dead.?man|heartbeat|always.?firing|sentinel", re.I)
+_DELIVERY_METRICS = (
+    "alertmanager_notifications_failed_total",
+    "alertmanager_notification_requests_failed_total",
+    "prometheus_notifications_errors_total",
+    "prometheus_notifications_dropped_total",
+    "prometheus_notifications_alertmanagers_discovered",
+)
+
+
+def _always_fires(r: object) -> bool:
+    ast = getattr(r, "ast", None)
+    if ast is None:
+        return False
+    inner = ast.expr if isinstance(ast, promql.Paren) else ast
+    return (isinstance(inner, promql.Call) and inner.func == "vector") or isinstance(inner, promql.Number)
+
+
+@check("MON027", "alert-delivery-monitored", category="monitoring", severity="medium", pillar="observability")
+def alert_delivery_monitored(ctx: ScanContext) -> Iterator[Result]:
+    """The alert delivery path is watched: a dead-man's switch and alerts on failed notifications.
+
+    What it does
+        For a Prometheus config that sends alerts (`alerting.alertmanagers`), looks for: an
+        always-firing alert (`expr: vector(1)`, Watchdog/DeadMansSwitch) for an external dead-man's
+        switch; an alert on notification failures (`alertmanager_notifications_failed_total`,
+        `prometheus_notifications_errors_total`/`_dropped_total`); and a scrape job or `up` alert
+        for Alertmanager itself. Everything missing is one finding.
+    Why it matters
+        Every other alert travels through Prometheus -> Alertmanager -> receiver. When that path
+        breaks (a placeholder webhook, Alertmanager down, an expired token) nothing reports it: the
+        silence looks like health. Severity medium: it does not break alerting, it hides when
+        alerting is broken.
+    Example
+        alerting: {alertmanagers: [{static_configs: [{targets: ['alertmanager:9093']}]}]}
+        # no job scrapes alertmanager, no Watchdog, no rule on notification failures
+    Fix
+        Add `- alert: Watchdog  expr: vector(1)` routed to a dead-man's-switch service, scrape
+        Alertmanager, and alert on `rate(alertmanager_notifications_failed_total[5m]) > 0`.
+    References
+        https://runbooks.prometheus-operator.dev/runbooks/general/watchdog/
+    """
+    topo = topology(ctx)
+    senders = [
+        (a, c) for a, c in topo.configs if c.alertmanagers or "alertmanagers" in (c.raw.get("alerting") or {})
+    ]
+    if not senders:
+        yield Result.not_applicable("no Prometheus config sends alerts to an Alertmanager")
+        return
+    alerts = [(a, r) for a, rf in topo.rules for r in rf.alerts]
+    deadman = [(a, r) for a, r in alerts if _always_fires(r) or _DEADMAN_NAME.search(r.name)]
+    delivery = [(a, r) for a, r in alerts if any(m in _DELIVERY_METRICS for m in r.metrics)]
+    am_jobs = [(a, j) for a, j, e in topo.jobs if e == "alertmanager"]
+    missing = []
+    if not deadman:
+        missing.append("no always-firing Watchdog alert for an external dead-man's switch")
+    if not delivery:
+        missing.append("no alert on failed or dropped notifications")
+    if not am_jobs:
+        missing.append("no scrape job for Alertmanager (an `up == 0` alert cannot see it go down)")
+    cart, cfg = senders[0]
+    alerting_line = cfg.raw.line_of("alerting") if "alerting" in cfg.raw else 1
+    if missing:
+        evs = [cart.evidence(alerting_line, note="alerts are sent from here")]
+        if cfg.rule_files_line:
+            evs.append(cart.evidence(cfg.rule_files_line, note="rule files: none watches delivery"))
+        evs += [a.evidence(1, note="rule file") for a, _ in topo.rules[:3]]
+        yield Result.fail(
+            "alert delivery is unmonitored: " + "; ".join(missing), *evs, subject="delivery", missing=missing
+        )
+    else:
+        yield Result.passed(
+            f"delivery watched by {deadman[0][1].name}, {delivery[0][1].name} and job {am_jobs[0][1].name}",
+            deadman[0][0].evidence(deadman[0][1].line),
+            delivery[0][0].evidence(delivery[0][1].line),
+            am_jobs[0][0].evidence(am_jobs[0][1].line),
+        )

@@ -86,7 +86,7 @@ def test_counts_are_in_result_data(good_report: RunReport) -> None:
     cfg = next(f for f in good_report.findings if f.check_id == "MON002" and f.status == Status.PASS)
     assert cfg.data["jobs"] == 8 and cfg.data["interval"] == "15s"
     rules = next(f for f in good_report.findings if f.check_id == "MON003")
-    assert rules.data["alerts"] == 16 and rules.data["records"] == 1
+    assert rules.data["alerts"] == 17 and rules.data["records"] == 1
     classes = {f.subject: f.data["alerts"] for f in good_report.findings if f.check_id == "MON010"}
     assert classes["backup_freshness"] == 1 and len(classes) == 14
     folders = {f.subject: f.data["dashboards"] for f in good_report.findings if f.check_id == "MON018"}
