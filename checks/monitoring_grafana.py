@@ -216,7 +216,8 @@ def grafana_provisioned(ctx: ScanContext) -> Iterator[Result]:
         of the same host: the provider's `options.path` contains the dashboard's install path,
         or (in a repository) the dashboard lives below a directory named like that path's last
         component (`/var/lib/grafana/dashboards` -> `.../dashboards/**`). Dashboards no provider
-        covers fail.
+        covers are one finding. A tree with no dashboard provider at all (a dashboard library, a
+        mixin) is not judged: provisioning is done by whoever deploys it.
     Why it matters
         A hand-imported dashboard lives only in grafana.db: it is lost with the host (Grafana data
         is often not backed up) and drifts from the repository.
@@ -232,6 +233,13 @@ def grafana_provisioned(ctx: ScanContext) -> Iterator[Result]:
         yield Result.not_applicable("no Grafana dashboards found")
         return
     providers = [(a, p) for a, pp in ctx.parsed("grafana_dashboard_provider") for p in pp.providers if p.path]
+    if not providers:
+        # a dashboard library or a mixin ships JSON for others to provision: nothing here to compare with
+        yield Result.not_applicable(
+            "no Grafana dashboard provider in the target: how dashboards are loaded is not part of it"
+        )
+        return
+    unprovisioned: list[tuple[str, Evidence]] = []
     for art, d in dashes:
         hit = None
         for pa, p in providers:
@@ -252,9 +260,10 @@ def grafana_provisioned(ctx: ScanContext) -> Iterator[Result]:
                 subject=d.title,
             )
         else:
-            yield Result.fail(
-                f"{art.label}: dashboard {d.title!r} is not under any provisioned dashboards path"
-                + ("" if providers else " (no dashboard provider found)"),
-                art.evidence(d.line),
-                subject=d.title,
-            )
+            unprovisioned.append((f"{d.title} ({art.path})", art.evidence(d.line)))
+    if unprovisioned:
+        yield grouped_fail(
+            "dashboards not under any provisioned dashboards path (hand-imported, lost with grafana.db)",
+            unprovisioned,
+            subject="dashboards",
+        )
