@@ -427,3 +427,11 @@ def local_runbook_path(ctx: ScanContext, link: str) -> str | None:
     while target.startswith("./"):
         target = target[2:]
     return posixpath.normpath(target.lstrip("/"))
+
+
+_FIXTURE_DIR = re.compile(r"(^|/)(testdata|test|tests|fixtures|__fixtures__)(/|$)")
+
+
+def is_fixture(art: Artifact) -> bool:
+    """A file of a test suite (`config/testdata/conf.bad.yml`): often invalid on purpose, never deployed."""
+    return bool(_FIXTURE_DIR.search(posixpath.dirname(art.path)))

@@ -13,7 +13,7 @@ from chom_validate.facts.monitoring import ComposeService, compose_services
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
-from ._monitoring_util import grouped_fail, is_example, is_templated
+from ._monitoring_util import grouped_fail, is_example, is_fixture, is_templated
 
 
 def _example_note(art: Any) -> str:
@@ -21,7 +21,10 @@ def _example_note(art: Any) -> str:
 
 
 def _configs(ctx: ScanContext) -> Iterator[tuple[Any, AlertmanagerConfig]]:
-    yield from ctx.parsed("alertmanager_config")
+    """Alertmanager configs a deployment could load: test-suite fixtures are left out."""
+    for art, cfg in ctx.parsed("alertmanager_config"):
+        if not is_fixture(art):
+            yield art, cfg
 
 
 def _templated(art: Any) -> Result:
