@@ -181,6 +181,14 @@ def _matchers(d: LineDict, key: str, out: list[Problem]) -> None:
                 out.append(Problem(d.line_of(key), f"error parsing regexp: {exc}"))
 
 
+def _nil_regex(d: LineDict, key: str, out: list[Problem]) -> None:
+    items = d.get(key)
+    if isinstance(items, dict):
+        for label, value in items.items():
+            if value is None:
+                out.append(Problem(d.line_of(key), f'invalid regexp value for "{label}"'))
+
+
 def _route(d: LineDict, out: list[Problem], intervals: set[str], root: bool) -> Route:
     _unknown(d, _ROUTE, out)
     r = Route(line=d.line, receiver=str(d["receiver"]) if d.get("receiver") else None, raw=d)
@@ -194,6 +202,7 @@ def _route(d: LineDict, out: list[Problem], intervals: set[str], root: bool) -> 
             elif v == 0 and key != "group_wait":
                 out.append(Problem(d.line_of(key), f"{key} cannot be zero"))
             setattr(r, key, v)
+    _nil_regex(d, "match_re", out)
     _matchers(d, "matchers", out)
     if root and (d.get("matchers") or d.get("match") or d.get("match_re")):
         out.append(Problem(d.line, "root route must not have any matchers"))
@@ -219,13 +228,21 @@ def parse_alertmanager(artifact: Artifact) -> AlertmanagerConfig:
     if isinstance(g, LineDict):
         cfg.global_ = g
         _unknown(g, _GLOBAL, out)
-        if g.get("smtp_auth_password") and g.get("smtp_auth_password_file"):
-            out.append(
-                Problem(
-                    g.line_of("smtp_auth_password"),
-                    "at most one of smtp_auth_password & smtp_auth_password_file must be configured",
-                )
-            )
+        for key in (
+            "smtp_auth_password",
+            "smtp_auth_secret",
+            "slack_api_url",
+            "slack_app_token",
+            "opsgenie_api_key",
+            "victorops_api_key",
+            "wechat_api_secret",
+            "telegram_bot_token",
+            "rocketchat_token",
+            "rocketchat_token_id",
+            "mattermost_webhook_url",
+        ):
+            if g.get(key) and g.get(key + "_file"):
+                out.append(Problem(g.line_of(key), f"at most one of {key} & {key}_file must be configured"))
         if g.get("resolve_timeout") is not None and _dur(g["resolve_timeout"]) is None:
             out.append(
                 Problem(
@@ -275,15 +292,75 @@ def parse_alertmanager(artifact: Artifact) -> AlertmanagerConfig:
     for ir in data.get("inhibit_rules") or []:
         if isinstance(ir, LineDict):
             _unknown(ir, _INHIBIT, out)
+            _nil_regex(ir, "source_match_re", out)
+            _nil_regex(ir, "target_match_re", out)
             _matchers(ir, "source_matchers", out)
             _matchers(ir, "target_matchers", out)
             cfg.inhibit_rules.append((ir.line, ir))
     return cfg
 
 
+# integration -> (its own keys, the global keys that may supply the value instead, amtool's message)
+_REQUIRED: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    "slack": (
+        ("api_url", "api_url_file", "app_token", "app_token_file"),
+        ("slack_api_url", "slack_api_url_file", "slack_app_token", "slack_app_token_file"),
+        "no global Slack API URL set either inline or in a file",
+    ),
+    "opsgenie": (
+        ("api_key", "api_key_file"),
+        ("opsgenie_api_key", "opsgenie_api_key_file"),
+        "no global OpsGenie API Key set either inline or in a file",
+    ),
+    "victorops": (
+        ("api_key", "api_key_file"),
+        ("victorops_api_key", "victorops_api_key_file"),
+        "no global VictorOps API Key set",
+    ),
+    "wechat": (
+        ("api_secret", "api_secret_file"),
+        ("wechat_api_secret", "wechat_api_secret_file"),
+        "no global Wechat ApiSecret set",
+    ),
+    "telegram": (
+        ("bot_token", "bot_token_file"),
+        ("telegram_bot_token", "telegram_bot_token_file"),
+        "missing bot_token on telegram_config",
+    ),
+    "sns": (
+        ("target_arn", "topic_arn", "phone_number"),
+        (),
+        "must provide either a Target ARN, Topic ARN, or Phone Number for SNS config",
+    ),
+}
+# secrets Alertmanager accepts inline or from a file, never both
+_EXCLUSIVE = (
+    "api_url",
+    "api_key",
+    "api_secret",
+    "bot_token",
+    "token",
+    "token_id",
+    "webhook_url",
+    "app_token",
+    "url",
+)
+
+
+def _exclusive(d: LineDict, out: list[Problem], prefix: str = "") -> None:
+    for key in _EXCLUSIVE:
+        k = prefix + key
+        if d.get(k) and d.get(k + "_file"):
+            out.append(Problem(d.line_of(k), f"at most one of {k} & {k}_file must be configured"))
+
+
 def _integrations(rec: Receiver, g: dict[str, Any], out: list[Problem]) -> None:
     for it in rec.integrations:
         d = it.raw
+        _exclusive(d, out)
+        need = _REQUIRED.get(it.kind)
+        if need and not any(d.get(k) for k in need[0]) and not any(g.get(k) for k in need[1]):
+            out.append(Problem(it.line, need[2]))
         if it.kind == "email":
             if not d.get("to"):
                 out.append(Problem(it.line, "missing to address in email config"))
