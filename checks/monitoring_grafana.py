@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from chom_validate.artifacts import Artifact, promql
 from chom_validate.artifacts.grafana import Dashboard, dashboard_folder
 from chom_validate.engine import ScanContext
+from chom_validate.facts.monitoring import compose_services
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
@@ -267,3 +268,65 @@ def grafana_provisioned(ctx: ScanContext) -> Iterator[Result]:
             unprovisioned,
             subject="dashboards",
         )
+
+
+_WELL_KNOWN = {"admin", "password", "grafana", "changeme", "secret", "123456", "admin123"}
+
+
+@check("MON028", "grafana-default-admin", category="monitoring", severity="high", pillar="security")
+def grafana_default_admin(ctx: ScanContext) -> Iterator[Result]:
+    """Grafana's admin password is not `admin` (or another well-known value) by default.
+
+    What it does
+        For each compose service running the Grafana image, works out the admin password a plain
+        `docker compose up` gives: unset `GF_SECURITY_ADMIN_PASSWORD` means Grafana's built-in
+        `admin`, and `${ADMIN_PASSWORD:-admin}` falls back to `admin` silently when the operator
+        exports nothing. Fails when that value is well known (admin, password, changeme...).
+    Why it matters
+        Grafana is usually the one monitoring UI published to people: admin/admin gives anyone
+        who tries it the datasources (and their credentials), every dashboard, and alerting. The
+        `:-` default never fails loudly, so nobody notices the variable was not set. Severity high:
+        default credentials on a reachable service.
+    Example
+        environment:
+          - GF_SECURITY_ADMIN_PASSWORD=${ADMIN_PASSWORD:-admin}
+    Fix
+        Fail when unset (`${ADMIN_PASSWORD:?set ADMIN_PASSWORD}`) or use
+        `GF_SECURITY_ADMIN_PASSWORD__FILE` with a secret; note that the value applies only when
+        the admin user is first created (change it with `grafana cli admin reset-admin-password`).
+    References
+        https://grafana.com/docs/grafana/latest/setup-grafana/configure-docker/#default-paths
+    """
+    services = [s for s in compose_services(ctx.artifacts("yaml")) if s.tool == "grafana"]
+    if not services:
+        yield Result.not_applicable("no containerised Grafana")
+        return
+    for s in services:
+        key = "GF_SECURITY_ADMIN_PASSWORD"
+        if key + "__FILE" in s.environment:
+            yield Result.passed(
+                f"{s.name}: admin password from a file", s.art.evidence(s.env_line(key + "__FILE"))
+            )
+            continue
+        value = s.effective_env(key) if key in s.environment else "admin"
+        if key in s.environment and value is None:
+            yield Result.passed(
+                f"{s.name}: admin password comes from the operator's environment (no default)",
+                s.art.evidence(s.env_line(key)),
+                subject=s.name,
+            )
+        elif value is not None and value.lower() in _WELL_KNOWN:
+            how = (
+                "is not set (Grafana's built-in default)" if key not in s.environment else "falls back to it"
+            )
+            yield Result.fail(
+                f"{s.art.label}: {s.name} admin password defaults to {value!r}: {key} {how}",
+                s.art.evidence(
+                    s.env_line(key), note=f"admin password {value!r} unless the operator exports one"
+                ),
+                subject=s.name,
+            )
+        else:
+            yield Result.passed(
+                f"{s.name}: admin password is not a well-known default", s.art.evidence(s.env_line(key))
+            )

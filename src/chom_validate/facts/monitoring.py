@@ -87,6 +87,32 @@ class ComposeService:
             out.append((host, parts[-1]))
         return out
 
+    def env_line(self, name: str) -> int:
+        """The line of environment variable ``name`` (the `environment:` key otherwise)."""
+        env = self.raw.get("environment")
+        if isinstance(env, LineList):
+            for i, item in enumerate(env):
+                if str(item).split("=", 1)[0] == name and i < len(env.item_lines):
+                    return int(env.item_lines[i])
+        if isinstance(env, LineDict) and name in env:
+            return env.line_of(name)
+        return self.line_of("environment")
+
+    def effective_env(self, name: str) -> str | None:
+        """What ``name`` is when the operator exports nothing: `${X:-admin}` and `${X-admin}` give `admin`.
+
+        None when the variable is unset, or comes from the operator's environment without a default.
+        """
+        if name not in self.environment:
+            return None
+        value = self.environment[name]
+        m = re.fullmatch(r"\$\{\w+:?-([^}]*)\}", value)
+        if m:
+            return m.group(1)
+        if "$" in value:
+            return None
+        return value
+
     def mounted(self, path: str) -> bool:
         """Whether ``path`` in the container is on a volume or bind mount (so it survives re-creation)."""
         path = path.rstrip("/") or "/"
