@@ -7,8 +7,9 @@ import fnmatch
 import re
 from collections.abc import Iterator
 
-from chom_validate.artifacts import Artifact, promql
+from chom_validate.artifacts import Artifact, ArtifactParseError, promql
 from chom_validate.artifacts.prometheus import RuleFile
+from chom_validate.artifacts.yamlfile import LineDict, load_yaml
 from chom_validate.engine import ScanContext
 from chom_validate.facts.monitoring import compose_services
 from chom_validate.findings import Evidence, Result
@@ -1090,3 +1091,139 @@ def alert_delivery_monitored(ctx: ScanContext) -> Iterator[Result]:
             delivery[0][0].evidence(delivery[0][1].line),
             am_jobs[0][0].evidence(am_jobs[0][1].line),
         )
+
+
+_LOKI_KEYS = ("schema_config", "ingester", "limits_config", "storage_config", "compactor", "query_range")
+
+
+def _loki_configs(ctx: ScanContext) -> list[tuple[Artifact, LineDict]]:
+    """Loki configs: YAML with Loki's own top-level sections (no kind of their own in discovery)."""
+
+    def build() -> list[tuple[Artifact, LineDict]]:
+        out = []
+        for art in ctx.artifacts("yaml"):
+            if "schema_config" not in art.text and "limits_config" not in art.text:
+                continue
+            try:
+                data = load_yaml(art.text)
+            except ArtifactParseError:
+                continue
+            if isinstance(data, LineDict) and sum(k in data for k in _LOKI_KEYS) >= 2:
+                out.append((art, data))
+        return out
+
+    result: list[tuple[Artifact, LineDict]] = ctx.derived("monitoring:loki", build)
+    return result
+
+
+def _section(d: LineDict, key: str) -> LineDict:
+    v = d.get(key)
+    return v if isinstance(v, LineDict) else LineDict()
+
+
+@check("MON029", "loki-retention-applied", category="monitoring", severity="medium", pillar="reliability")
+def loki_retention_applied(ctx: ScanContext) -> Iterator[Result]:
+    """Loki retention that is configured is also enforced (compactor retention on).
+
+    What it does
+        For each Loki config with `limits_config.retention_period` (or per-stream retention), fails
+        when `compactor.retention_enabled` is not true (and the legacy
+        `table_manager.retention_deletes_enabled` is not set either).
+    Why it matters
+        Loki only deletes old chunks when the compactor runs retention: with `retention_period: 744h`
+        alone, logs are kept forever, the disk (or bucket bill) grows until it is full and
+        ingestion stops; and logs promised to be deleted after 31 days (privacy) are not.
+        Severity medium: the failure comes slowly, but it comes.
+    Example
+        limits_config:
+          retention_period: 744h
+        # no compactor: {retention_enabled: true}
+    Fix
+        Add `compactor: {working_directory: /loki/compactor, retention_enabled: true,
+        delete_request_store: filesystem}`.
+    References
+        https://grafana.com/docs/loki/latest/operations/storage/retention/
+    """
+    configs = _loki_configs(ctx)
+    if not configs:
+        yield Result.not_applicable("no Loki config found")
+        return
+    for art, d in configs:
+        limits = _section(d, "limits_config")
+        period = limits.get("retention_period")
+        wants = (period is not None and str(period).strip() not in ("0", "0s")) or bool(
+            limits.get("retention_stream")
+        )
+        if not wants:
+            yield Result.not_applicable(
+                f"{art.label}: no retention configured (logs kept until removed)", subject=art.path
+            )
+            continue
+        compactor = _section(d, "compactor")
+        legacy = _section(d, "table_manager").get("retention_deletes_enabled") is True
+        if compactor.get("retention_enabled") is True or legacy:
+            yield Result.passed(
+                f"{art.label}: retention {period} enforced by the compactor",
+                art.evidence(limits.line_of("retention_period")),
+                subject=art.path,
+            )
+        else:
+            yield Result.fail(
+                f"{art.label}: retention_period {period} is set but compactor.retention_enabled is not true: "
+                "nothing is ever deleted",
+                art.evidence(limits.line_of("retention_period")),
+                art.evidence(
+                    d.line_of("compactor") if "compactor" in d else 1,
+                    note="compactor without retention_enabled",
+                ),
+                subject=art.path,
+            )
+
+
+@check("MON030", "loki-auth-exposed", category="monitoring", severity="high", pillar="security")
+def loki_auth_exposed(ctx: ScanContext) -> Iterator[Result]:
+    """Loki with `auth_enabled: false` is not reachable from outside the host.
+
+    What it does
+        For each Loki config with `auth_enabled: false`, looks at the compose services running
+        the Loki image: fails when one publishes a port on a non-loopback address (or uses the
+        host network). Loki behind `expose:` only (a proxy of the same stack) passes.
+    Why it matters
+        Without auth Loki serves every tenant's logs to anyone who reaches it (`/loki/api/v1/query`
+        reads them, `/loki/api/v1/push` injects fake ones): logs hold tokens, e-mail addresses and
+        internal hostnames. Severity high: a data leak with one curl.
+    Example
+        auth_enabled: false
+        # compose: ports: ["3100:3100"]
+    Fix
+        Publish on `127.0.0.1:3100:3100`, or put an authenticating proxy in front and enable
+        `auth_enabled: true` with tenant headers set by the proxy.
+    References
+        https://grafana.com/docs/loki/latest/operations/authentication/
+    """
+    configs = [(a, d) for a, d in _loki_configs(ctx) if d.get("auth_enabled") is False]
+    if not configs:
+        yield Result.not_applicable("no Loki config with auth_enabled: false")
+        return
+    lokis = [s for s in compose_services(ctx.artifacts("yaml")) if s.tool == "loki"]
+    if not lokis:
+        yield Result.not_applicable("auth_enabled: false, but how Loki is exposed is not in the target")
+        return
+    art, d = configs[0]
+    for s in lokis:
+        published = s.published()
+        if published:
+            yield Result.fail(
+                f"{s.art.label}: {s.name} is published on {', '.join(f'{h}:{p}' for h, p in published)} "
+                f"and {art.label} sets auth_enabled: false: anyone reaching it reads and writes every log",
+                art.evidence(d.line_of("auth_enabled")),
+                s.art.evidence(s.line_of("ports") if "ports" in s.raw else s.line_of("network_mode")),
+                subject=s.name,
+            )
+        else:
+            yield Result.passed(
+                f"{s.name}: auth disabled but not published beyond the host",
+                art.evidence(d.line_of("auth_enabled")),
+                s.art.evidence(s.line),
+                subject=s.name,
+            )
