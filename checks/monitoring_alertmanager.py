@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from chom_validate.artifacts.alertmanager import AlertmanagerConfig
+from chom_validate.artifacts.alertmanager import MATCHER, AlertmanagerConfig
 from chom_validate.artifacts.yamlfile import LineDict, LineList
 from chom_validate.engine import ScanContext
 from chom_validate.facts.monitoring import ComposeService, compose_services
@@ -371,11 +371,13 @@ def alertmanager_grouping(ctx: ScanContext) -> Iterator[Result]:
 
 @check("MON017", "alertmanager-inhibit", category="monitoring", severity="low", pillar="operations")
 def alertmanager_inhibit(ctx: ScanContext) -> Iterator[Result]:
-    """Each inhibit rule is scoped with `equal`.
+    """Each inhibit rule can apply, and is scoped with `equal`.
 
     What it does
         Fails an inhibit rule without `equal:` (which would mute the target alerts everywhere
-        whenever one source fires).
+        whenever one source fires), and, when the tree has rule files, an inhibit rule whose
+        source or target matchers no alert can satisfy (judged on `alertname` and the labels the
+        rules set, such as `severity`): it never inhibits anything.
     Severity low: a global inhibition hides alerts while the source fires, it does not lose them;
         a config without inhibit rules is a choice and is not judged.
     Why it matters
@@ -391,6 +393,7 @@ def alertmanager_inhibit(ctx: ScanContext) -> Iterator[Result]:
         https://prometheus.io/docs/alerting/latest/configuration/#inhibit_rule
     """
     found = False
+    alerts = [r for a, rf in ctx.parsed("prometheus_rules") for r in rf.alerts if not is_fixture(a)]
     for art, cfg in _configs(ctx):
         found = True
         if is_templated(art):
@@ -401,6 +404,14 @@ def alertmanager_inhibit(ctx: ScanContext) -> Iterator[Result]:
             yield Result.not_applicable(f"{art.label}: no inhibit_rules to check", subject=art.path)
             continue
         for line, ir in cfg.inhibit_rules:
+            dead = None if is_example(art) else _cannot_match(ir, alerts)
+            if dead:
+                yield Result.fail(
+                    f"{art.label}: inhibit rule never applies: {dead}",
+                    art.evidence(line),
+                    subject="inhibit",
+                )
+                continue
             if not ir.get("equal"):
                 yield Result.fail(
                     f"{art.label}: inhibit rule without `equal:` mutes targets globally",
@@ -415,6 +426,58 @@ def alertmanager_inhibit(ctx: ScanContext) -> Iterator[Result]:
                 )
     if not found:
         yield _none()
+
+
+def _side(ir: Any, side: str) -> list[tuple[str, str, str]]:
+    """(label, op, value) of an inhibit rule's source or target matchers, old and new syntax."""
+    out = []
+    for m in ir.get(f"{side}_matchers") or []:
+        mm = MATCHER.match(str(m))
+        if mm:
+            out.append((mm.group(1), mm.group(2), mm.group(3) if mm.group(3) is not None else mm.group(4)))
+    for key, op in ((f"{side}_match", "="), (f"{side}_match_re", "=~")):
+        if isinstance(ir.get(key), dict):
+            out += [(str(k), op, str(v)) for k, v in ir[key].items() if v is not None]
+    return out
+
+
+def _label_of(r: Any, name: str) -> str | None:
+    return str(r.name) if name == "alertname" else r.labels.get(name)
+
+
+def _cannot_match(ir: Any, alerts: list[Any]) -> str | None:
+    """Why no alert of the tree can be this rule's source (or target), judging only labels the rules set.
+
+    Only `alertname` and labels that the rule files set statically (severity, team...) are judged,
+    and only `=` / `=~` matchers: other labels come from the series and are unknown here.
+    """
+    if not alerts:
+        return None
+    static = {k for r in alerts for k in r.labels} | {"alertname"}
+    for side in ("source", "target"):
+        ms = [(n, op, v) for n, op, v in _side(ir, side) if n in static and op in ("=", "=~")]
+        if not ms:
+            continue
+
+        def ok(r: Any, ms: list[tuple[str, str, str]] = ms) -> bool:
+            for name, op, value in ms:
+                got = _label_of(r, name)
+                if got is None:
+                    return False
+                if "{{" in got:  # templated label value: decided at evaluation time
+                    continue
+                try:
+                    hit = got == value if op == "=" else re.fullmatch(value, got) is not None
+                except re.error:
+                    return True
+                if not hit:
+                    return False
+            return True
+
+        if not any(ok(r) for r in alerts):
+            shown = ", ".join(f"{n}{op}{v!r}" for n, op, v in ms)
+            return f"no alert in the rule files matches its {side} ({shown})"
+    return None
 
 
 def _stack(ctx: ScanContext) -> list[ComposeService]:
