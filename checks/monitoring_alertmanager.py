@@ -145,7 +145,8 @@ def alertmanager_receivers(ctx: ScanContext) -> Iterator[Result]:
 
 _PLACEHOLDER = re.compile(
     r"(?<![\w-])(example\.(com|org|net)|changeme|change[-_]me|CHANGEME|REPLACE[-_]?ME|replace[-_]?me|"
-    r"your[-_](domain|email|password|token|webhook)|xxx+|TODO|FIXME|foo@bar|user@domain)(?![\w-])",
+    r"your[-_](domain|email|password|token|webhook)|xxx+|TODO|FIXME|foo@bar|user@domain)(?![\w-])"
+    r"|<[A-Za-z][\w -]*>",  # `<webhook-id>`, `<team-X-key>`: a value to fill in
     re.I,
 )
 
@@ -196,17 +197,18 @@ def alertmanager_placeholders(ctx: ScanContext) -> Iterator[Result]:
         if is_example(art):
             yield Result.not_applicable(_example_note(art), subject=art.path)
             continue
-        bad = False
+        holes: list[tuple[str, Evidence]] = []
         for key, line, value in _strings(cfg.raw):
             m = _PLACEHOLDER.search(value)
             if m:
-                bad = True
-                yield Result.fail(
-                    f"{art.label}:{line}: {key or 'value'} contains placeholder {m.group(0)!r}",
-                    art.evidence(line),
-                    subject=key or None,
-                )
-        if not bad:
+                holes.append((f"{key or 'value'} {m.group(0)!r}", art.evidence(line)))
+        if holes:
+            yield grouped_fail(
+                f"{art.label}: placeholders left in the config, notifications go nowhere",
+                holes,
+                subject=art.path,
+            )
+        else:
             yield Result.passed(f"{art.label}: no placeholder addresses", art.evidence(1), subject=art.path)
     if not found:
         yield _none()
@@ -271,8 +273,8 @@ def alertmanager_secret_files(ctx: ScanContext) -> Iterator[Result]:
             continue
         bad = False
         for key, line, value in _strings(cfg.raw):
-            if not value.strip():
-                continue
+            if not value.strip() or _PLACEHOLDER.search(value):
+                continue  # a placeholder is not a secret (MON014 reports it)
             inline = (key in _SECRET_KEYS and not key.endswith("_url")) or (
                 (key.endswith("url") or key == "") and _SECRET_URL.search(value)
             )
