@@ -260,8 +260,9 @@ def evaluate(
     crit = [f for f in in_scope if f.status == Status.FAIL and not f.suppressed and f.effective_severity == Severity.CRITICAL]
     if crit and not any("critical" in r for r in reasons):
         reasons.insert(0, f"{len(crit)} unwaived critical failure(s): {', '.join(sorted({f.check_id for f in crit}))}")
-    if baselined:
-        reasons.append(f"{baselined} baselined failure(s) count as open: a baseline never certifies")
+    open_baselined = sum(1 for f in in_scope if f.status == Status.FAIL and f.data.get("baselined"))
+    if open_baselined:
+        reasons.append(f"{open_baselined} baselined failure(s) count as open: a baseline never certifies")
     cov = coverage(view.findings, view.profile, scope)
     missing = missing_areas(cov)
     lost, unreadable = not_looked_at(view)
