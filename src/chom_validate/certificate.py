@@ -43,7 +43,16 @@ SIGN_NAMESPACE = "chom-validate-certificate"
 DEFAULT_KIND = "confidence-certificate"
 DEFAULT_VALIDITY_DAYS = 90
 _ENV_CODES = {"production": "PROD", "staging": "STG", "development": "DEV", "test": "TEST"}
-_FINDING_FIELDS = ("check_id", "category", "target", "status", "effective_severity", "message", "subject", "fingerprint")
+_FINDING_FIELDS = (
+    "check_id",
+    "category",
+    "target",
+    "status",
+    "effective_severity",
+    "message",
+    "subject",
+    "fingerprint",
+)
 _SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules"}
 
 
@@ -150,7 +159,9 @@ def is_certified(report: RunReport) -> bool:
 
 # -- certification: what the evidence carries ---------------------------------------------------------
 _TOOLS = ("shellcheck", "promtool", "amtool", "systemd-analyze")
-_TOOL_MISSING = re.compile(r"`?(" + "|".join(map(re.escape, _TOOLS)) + r")`? (?:is )?not (?:installed|found|available)")
+_TOOL_MISSING = re.compile(
+    r"`?(" + "|".join(map(re.escape, _TOOLS)) + r")`? (?:is )?not (?:installed|found|available)"
+)
 
 
 @dataclass
@@ -188,7 +199,7 @@ def not_looked_at(report: RunReport) -> tuple[list[str], list[str]]:
                 shown = value if not isinstance(value, list | dict) else len(value)
                 items.append(f"{t.name}: {key.replace('_', ' ')}: {shown}")
     for f in report.findings:
-        if f.check_id == "TGT001" and f.status == Status.ERROR:
+        if f.check_id == "TGT001" and f.status == Status.ERROR and not f.message.startswith("not assessed:"):
             items.append(f"{f.target}: {f.message}")
             if not re.search(r"symlink|size cap|too large|binary|UTF-8|fifo|FIFO|socket|device", f.message):
                 unreadable.append(f"{f.target}: {f.message}")
@@ -257,9 +268,15 @@ def evaluate(
     view.scores = compute_scores(in_scope, specs, scoring)
     gate = evaluate_gate(in_scope, view.scores, scoring, view.profile, len(unreached))
     reasons = [r for r in gate.reasons if "target(s) could not be scanned" not in r]
-    crit = [f for f in in_scope if f.status == Status.FAIL and not f.suppressed and f.effective_severity == Severity.CRITICAL]
+    crit = [
+        f
+        for f in in_scope
+        if f.status == Status.FAIL and not f.suppressed and f.effective_severity == Severity.CRITICAL
+    ]
     if crit and not any("critical" in r for r in reasons):
-        reasons.insert(0, f"{len(crit)} unwaived critical failure(s): {', '.join(sorted({f.check_id for f in crit}))}")
+        reasons.insert(
+            0, f"{len(crit)} unwaived critical failure(s): {', '.join(sorted({f.check_id for f in crit}))}"
+        )
     open_baselined = sum(1 for f in in_scope if f.status == Status.FAIL and f.data.get("baselined"))
     if open_baselined:
         reasons.append(f"{open_baselined} baselined failure(s) count as open: a baseline never certifies")
@@ -267,15 +284,19 @@ def evaluate(
     missing = missing_areas(cov)
     lost, unreadable = not_looked_at(view)
     status = "NOT CERTIFIED"
-    if unreached:
-        reasons.insert(0, "incomplete evidence: " + "; ".join(f"{h} could not be scanned: {w}" for h, w in unreached))
-        status = "NOT CERTIFIED: incomplete evidence"
-    if unreadable:
-        reasons.append(f"incomplete evidence: {len(unreadable)} file(s) could not be read: " + "; ".join(unreadable[:5]))
-        status = "NOT CERTIFIED: incomplete evidence"
     if missing:
         reasons.insert(0, "insufficient evidence: not assessed: " + ", ".join(c.label for c in missing))
         status = "NOT CERTIFIED: insufficient evidence"
+    if unreadable:
+        reasons.append(
+            f"incomplete evidence: {len(unreadable)} file(s) could not be read: " + "; ".join(unreadable[:5])
+        )
+        status = "NOT CERTIFIED: incomplete evidence"
+    if unreached:  # the most precise cause: say it first
+        reasons.insert(
+            0, "incomplete evidence: " + "; ".join(f"{h} could not be scanned: {w}" for h, w in unreached)
+        )
+        status = "NOT CERTIFIED: incomplete evidence"
     certified = not reasons
     if certified:
         status = "CERTIFIED"
@@ -296,9 +317,7 @@ def evaluate(
             )
         else:
             global_gate.append("global critical gate passed: no unwaived critical failure outside this scope")
-    view.gate = Gate(
-        passed=certified, reasons=reasons, critical_failures=len(crit), min_score=gate.min_score
-    )
+    view.gate = Gate(passed=certified, reasons=reasons, critical_failures=len(crit), min_score=gate.min_score)
     summary = {s.value: sum(1 for f in view.findings if f.status == s) for s in Status}
     summary["waived"] = sum(1 for f in view.findings if f.suppressed and f.suppressed.kind == "waiver")
     summary["baselined"] = baselined
@@ -551,7 +570,9 @@ def check_material(m: Material) -> list[str]:
     except ValueError:
         expected_id = None
     if expected_id != cert.id:
-        problems.append(f"certificate id {cert.id} does not match its digest and issue date (expected {expected_id})")
+        problems.append(
+            f"certificate id {cert.id} does not match its digest and issue date (expected {expected_id})"
+        )
     if not cert.seal:
         problems.append("the certificate has no seal (issued by an older chom-validate? reissue it)")
     elif cert.seal != cert.compute_seal():
@@ -582,7 +603,9 @@ def load_material(path: Path) -> Material:
 
             report = load_report(results_path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ValueError(f"{results_path}: cannot read the certified results: {exc.strerror or exc}") from exc
+            raise ValueError(
+                f"{results_path}: cannot read the certified results: {exc.strerror or exc}"
+            ) from exc
         return Material(cert=cert, results=canonical_json(report), source=str(results_path), report=report)
     if not path.is_file():
         raise ValueError(f"{path}: no such certificate")
@@ -599,9 +622,15 @@ def load_material(path: Path) -> Material:
         data, _ = got
         m = _material_from_block(data, str(path))
         visible = " ".join(pdf_text(path).split())
-        for what, value in (("id", m.cert.id), ("digest", m.cert.digest), ("status", f"Certification status: {m.cert.status}")):
+        for what, value in (("id", m.cert.id), ("digest", m.cert.digest)):
             if value not in visible:
                 m.problems.append(f"the PDF's visible text does not show the certified {what} ({value})")
+        shown = set(re.findall(r"Certification status: (NOT CERTIFIED(?:: \w+ evidence)?|CERTIFIED)", visible))
+        if shown != {m.cert.status}:
+            m.problems.append(
+                f"the PDF's visible text shows status {', '.join(sorted(shown)) or 'none'}, "
+                f"the certificate says {m.cert.status}"
+            )
         return m
     try:
         text = path.read_text(encoding="utf-8")
@@ -615,7 +644,9 @@ def load_material(path: Path) -> Material:
     data, armored = got
     m = _material_from_block(data, str(path))
     if data.get("document_digest") != document_digest(text.replace(armored, PLACEHOLDER, 1)):
-        m.problems.append(f"{path.name}: the document's text was changed after issue (document digest mismatch)")
+        m.problems.append(
+            f"{path.name}: the document's text was changed after issue (document digest mismatch)"
+        )
     return m
 
 

@@ -71,7 +71,9 @@ def has_artifact_evidence(f: Finding) -> bool:
     return f.status in (Status.PASS, Status.FAIL) and any(e.path or e.command for e in f.evidence)
 
 
-def coverage(findings: Iterable[Finding], profile: str, areas: Iterable[str] | None = None) -> list[AreaCoverage]:
+def coverage(
+    findings: Iterable[Finding], profile: str, areas: Iterable[str] | None = None
+) -> list[AreaCoverage]:
     """Evidence coverage of each area (``areas``: the scope; default all areas, required per profile)."""
     required = set(REQUIRED_AREAS.get(profile, ()))
     keys = list(areas) if areas is not None else list(AREAS)

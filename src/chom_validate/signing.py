@@ -44,7 +44,9 @@ def sign(data: bytes, key: Path) -> str:
         )
         sig = msg.with_name("certificate.sig")
         if proc.returncode != 0 or not sig.is_file():
-            raise SigningError(f"ssh-keygen -Y sign with {key} failed: {proc.stderr.strip() or proc.returncode}")
+            raise SigningError(
+                f"ssh-keygen -Y sign with {key} failed: {proc.stderr.strip() or proc.returncode}"
+            )
         return sig.read_text(encoding="ascii")
 
 
@@ -68,7 +70,19 @@ def verify(data: bytes, signature: str, allowed_signers: Path) -> str:
         if found.returncode != 0 or not principals:
             raise SigningError(f"the signing key is not in {allowed_signers}")
         proc = subprocess.run(
-            [exe, "-Y", "verify", "-f", str(allowed_signers), "-I", principals[0], "-n", NAMESPACE, "-s", str(sig)],
+            [
+                exe,
+                "-Y",
+                "verify",
+                "-f",
+                str(allowed_signers),
+                "-I",
+                principals[0],
+                "-n",
+                NAMESPACE,
+                "-s",
+                str(sig),
+            ],
             input=data,
             capture_output=True,
             stdin=None,

@@ -51,8 +51,10 @@ def assessed_areas(canon: dict[str, Any]) -> set[str]:
     out = set()
     for f in canon.get("findings", []):
         area = cat_to_area.get(f.get("category", ""))
-        if area and f.get("status") in ("pass", "fail") and any(
-            e.get("path") or e.get("command") for e in f.get("evidence", [])
+        if (
+            area
+            and f.get("status") in ("pass", "fail")
+            and any(e.get("path") or e.get("command") for e in f.get("evidence", []))
         ):
             out.add(area)
     return out
@@ -85,7 +87,9 @@ def diff_cmd(
     sa, sb = a.get("scores", {}).get("overall"), b.get("scores", {}).get("overall")
     delta = "" if sa is None or sb is None else f" ({sb - sa:+.1f})"
     typer.echo(f"score: {_fmt(sa)} -> {_fmt(sb)}{delta}")
-    for name in sorted(set(a.get("scores", {}).get("pillars", {})) | set(b.get("scores", {}).get("pillars", {}))):
+    for name in sorted(
+        set(a.get("scores", {}).get("pillars", {})) | set(b.get("scores", {}).get("pillars", {}))
+    ):
         pa = a.get("scores", {}).get("pillars", {}).get(name, {}).get("score")
         pb = b.get("scores", {}).get("pillars", {}).get(name, {}).get("score")
         if pa != pb:
@@ -96,5 +100,9 @@ def diff_cmd(
         typer.echo(f"  now assessed: {AREAS[k][0]}")
     for k in sorted(ca - cb):
         typer.echo(f"  no longer assessed: {AREAS[k][0]}")
-    worse = any(c.kind == "new-failure" for c in changes) or (sa is not None and sb is not None and sb < sa) or bool(ca - cb)
+    worse = (
+        any(c.kind == "new-failure" for c in changes)
+        or (sa is not None and sb is not None and sb < sa)
+        or bool(ca - cb)
+    )
     raise typer.Exit(1 if worse else 0)

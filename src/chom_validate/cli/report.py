@@ -387,7 +387,9 @@ def certify_cmd(
         command_timeout=command_timeout,
         checks_dirs=checks_dir,
     )
-    report, cfg = _scan(_scan_args(path, host, hosts, snapshot, inventory, config, profile, no_waivers, now, conn))
+    report, cfg = _scan(
+        _scan_args(path, host, hosts, snapshot, inventory, config, profile, no_waivers, now, conn)
+    )
     _config_line(cfg, report)
     ev = _judge(report, cfg, clock.date(), "confidence-certificate", no_waivers)
     digests = tree_digests(path) if path is not None and path.is_dir() else evidence_digests(report)
@@ -491,7 +493,10 @@ def verify_cmd(
     changes: list[Change] = []
     if cert.valid_until and clock.date() > dt.date.fromisoformat(cert.valid_until):
         changes.append(Change(kind="expired", detail=f"valid until {cert.valid_until}, now {clock.date()}"))
-    typer.echo(f"{cert.id}: {cert.kind}, issued {cert.issued_at}" + (f", valid until {cert.valid_until}" if cert.valid_until else ""))
+    typer.echo(
+        f"{cert.id}: {cert.kind}, issued {cert.issued_at}"
+        + (f", valid until {cert.valid_until}" if cert.valid_until else "")
+    )
     typer.echo(f"read from {m.source}")
     typer.echo(f"digest sha256:{cert.digest}")
     for p in problems:
@@ -511,7 +516,9 @@ def verify_cmd(
             checks_dirs=checks_dir,
         )
         new, cfg = _scan(
-            _scan_args(path, host, hosts, snapshot, inventory, config, profile or cert.profile, False, now, conn)
+            _scan_args(
+                path, host, hosts, snapshot, inventory, config, profile or cert.profile, False, now, conn
+            )
         )
         ev = _judge(new, cfg, clock.date(), cert.kind, False)
         import json as _json
@@ -530,7 +537,10 @@ def verify_cmd(
         typer.echo(f"  {c.kind}: {c.detail}")
     authentic = not problems
     verdict = ("authentic" + (" (signed)" if signer else "")) if authentic else "NOT AUTHENTIC"
-    typer.echo(f"{cert.id}: {verdict} · {cert.status}" + (f" · {len(changes)} change(s) since issue" if changes else ""))
+    typer.echo(
+        f"{cert.id}: {verdict} · {cert.status}"
+        + (f" · {len(changes)} change(s) since issue" if changes else "")
+    )
     if not authentic or changes:
         raise typer.Exit(1)
     if not cert.certified and not allow_not_certified:

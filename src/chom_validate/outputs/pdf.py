@@ -75,7 +75,12 @@ def pdf_text(pdf: Path) -> str:
     if exe is None:
         raise PdfUnavailable("reading a PDF certificate needs pdftotext: apt-get install poppler-utils")
     proc = subprocess.run(
-        [exe, "-raw", str(pdf), "-"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, check=False
+        [exe, "-raw", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
     )
     if proc.returncode != 0:
         raise ValueError(f"{pdf}: not a readable PDF: {proc.stderr.strip() or proc.returncode}")
