@@ -248,6 +248,9 @@ def test_trend_chart_from_history(tmp_path: Path) -> None:
     assert [p.score for p in points][:2] == [41.0, 55.5]
     html = render(sample_report(), "confidence-certificate", "html", history=points)
     assert isinstance(html, str) and 'class="trend"' in html and "2026-06-01" in html
+    assert 'id="trend-delta"' in html and "(+3.6)" in html  # 55.5 -> 59.1 since the previous run
+    md = render(sample_report(), "confidence-certificate", "md", history=points)
+    assert isinstance(md, str) and "Trend: score 55.5 → 59.1 (+3.6)" in md
 
 
 def test_pdf_missing_gives_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
