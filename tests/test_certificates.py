@@ -186,7 +186,11 @@ def test_unreadable_file_is_incomplete_evidence() -> None:
     report.findings.append(Finding.model_validate(tgt.model_dump()))
     report.targets[0].stats["skipped_files"] = 2
     na = report.findings[0].model_copy(
-        update={"check_id": "DEP020", "status": Status.NOT_APPLICABLE, "message": "shellcheck is not installed"}
+        update={
+            "check_id": "DEP020",
+            "status": Status.NOT_APPLICABLE,
+            "message": "shellcheck is not installed",
+        }
     )
     report.findings.append(Finding.model_validate(na.model_dump()))
     ev, cert = _cert(report)

@@ -625,7 +625,9 @@ def load_material(path: Path) -> Material:
         for what, value in (("id", m.cert.id), ("digest", m.cert.digest)):
             if value not in visible:
                 m.problems.append(f"the PDF's visible text does not show the certified {what} ({value})")
-        shown = set(re.findall(r"Certification status: (NOT CERTIFIED(?:: \w+ evidence)?|CERTIFIED)", visible))
+        shown = set(
+            re.findall(r"Certification status: (NOT CERTIFIED(?:: \w+ evidence)?|CERTIFIED)", visible)
+        )
         if shown != {m.cert.status}:
             m.problems.append(
                 f"the PDF's visible text shows status {', '.join(sorted(shown)) or 'none'}, "
