@@ -14,21 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from chom_validate.certificate import (
-    Material,
-    canonical_json,
-    check_material,
-    evaluate,
-    issue,
-    load_material,
-    results_digest,
-)
+from chom_validate.certificate import canonical_json, evaluate, issue, results_digest
 from chom_validate.config import ScoringConfig
 from chom_validate.findings import Evidence, Finding, Severity, Status, Suppression
 from chom_validate.outputs import pdf as pdf_mod
 from chom_validate.outputs.json import load_report, to_json
 from chom_validate.outputs.report import render_report
 from chom_validate.outputs.report_view import build_view
+from chom_validate.verification import Material, check_material, encode_block, load_material
 
 from .conftest import EXAMPLE, FIXED_NOW
 from .report_samples import NOW, sample_report
@@ -308,8 +301,6 @@ def test_verify_rendered_pdf_alone_unchanged_and_tampered(tmp_path: Path) -> Non
     forged_html = forged_html.replace(
         f"Certification status:</strong> {cert.status}", "Certification status:</strong> CERTIFIED"
     )
-    from chom_validate.certificate import encode_block
-
     forged = pdf_mod.html_to_pdf(
         forged_html, attachments={"chom-validate-certificate.txt": encode_block(cert, ev.report).encode()}
     )

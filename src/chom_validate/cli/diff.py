@@ -14,11 +14,12 @@ from typing import Any
 
 import typer
 
-from ..certificate import canonical_results, check_material, diff_findings, evaluate, load_material
+from ..certificate import canonical_results, diff_findings, evaluate
 from ..config import ScoringConfig
 from ..outputs.json import load_report
 from ..outputs.pdf import PdfUnavailable
 from ..scoring import AREAS
+from ..verification import check_material, load_material
 from .app import app, fail
 
 

@@ -20,14 +20,12 @@ from ..certificate import (
     Certificate,
     Change,
     Evaluation,
-    check_material,
     diff_files,
     diff_findings,
     evaluate,
     evidence_digests,
     issue,
     issue_time,
-    load_material,
     results_digest,
     tree_digests,
     validity_days,
@@ -40,6 +38,7 @@ from ..outputs.report import render_report
 from ..outputs.report_view import KINDS
 from ..results import RunReport
 from ..signing import SigningError, sign, verify
+from ..verification import check_material, load_material
 from .app import app, fail
 from .common import (
     ScanArgs,

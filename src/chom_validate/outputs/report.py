@@ -19,9 +19,10 @@ import jinja2
 import markupsafe
 
 from ..attestations import AttestationView
-from ..certificate import PLACEHOLDER, Certificate, Evaluation, encode_block, seal_document
+from ..certificate import Certificate, Evaluation
 from ..history import HistoryPoint
 from ..results import RunReport
+from ..verification import PLACEHOLDER, encode_block, seal_document
 from . import charts
 from .report_view import KINDS, STATUS_LABEL, ReportView, build_view
 
