@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
@@ -147,3 +148,58 @@ def test_screenshot_shows_score_and_category_table(tmp_path: Path) -> None:
     # the category table is drawn in the first screen: its header background row is present
     top = pixels[: WIDTH * 1400]
     assert Counter(top).get(rgb("#f6f8fa"), 0) > 5000
+
+
+def test_certificate_screenshot_verdict_coverage_and_risk_table(tmp_path: Path) -> None:
+    """What an auditor sees first: the red NOT CERTIFIED banner, the coverage table, one risk row
+    per check with unbroken ids, and no "Valid until" on a certificate that does not certify."""
+    report = sample_report()
+    html = render(report, "confidence-certificate", "html")
+    assert isinstance(html, str)
+    page = tmp_path / "certificate.html"
+    page.write_text(html, encoding="utf-8")
+    r = chromium(tmp_path, page.as_uri(), "--dump-dom")
+    dom = r.stdout
+    assert 'id="verdict-status"' in dom and 'id="coverage-table"' in dom and "Valid until" not in dom
+    risk_ids = re.findall(r'<tr><td>P\d</td><td><a href="#check-([A-Z]+\d+)"><code class="id">', dom)
+    assert risk_ids and len(risk_ids) == len(set(risk_ids))
+    shot = tmp_path / "shot.png"
+    r = chromium(tmp_path, page.as_uri(), f"--screenshot={shot}", f"--window-size={WIDTH},{HEIGHT}")
+    assert r.returncode == 0 and shot.is_file(), r.stderr[-2000:]
+    width, _, pixels = decode_png(shot.read_bytes())
+    top = Counter(pixels[: width * 700])  # the banner sits in the first screen
+    assert top.get(rgb("#cf222e"), 0) > 3000, "no red NOT CERTIFIED banner at the top"
+    assert Counter(pixels).get(rgb("#1a7f37"), 0) > 200, "no green ASSESSED/PASS labels"
+
+
+PDFTOPPM = shutil.which("pdftoppm")
+
+
+@pytest.mark.skipif(not (PDFTOPPM and shutil.which("pdftotext")), reason="poppler-utils not installed")
+def test_pdf_certificate_page_fits_and_ids_stay_whole(tmp_path: Path) -> None:
+    from chom_validate.outputs import pdf as pdf_mod
+
+    if not pdf_mod.available():
+        pytest.skip("WeasyPrint not installed")
+    report = sample_report()
+    data = render(report, "confidence-certificate", "pdf")
+    assert isinstance(data, bytes)
+    pdf = tmp_path / "c.pdf"
+    pdf.write_bytes(data)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for f in report.failures():
+        assert f.check_id in text, f"{f.check_id} broken or missing in the PDF text"
+    assert not re.search(r"\b(DEP|SEC|NET|MON|BAK|SYS|DR|IR)\d{1,2} \d", text), "a check id was split"
+    assert "Valid until" not in text
+    subprocess.run(
+        [PDFTOPPM, "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True
+    )
+    png = next(tmp_path.glob("p*.png"))
+    width, height, pixels = decode_png(png.read_bytes())
+    counts = Counter(pixels)
+    assert counts.get((255, 255, 255), 0) < 0.97 * len(pixels), "first PDF page is blank"
+    # nothing drawn in the right margin (tables fit the page): the last 3% of columns stay white
+    margin = [pixels[y * width + x] for y in range(height) for x in range(int(width * 0.97), width)]
+    assert sum(1 for p in margin if p != (255, 255, 255)) < 0.01 * len(margin)

@@ -17,7 +17,8 @@ from chom_validate.attestations import (
     attestation_views,
     load_attestations,
 )
-from chom_validate.certificate import canonical_json, issue, results_digest
+from chom_validate.certificate import canonical_json, evaluate, issue, results_digest
+from chom_validate.config import ScoringConfig
 from chom_validate.history import record, trend
 from chom_validate.outputs import pdf as pdf_mod
 from chom_validate.outputs.json import load_report, to_json
@@ -33,9 +34,14 @@ UPDATE = os.environ.get("CHOM_UPDATE_GOLDEN") == "1"
 ATTEST = EXAMPLE / "attestations.yaml"
 
 
-def render(report: RunReport, kind: str, fmt: str, **kw: object) -> str | bytes:
+def render(
+    report: RunReport, kind: str, fmt: str, scoring: ScoringConfig | None = None, **kw: object
+) -> str | bytes:
+    """Render as `report` does: judged by certificate.evaluate, the certificate over that judgement."""
     atts = attestation_views(load_attestations(ATTEST), {}, NOW.date())
-    return render_report(report, kind, fmt, NOW, issue(report, NOW), atts, **kw)  # type: ignore[arg-type]
+    ev = evaluate(report, scoring or ScoringConfig(), NOW.date(), kind=kind)
+    cert = issue(ev.report, NOW, evaluation=ev)
+    return render_report(ev.report, kind, fmt, NOW, cert, atts, evaluation=ev, **kw)  # type: ignore[arg-type]
 
 
 def pdf_text(data: bytes, tmp_path: Path) -> str:
@@ -71,33 +77,31 @@ def test_golden(kind: str, fmt: str) -> None:
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_critical_failure_is_not_certified_whatever_the_score(kind: str) -> None:
     report = sample_report()
-    # Make the score excellent: only the critical failure remains in the way.
-    report.scores.overall, report.scores.band = 97.0, "EXCELLENT"
-    report.gate.reasons = [r for r in report.gate.reasons if "critical" in r]
-    assert report.gate.reasons, "the sample must fail the gate on its critical failure"
+    # Even with a gate configured not to block on criticals, the document stays NOT CERTIFIED;
+    # a kind with its own scope shows the global critical gate separately.
+    lenient = ScoringConfig(critical_blocks=False, min_score={"hardened": 0.0})
     for fmt in ("md", "html", "json"):
-        text = render(report, kind, fmt)
+        text = render(report, kind, fmt, scoring=lenient)
         assert isinstance(text, str)
         assert "NOT CERTIFIED" in text
-        assert "97.0" in text
-    # Even with a gate configured not to block on criticals, the certificate stays NOT CERTIFIED.
-    report.gate.passed, report.gate.reasons = True, []
-    assert issue(report, NOW).certified is False
-    md = render(report, kind, "md")
-    assert "NOT CERTIFIED" in md and "unwaived critical failures: NET001" in md
+        if kind == "incident-readiness":
+            assert "global critical gate FAILED" in text and "NET001" in text
+        else:
+            assert "1 unwaived critical failure(s): NET001" in text
+    ev = evaluate(report, lenient, NOW.date(), kind=kind)
+    assert issue(ev.report, NOW, evaluation=ev).certified is False
 
 
 def test_clean_run_is_certified() -> None:
     report = sample_report(all_pass=True)
     report.findings = [f for f in report.findings if f.check_id != "DR001"]  # no error results
-    from chom_validate.config import ScoringConfig
-    from chom_validate.scoring import evaluate_gate
-
-    report.gate = evaluate_gate(report.findings, report.scores, ScoringConfig(), "hardened")
-    assert report.gate.passed, report.gate.reasons
-    assert issue(report, NOW).certified
+    ev = evaluate(report, ScoringConfig(), NOW.date())
+    assert ev.certified, ev.reasons
+    cert = issue(ev.report, NOW, evaluation=ev)
+    assert cert.certified and cert.valid_until
     md = render(report, "confidence-certificate", "md")
     assert "**CERTIFIED**" in md and "NOT CERTIFIED" not in md
+    assert "Valid until" in md
 
 
 def test_every_failure_links_check_id_and_evidence() -> None:
@@ -124,10 +128,10 @@ def test_risks_prioritized_with_fix_and_waivers_listed() -> None:
     p2 = risk_table.index("| P2 | [MON002]")
     assert p1 < p2
     assert "Apply the documented fix for NET001" in risk_table
-    waived = md.split("### Waived risks")[1]
+    waived = md.split("### Accepted risks (waived)")[1]
     assert "runbook being written in OPS-142" in waived and "2026-12-31" in waived and "ops@chom" in waived
     # the waived finding is not in the risk table
-    assert "RedisDown has no runbook_url" not in risk_table.split("### Waived risks")[0]
+    assert "RedisDown has no runbook_url" not in risk_table.split("### Accepted risks")[0]
 
 
 def test_machine_results_and_attestations_are_separate() -> None:
@@ -184,7 +188,8 @@ def test_markdown_escaping() -> None:
     assert md_text("a|b <script>") == r"a\|b \<script\>"
     assert md_code("x `y` z") == "``x `y` z``"
     report = sample_report()
-    report.findings[0].message = "evil <img src=x onerror=alert(1)> | break"
+    evil = next(f for f in report.findings if f.status == "fail" and not f.suppressed)
+    evil.message = "evil <img src=x onerror=alert(1)> | break"
     md = render(report, "validation-report", "md")
     html = render(report, "validation-report", "html")
     assert isinstance(md, str) and isinstance(html, str)
@@ -218,10 +223,19 @@ def test_digest_is_canonical_and_stable() -> None:
 
 
 def test_certificate_id_and_validity() -> None:
-    cert = issue(sample_report(), NOW, days=30)
+    ok = sample_report(all_pass=True)
+    ok.findings = [f for f in ok.findings if f.check_id != "DR001"]
+    ev = evaluate(ok, ScoringConfig(), NOW.date())
+    cert = issue(ev.report, NOW, days=30, evaluation=ev)
     assert re.fullmatch(r"CHOM-PROD-2026-Q4-[0-9A-F]{8}", cert.id)
     assert cert.valid_until == "2026-12-29" and cert.validity_days == 30
     assert cert.id.endswith(cert.digest[:8].upper())
+    # "Valid until" only on a CERTIFIED certificate
+    bad = evaluate(sample_report(), ScoringConfig(), NOW.date())
+    assert issue(bad.report, NOW, evaluation=bad).valid_until is None
+    for fmt in ("md", "html"):
+        text = render(sample_report(), "confidence-certificate", fmt)
+        assert isinstance(text, str) and "Valid until" not in text and "no validity window" in text
 
 
 def test_trend_chart_from_history(tmp_path: Path) -> None:
@@ -234,6 +248,9 @@ def test_trend_chart_from_history(tmp_path: Path) -> None:
     assert [p.score for p in points][:2] == [41.0, 55.5]
     html = render(sample_report(), "confidence-certificate", "html", history=points)
     assert isinstance(html, str) and 'class="trend"' in html and "2026-06-01" in html
+    assert 'id="trend-delta"' in html and "(+3.6)" in html  # 55.5 -> 59.1 since the previous run
+    md = render(sample_report(), "confidence-certificate", "md", history=points)
+    assert isinstance(md, str) and "Trend: score 55.5 → 59.1 (+3.6)" in md
 
 
 def test_pdf_missing_gives_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -269,7 +286,8 @@ def test_all_kinds_all_formats_for_the_example(example_report: RunReport, tmp_pa
             out = render(example_report, kind, fmt)
             text = pdf_text(out, tmp_path) if isinstance(out, bytes) else out
             assert "CHOM-PROD-2026-Q4-" in text and "PENDING" in text, (kind, fmt)
-            assert ("NOT CERTIFIED" in text) == (not example_report.gate.passed), (kind, fmt)
+            ev = evaluate(example_report, ScoringConfig(), NOW.date(), kind=kind)
+            assert (ev.status in text) and ("NOT CERTIFIED" in text) == (not ev.certified), (kind, fmt)
             for f in example_report.failures()[:20]:
                 assert f.check_id in text, (kind, fmt, f.check_id)
 
@@ -315,21 +333,21 @@ def test_cli_certify_and_verify_detects_changed_file(cli, tmp_path: Path) -> Non
     verify = ("verify-certificate", str(cert_dir / "certificate.md"), "--path", str(tree),
               "--config", str(cfg), "--now", FIXED_NOW)  # fmt: skip
     r = cli(*verify)
+    # the example is NOT CERTIFIED (critical findings): authentic, but only --allow-not-certified passes
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "authentic · NOT CERTIFIED" in r.stdout and "change(s)" not in r.stdout
+    r = cli(*verify, "--allow-not-certified")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "digest: OK" in r.stdout and "verified" in r.stdout
     changed = next(p for p in sorted(tree.rglob("*.sh")))
     changed.write_text(changed.read_text() + "\necho tampered\n")
-    r = cli(*verify)
+    r = cli(*verify, "--allow-not-certified")
     assert r.returncode == 1
     assert f"file-changed: {changed.relative_to(tree).as_posix()}" in r.stdout
     # tampering with the stored results breaks the digest even without a target
     res = cert_dir / "results.json"
     res.write_text(res.read_text().replace('"fail"', '"pass"').replace('"not_applicable"', '"pass"'))
-    r = cli("verify-certificate", str(cert_dir), "--now", FIXED_NOW)
-    assert r.returncode == 1 and "digest: MISMATCH" in r.stdout
-    # expiry
-    r = cli("verify-certificate", str(cert_dir / "certificate.json"), "--now", "2030-01-01")
-    assert r.returncode == 1 and "expired" in r.stdout
+    r = cli("verify-certificate", str(cert_dir), "--now", FIXED_NOW, "--allow-not-certified")
+    assert r.returncode == 1 and "does not match the certified" in r.stdout and "NOT AUTHENTIC" in r.stdout
 
 
 def test_cli_verify_unreadable_certificate(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,6 @@
-"""Certificates: an id, a validity window and a digest over the canonical JSON of the results.
+"""Certificates: the auditor's judgement of a run (``evaluate``), an id, a validity window (only when
+CERTIFIED), a seal and a digest over the canonical JSON of the judged results. The block rendered
+documents carry and the authenticity checks live in ``verification.py``; signatures in ``signing.py``.
 
 Canonical results (what the digest covers) are the verdicts, not the run: for every finding its
 check, target, status, severity, message, subject, evidence (path, line, host, command, excerpt,
@@ -14,19 +16,43 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from .config import ScoringConfig
 from .findings import Finding, Severity, Status
-from .results import RunReport
+from .results import Gate, RunReport
+from .scoring import (
+    AREAS,
+    KIND_SCOPES,
+    AreaCoverage,
+    compute_scores,
+    coverage,
+    evaluate_gate,
+    missing_areas,
+)
 
-CERT_SCHEMA = "chom-validate/certificate/1"
+CERT_SCHEMA = "chom-validate/certificate/2"
+BLOCK_SCHEMA = "chom-validate/certificate-block/1"
+SIGN_NAMESPACE = "chom-validate-certificate"
+DEFAULT_KIND = "confidence-certificate"
 DEFAULT_VALIDITY_DAYS = 90
 _ENV_CODES = {"production": "PROD", "staging": "STG", "development": "DEV", "test": "TEST"}
-_FINDING_FIELDS = ("check_id", "target", "status", "effective_severity", "message", "subject", "fingerprint")
+_FINDING_FIELDS = (
+    "check_id",
+    "category",
+    "target",
+    "status",
+    "effective_severity",
+    "message",
+    "subject",
+    "fingerprint",
+)
 _SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules"}
 
 
@@ -38,11 +64,21 @@ class Certificate(BaseModel):
     project: str
     environment: str
     profile: str
+    kind: str = DEFAULT_KIND
     issued_at: str
-    valid_until: str
+    valid_until: str | None = Field(None, description="Only a CERTIFIED certificate has a validity window")
     validity_days: int
     digest: str = Field(description="sha256 of the canonical JSON of the results (see module doc)")
     certified: bool
+    status: str = Field("", description="CERTIFIED, NOT CERTIFIED, NOT CERTIFIED: insufficient evidence, ...")
+    missing_areas: list[str] = Field(default_factory=list, description="Required areas without evidence")
+    not_looked_at: list[str] = Field(
+        default_factory=list, description="Files skipped or unreadable, tools missing, hosts unreached"
+    )
+    global_gate: list[str] = Field(
+        default_factory=list, description="Global critical gate (shown beside a scoped kind's own verdict)"
+    )
+    config_source: str | None = None
     score: float | None = None
     band: str | None = None
     gate_reasons: list[str] = Field(default_factory=list)
@@ -51,6 +87,15 @@ class Certificate(BaseModel):
     file_digests: dict[str, str] = Field(
         default_factory=dict, description="sha256 of every file of the scanned tree(s) at issue time"
     )
+    seal: str = Field("", description="sha256 of the canonical JSON of every other field but signature")
+    signature: str | None = Field(None, description="`ssh-keygen -Y sign` signature over the sealed fields")
+
+    def sealed_bytes(self) -> bytes:
+        data = self.model_dump(mode="json", exclude={"seal", "signature"})
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+    def compute_seal(self) -> str:
+        return hashlib.sha256(self.sealed_bytes()).hexdigest()
 
 
 def canonical_results(report: RunReport) -> dict[str, Any]:
@@ -112,29 +157,235 @@ def is_certified(report: RunReport) -> bool:
     return report.gate.passed and not critical_failures(report) and not report.target_errors
 
 
+# -- certification: what the evidence carries ---------------------------------------------------------
+_TOOLS = ("shellcheck", "promtool", "amtool", "systemd-analyze")
+_TOOL_MISSING = re.compile(
+    r"`?(" + "|".join(map(re.escape, _TOOLS)) + r")`? (?:is )?not (?:installed|found|available)"
+)
+
+
+@dataclass
+class Evaluation:
+    """A run judged for one report kind: the derived report a certificate covers and its verdict."""
+
+    report: RunReport  # baselines lifted, waivers re-checked, unreached hosts unknown, re-scored
+    kind: str
+    certified: bool
+    status: str
+    reasons: list[str]
+    coverage: list[AreaCoverage]
+    missing: list[AreaCoverage]
+    global_gate: list[str] = field(default_factory=list)
+    not_looked_at: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    unreached: list[tuple[str, str]] = field(default_factory=list)
+    baselined: int = 0
+    scope: tuple[str, ...] | None = None
+
+
+def _mentions(f: Finding, host: str) -> bool:
+    if f.target == host or f.subject == host or any(e.host == host for e in f.evidence):
+        return True
+    return len(host) >= 3 and re.search(rf"(?<![\w.-]){re.escape(host)}(?![\w-])", f.message) is not None
+
+
+def not_looked_at(report: RunReport) -> tuple[list[str], list[str]]:
+    """(everything not looked at, unreadable files): skipped files, read errors, missing tools."""
+    items: list[str] = []
+    unreadable: list[str] = []
+    for t in report.targets:
+        for key, value in sorted(t.stats.items()):
+            if ("skipped" in key or "unreadable" in key or "special" in key) and value:
+                shown = value if not isinstance(value, list | dict) else len(value)
+                items.append(f"{t.name}: {key.replace('_', ' ')}: {shown}")
+    for f in report.findings:
+        if f.check_id == "TGT001" and f.status == Status.ERROR and not f.message.startswith("not assessed:"):
+            items.append(f"{f.target}: {f.message}")
+            if not re.search(r"symlink|size cap|too large|binary|UTF-8|fifo|FIFO|socket|device", f.message):
+                unreadable.append(f"{f.target}: {f.message}")
+    tools = sorted({m.group(1) for f in report.findings for m in [_TOOL_MISSING.search(f.message)] if m})
+    items += [f"tool not installed: {t} (checks that need it did not run)" for t in tools]
+    return items, unreadable
+
+
+def evaluate(
+    report: RunReport,
+    scoring: ScoringConfig,
+    today: dt.date,
+    *,
+    kind: str = DEFAULT_KIND,
+    use_waivers: bool = True,
+) -> Evaluation:
+    """Judge a run as an auditor would (pure; never changes ``report``).
+
+    - Baselines are a merge-gate tool: baselined failures count as open failures here.
+    - A waiver counts only when in force today (and never with ``use_waivers=False``).
+    - Every check about a host that could not be scanned is ``error`` (not assessed), never pass/fail.
+    - Each area the profile requires (or the kind's scope) needs artifact evidence, else NOT ASSESSED
+      and "NOT CERTIFIED: insufficient evidence"; an unreadable file makes it "incomplete evidence".
+    """
+    view = report.model_copy(deep=True)
+    unreached = [(t.name, t.error or "could not be scanned") for t in view.targets if t.error]
+    baselined = 0
+    for f in view.findings:
+        sup = f.suppressed
+        if sup is not None and sup.kind == "baseline":
+            f.data["baselined"] = sup.source or "baseline"
+            f.suppressed = None
+            baselined += 1
+        elif sup is not None and sup.kind == "waiver":
+            expired = sup.expires is not None and sup.expires < today.isoformat()
+            if not use_waivers or expired:
+                if expired:
+                    f.data["expired_waiver"] = f"{sup.source or 'config'} (expired {sup.expires})"
+                f.suppressed = None
+        for host, why in unreached:
+            if f.status in (Status.PASS, Status.FAIL) and _mentions(f, host):
+                f.status = Status.ERROR
+                f.suppressed = None
+                f.message = f"not assessed: {host} could not be scanned ({why}); the check said: {f.message}"
+                break
+    for host, why in unreached:
+        for c in view.checks:
+            view.findings.append(
+                Finding(
+                    status=Status.ERROR,
+                    message=f"not assessed: {host} could not be scanned ({why})",
+                    subject=host,
+                    check_id=c.id,
+                    check_name=c.name,
+                    category=c.category,
+                    pillar=c.pillar,
+                    target=host,
+                    effective_severity=c.severity,
+                    fingerprint=hashlib.sha256(f"{c.id}\x1f{host}\x1funreached".encode()).hexdigest()[:32],
+                )
+            )
+    scope = KIND_SCOPES.get(kind)
+    scope_cats = {c for a in scope for c in AREAS[a][1]} if scope else None
+    in_scope = [f for f in view.findings if scope_cats is None or f.category in scope_cats]
+    specs = {c.id: c for c in view.checks}
+    view.scores = compute_scores(in_scope, specs, scoring)
+    gate = evaluate_gate(in_scope, view.scores, scoring, view.profile, len(unreached))
+    reasons = [r for r in gate.reasons if "target(s) could not be scanned" not in r]
+    crit = [
+        f
+        for f in in_scope
+        if f.status == Status.FAIL and not f.suppressed and f.effective_severity == Severity.CRITICAL
+    ]
+    if crit and not any("critical" in r for r in reasons):
+        reasons.insert(
+            0, f"{len(crit)} unwaived critical failure(s): {', '.join(sorted({f.check_id for f in crit}))}"
+        )
+    open_baselined = sum(1 for f in in_scope if f.status == Status.FAIL and f.data.get("baselined"))
+    if open_baselined:
+        reasons.append(f"{open_baselined} baselined failure(s) count as open: a baseline never certifies")
+    cov = coverage(view.findings, view.profile, scope)
+    missing = missing_areas(cov)
+    lost, unreadable = not_looked_at(view)
+    status = "NOT CERTIFIED"
+    if missing:
+        reasons.insert(0, "insufficient evidence: not assessed: " + ", ".join(c.label for c in missing))
+        status = "NOT CERTIFIED: insufficient evidence"
+    if unreadable:
+        reasons.append(
+            f"incomplete evidence: {len(unreadable)} file(s) could not be read: " + "; ".join(unreadable[:5])
+        )
+        status = "NOT CERTIFIED: incomplete evidence"
+    if unreached:  # the most precise cause: say it first
+        reasons.insert(
+            0, "incomplete evidence: " + "; ".join(f"{h} could not be scanned: {w}" for h, w in unreached)
+        )
+        status = "NOT CERTIFIED: incomplete evidence"
+    certified = not reasons
+    if certified:
+        status = "CERTIFIED"
+    global_gate: list[str] = []
+    if scope_cats is not None:
+        outside = [
+            f
+            for f in view.findings
+            if f.category not in scope_cats
+            and f.status == Status.FAIL
+            and not f.suppressed
+            and f.effective_severity == Severity.CRITICAL
+        ]
+        if outside:
+            global_gate.append(
+                f"global critical gate FAILED: {len(outside)} unwaived critical failure(s) outside this "
+                f"report's scope: {', '.join(sorted({f.check_id for f in outside}))}"
+            )
+        else:
+            global_gate.append("global critical gate passed: no unwaived critical failure outside this scope")
+    view.gate = Gate(passed=certified, reasons=reasons, critical_failures=len(crit), min_score=gate.min_score)
+    summary = {s.value: sum(1 for f in view.findings if f.status == s) for s in Status}
+    summary["waived"] = sum(1 for f in view.findings if f.suppressed and f.suppressed.kind == "waiver")
+    summary["baselined"] = baselined
+    for k in ("checks", "targets", "target_errors"):
+        summary[k] = report.summary.get(k, 0)
+    view.summary = summary
+    return Evaluation(
+        report=view,
+        kind=kind,
+        certified=certified,
+        status=status,
+        reasons=reasons,
+        coverage=cov,
+        missing=missing,
+        global_gate=global_gate,
+        not_looked_at=lost,
+        unreadable=unreadable,
+        unreached=unreached,
+        baselined=baselined,
+        scope=scope,
+    )
+
+
+def issue_time(report: RunReport, now: dt.datetime | None) -> dt.datetime:
+    """When a certificate over a saved run was issued: the run's end, so re-rendering keeps it."""
+    if now is not None:
+        return now
+    try:
+        t = dt.datetime.fromisoformat(report.finished_at)
+    except ValueError:
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
 def issue(
     report: RunReport,
     now: dt.datetime,
     days: int = DEFAULT_VALIDITY_DAYS,
     file_digests: dict[str, str] | None = None,
+    evaluation: Evaluation | None = None,
 ) -> Certificate:
+    """The certificate over ``report`` (pass the Evaluation's report: that is what it covers)."""
     digest = results_digest(report)
-    return Certificate(
+    certified = evaluation.certified if evaluation else is_certified(report)
+    cert = Certificate(
         id=certificate_id(report.project, report.environment, now, digest),
         project=report.project,
         environment=report.environment,
         profile=report.profile,
+        kind=evaluation.kind if evaluation else DEFAULT_KIND,
         issued_at=now.isoformat(timespec="seconds"),
-        valid_until=(now + dt.timedelta(days=days)).date().isoformat(),
+        valid_until=(now + dt.timedelta(days=days)).date().isoformat() if certified else None,
         validity_days=days,
         digest=digest,
-        certified=is_certified(report),
+        certified=certified,
+        status=evaluation.status if evaluation else ("CERTIFIED" if certified else "NOT CERTIFIED"),
+        missing_areas=[c.label for c in evaluation.missing] if evaluation else [],
+        not_looked_at=list(evaluation.not_looked_at) if evaluation else [],
+        global_gate=list(evaluation.global_gate) if evaluation else [],
+        config_source=report.config_source,
         score=report.scores.overall,
         band=report.scores.band,
         gate_reasons=list(report.gate.reasons),
         targets=[t.name for t in report.targets],
         file_digests=dict(sorted((file_digests or {}).items())),
     )
+    cert.seal = cert.compute_seal()
+    return cert
 
 
 def tree_digests(root: Path, max_files: int = 20000) -> dict[str, str]:
@@ -182,27 +433,48 @@ def diff_files(old: dict[str, str], new: dict[str, str]) -> list[Change]:
     return changes
 
 
-def _failures(report: RunReport) -> dict[str, str]:
+def _open(canon: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Open failures of canonical results by fingerprint (waived ones are not open)."""
     out = {}
-    for f in report.findings:
-        if f.status == Status.FAIL and not f.suppressed:
-            where = f.evidence[0].location() if f.evidence else f.target
-            out[f.fingerprint] = f"{f.check_id} {where}: {f.message}"
+    for f in canon.get("findings", []):
+        if f.get("status") == "fail" and not f.get("suppressed"):
+            out[f["fingerprint"] or f["message"]] = f
     return out
 
 
-def diff_findings(old: RunReport, new: RunReport) -> list[Change]:
-    before, after = _failures(old), _failures(new)
-    changes = [Change(kind="new-failure", detail=after[k]) for k in sorted(set(after) - set(before))]
-    changes += [Change(kind="fixed", detail=before[k]) for k in sorted(set(before) - set(after))]
+def describe(f: dict[str, Any]) -> str:
+    ev = (f.get("evidence") or [{}])[0]
+    where = ev.get("path") or f.get("target")
+    if ev.get("path") and ev.get("line"):
+        where = f"{ev['path']}:{ev['line']}"
+    if ev.get("host") and ev.get("path"):
+        where = f"{ev['host']}:{where}"
+    return f"{f['check_id']} {where}: {f['message']}"
+
+
+def diff_findings(old: RunReport | dict[str, Any], new: RunReport | dict[str, Any]) -> list[Change]:
+    """New, fixed and changed (same fingerprint, other severity or message) open failures."""
+    a = _open(old if isinstance(old, dict) else canonical_results(old))
+    b = _open(new if isinstance(new, dict) else canonical_results(new))
+    changes = [Change(kind="new-failure", detail=describe(b[k])) for k in sorted(set(b) - set(a))]
+    changes += [Change(kind="fixed", detail=describe(a[k])) for k in sorted(set(a) - set(b))]
+    for k in sorted(set(a) & set(b)):
+        x, y = a[k], b[k]
+        if (x["effective_severity"], x["message"]) != (y["effective_severity"], y["message"]):
+            changes.append(
+                Change(
+                    kind="changed",
+                    detail=f"{describe(y)} (was {x['effective_severity']}: {x['message']})",
+                )
+            )
     return changes
 
 
 def load_certificate(path: Path) -> tuple[Certificate, Path]:
-    """Read ``certificate.json`` given it, its directory, or a rendered certificate beside it."""
+    """Read ``certificate.json`` given it or its directory."""
     if path.is_dir():
         path = path / "certificate.json"
-    elif path.suffix != ".json" or path.name == "results.json":
+    elif path.name == "results.json":
         path = path.with_name("certificate.json")
     try:
         cert = Certificate.model_validate_json(path.read_text(encoding="utf-8"))

@@ -312,6 +312,12 @@ def prepare_options(options: Any, cfg: Config, args: Any) -> None:
             raise ValueError(f"{where}: waivers.{i}.check: {w.check!r} is not a check id like SYS004")
         if not w.reason.strip() or not w.owner.strip():
             raise ValueError(f"{where}: waivers.{i}: reason and owner must not be blank")
+        known = options.extra.get("known_checks")
+        if known is not None and w.check not in known:
+            raise ValueError(
+                f"{where}: waivers.{i}.check: no check {w.check} (see `chom-validate list`); "
+                "a waiver for an unknown check waives nothing"
+            )
     baseline = options.extra.get("baseline")
     if baseline:
         options.extra["baseline_data"] = load_baseline(Path(baseline))

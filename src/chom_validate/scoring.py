@@ -10,12 +10,99 @@ applicable. ``error`` and ``not_applicable`` results are counted, never scored a
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from .config import ScoringConfig
 from .findings import Finding, Severity, Status
-from .registry import CheckSpec
 from .results import Gate, ScoreEntry, Scores
+
+
+class CheckLike(Protocol):
+    """What scoring needs of a check: a registry CheckSpec or the CheckMeta stored in a run report."""
+
+    @property
+    def category(self) -> str: ...
+    @property
+    def pillar(self) -> str: ...
+    @property
+    def severity(self) -> Severity: ...
+
+
+# -- evidence coverage ----------------------------------------------------------------------------
+# An area is a part of a production deployment a certificate speaks for; each maps to the check
+# categories that look at it. A certificate needs evidence (a pass or fail about a real file or
+# command output) for every area its profile requires: no applicable check means NOT ASSESSED.
+AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "deploy": ("Deploy scripts", ("deploy",)),
+    "services": ("Services (systemd units)", ("systemd",)),
+    "network": ("Network (firewall, DNS, TLS)", ("network",)),
+    "monitoring": ("Monitoring and alerting", ("monitoring",)),
+    "backups": ("Backups", ("backup",)),
+    "dr": ("Disaster recovery", ("dr",)),
+    "incident": ("Incident response", ("incident",)),
+}
+REQUIRED_AREAS: dict[str, tuple[str, ...]] = {
+    "baseline": ("deploy",),
+    "hardened": ("deploy", "services", "network", "monitoring"),
+    "certified": ("deploy", "services", "network", "monitoring", "backups", "dr", "incident"),
+}
+# Report kinds that speak for part of the deployment gate on that part only (the global critical
+# gate is still computed and shown beside it). Kinds not listed gate on everything.
+KIND_SCOPES: dict[str, tuple[str, ...]] = {
+    "incident-readiness": ("monitoring", "dr", "incident"),
+}
+
+
+@dataclass
+class AreaCoverage:
+    key: str
+    label: str
+    required: bool
+    status: str  # ASSESSED, NOT ASSESSED, ERROR
+    evidenced: int = 0  # pass/fail results about a real file or command output
+    checks: list[str] = field(default_factory=list)  # checks that produced that evidence
+    errors: int = 0
+
+
+def has_artifact_evidence(f: Finding) -> bool:
+    """A pass or fail that points at bytes read (a file or a command's output), not only a note."""
+    return f.status in (Status.PASS, Status.FAIL) and any(e.path or e.command for e in f.evidence)
+
+
+def coverage(
+    findings: Iterable[Finding], profile: str, areas: Iterable[str] | None = None
+) -> list[AreaCoverage]:
+    """Evidence coverage of each area (``areas``: the scope; default all areas, required per profile)."""
+    required = set(REQUIRED_AREAS.get(profile, ()))
+    keys = list(areas) if areas is not None else list(AREAS)
+    cat_to_area = {c: k for k, (_, cats) in AREAS.items() for c in cats}
+    tally: dict[str, AreaCoverage] = {
+        k: AreaCoverage(key=k, label=AREAS[k][0], required=k in required or areas is not None, status="")
+        for k in keys
+    }
+    for f in findings:
+        cov = tally.get(cat_to_area.get(f.category, ""))
+        if cov is None:
+            continue
+        if f.status == Status.ERROR:
+            cov.errors += 1
+        elif has_artifact_evidence(f):
+            cov.evidenced += 1
+            if f.check_id not in cov.checks:
+                cov.checks.append(f.check_id)
+    for cov in tally.values():
+        cov.checks.sort()
+        if cov.evidenced:
+            cov.status = "ASSESSED"
+        else:
+            cov.status = "ERROR" if cov.errors else "NOT ASSESSED"
+    return list(tally.values())
+
+
+def missing_areas(cov: Iterable[AreaCoverage]) -> list[AreaCoverage]:
+    return [c for c in cov if c.required and c.status != "ASSESSED"]
 
 
 def band_for(score: float | None, cfg: ScoringConfig) -> str | None:
@@ -38,7 +125,7 @@ def _per_check(findings: Iterable[Finding]) -> dict[tuple[str, str], dict[str, i
     return tally
 
 
-def compute_scores(findings: list[Finding], specs: dict[str, CheckSpec], cfg: ScoringConfig) -> Scores:
+def compute_scores(findings: list[Finding], specs: Mapping[str, CheckLike], cfg: ScoringConfig) -> Scores:
     tally = _per_check(findings)
     groups: dict[str, dict[str, list[float]]] = {
         "categories": defaultdict(lambda: [0.0, 0.0]),

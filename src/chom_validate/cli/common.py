@@ -263,6 +263,7 @@ def run_scan(args: ScanArgs, progress=None) -> tuple[RunReport, Config]:  # type
         "baseline": args.baseline,
         "changed_only": args.changed_only,
         "no_cache": args.no_cache,
+        "known_checks": frozenset(registry.checks),  # waivers naming no check are config errors
     }
     options = RunOptions(
         profile=profile,

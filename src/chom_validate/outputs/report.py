@@ -19,9 +19,10 @@ import jinja2
 import markupsafe
 
 from ..attestations import AttestationView
-from ..certificate import Certificate
+from ..certificate import Certificate, Evaluation
 from ..history import HistoryPoint
 from ..results import RunReport
+from ..verification import PLACEHOLDER, encode_block, seal_document
 from . import charts
 from .report_view import KINDS, STATUS_LABEL, ReportView, build_view
 
@@ -95,6 +96,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["label"] = lambda s: STATUS_LABEL.get(s, str(s).upper())
     env.globals["colour"] = charts.colour
+    env.globals["BLOCK_PLACEHOLDER"] = PLACEHOLDER
     return env
 
 
@@ -137,14 +139,26 @@ def render_report(
     attestations: list[AttestationView] | None = None,
     history: list[HistoryPoint] | None = None,
     bands: list[tuple[str, float]] | None = None,
+    evaluation: Evaluation | None = None,
+    verify_command: str = "",
 ) -> str | bytes:
-    """Render one kind in one format; PDF returns bytes (WeasyPrint from the same HTML)."""
-    view = build_view(report, kind, now, certificate, attestations, history, bands)
+    """Render one kind in one format; PDF returns bytes (WeasyPrint from the same HTML).
+
+    ``report`` is what ``certificate`` covers (the Evaluation's report). Markdown and HTML carry the
+    machine-readable block (certificate, compressed canonical results, digest of the document's own
+    text); the PDF carries the HTML's block as an embedded file and shows id, status and digest.
+    """
+    view = build_view(
+        report, kind, now, certificate, attestations, history, bands, evaluation, verify_command
+    )
     if fmt == "pdf":
         from .pdf import html_to_pdf
 
-        return html_to_pdf(render_view(view, "html"))
-    return render_view(view, fmt)
+        html = seal_document(render_view(view, "html"), certificate, report)
+        block = encode_block(certificate, report)
+        return html_to_pdf(html, attachments={"chom-validate-certificate.txt": block.encode("ascii")})
+    text = render_view(view, fmt)
+    return seal_document(text, certificate, report) if fmt in ("md", "html") else text
 
 
 __all__ = ["FORMATS", "KINDS", "environment", "render_report", "render_view"]

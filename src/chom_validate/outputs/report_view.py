@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..attestations import AttestationView
-from ..certificate import Certificate, critical_failures, is_certified
+from ..certificate import Certificate, Evaluation, critical_failures
 from ..findings import Finding, Severity, Status
 from ..history import HistoryPoint
 from ..registry import CATEGORIES
@@ -53,6 +53,8 @@ class FindingView:
     locations: list[str]
     excerpts: list[str]
     waiver: dict[str, Any] | None = None
+    baselined: str | None = None  # baseline entry: counted as open whatever the baseline says
+    expired_waiver: str | None = None
 
 
 @dataclass
@@ -83,6 +85,8 @@ class ScoreRow:
     waived: int
     not_applicable: int
     errors: int
+    threshold: float | None = None
+    note: str = ""
 
 
 @dataclass
@@ -112,6 +116,7 @@ class ReportView:
     targets: list[dict[str, Any]]
     certified: bool
     verdict: str
+    status: str
     score: float | None
     band: str | None
     min_score: float | None
@@ -134,6 +139,13 @@ class ReportView:
     notices: list[str]
     plugin_errors: list[str]
     summary: dict[str, int]
+    coverage: list[Any] = field(default_factory=list)
+    missing_areas: list[str] = field(default_factory=list)
+    not_looked_at: list[str] = field(default_factory=list)
+    global_gate: list[str] = field(default_factory=list)
+    baselined: list[FindingView] = field(default_factory=list)
+    passes: list[CheckView] = field(default_factory=list)  # checks that only passed (grouped with counts)
+    verify_command: str = ""
     bands: list[tuple[str, float]] = field(default_factory=list)
     charts: dict[str, str] = field(default_factory=dict)
 
@@ -156,6 +168,8 @@ def _finding_view(f: Finding) -> FindingView:
         locations=[e.location() for e in f.evidence] or [f.target],
         excerpts=[e.excerpt for e in f.evidence if e.excerpt],
         waiver=f.suppressed.model_dump(mode="json") if f.suppressed else None,
+        baselined=str(f.data["baselined"]) if f.data.get("baselined") else None,
+        expired_waiver=str(f.data["expired_waiver"]) if f.data.get("expired_waiver") else None,
     )
 
 
@@ -171,12 +185,21 @@ def _check_status(counts: dict[str, int]) -> str:
 
 
 def _row(key: str, label: str, e: ScoreEntry, weight: float | None, min_score: float | None) -> ScoreRow:
+    """A row's status is its score against the threshold printed beside it, nothing else."""
+    threshold = min_score if min_score is not None else 0.0
+    notes = []
     if e.score is None:
         status = "ERROR" if e.errors else "NOT ASSESSED"
-    elif e.failed or (min_score is not None and e.score < min_score):
+        if e.passed and not e.failed:
+            notes.append("only unweighted (info) checks passed: nothing to score")
+    elif e.score < threshold:
         status = "FAIL"
     else:
         status = "PASS"
+    if weight is not None and weight == 0:
+        notes.append("weight 0 in scoring.pillar_weights: shown, not part of the overall score")
+    if e.score is not None and e.score == 0 and e.passed:
+        notes.append("its passes are info checks (weight 0); only the failing weighted checks score")
     return ScoreRow(
         key=key,
         label=label,
@@ -189,6 +212,8 @@ def _row(key: str, label: str, e: ScoreEntry, weight: float | None, min_score: f
         waived=e.waived,
         not_applicable=e.not_applicable,
         errors=e.errors,
+        threshold=threshold,
+        note="; ".join(notes),
     )
 
 
@@ -235,11 +260,12 @@ def _checks(report: RunReport) -> list[CheckView]:
 
 
 def _risks(report: RunReport, checks: dict[str, CheckView]) -> list[Risk]:
-    grouped: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    grouped: dict[str, list[Finding]] = defaultdict(list)
     for f in report.failures():
-        grouped[(f.check_id, f.effective_severity.value)].append(f)
+        grouped[f.check_id].append(f)  # one row per check, at its most severe finding
     risks = []
-    for (cid, sev), fs in grouped.items():
+    for cid, fs in grouped.items():
+        sev = max((f.effective_severity for f in fs), key=lambda s: s.rank).value
         cv = checks.get(cid)
         risks.append(
             Risk(
@@ -273,7 +299,10 @@ def build_view(
     attestations: list[AttestationView] | None = None,
     history: list[HistoryPoint] | None = None,
     bands: list[tuple[str, float]] | None = None,
+    evaluation: Evaluation | None = None,
+    verify_command: str = "",
 ) -> ReportView:
+    """``report`` is the evaluated report (``evaluation.report``): what the certificate covers."""
     if kind not in KINDS:
         raise ValueError(f"unknown report kind {kind!r}; one of {', '.join(KINDS)}")
     min_score = report.gate.min_score
@@ -289,7 +318,8 @@ def build_view(
     issues = [_finding_view(f) for f in report.failures()]
     issues.sort(key=lambda v: (-Severity(v.severity).rank, v.check_id, v.locations))
     risks = _risks(report, check_map)
-    certified = is_certified(report)
+    certified = evaluation.certified if evaluation else report.gate.passed and not report.target_errors
+    status = evaluation.status if evaluation else ("CERTIFIED" if certified else "NOT CERTIFIED")
     crit_ids = {f.check_id for f in critical_failures(report)}
     critical_checks = [c for c in checks if c.severity == "critical" or c.id in crit_ids]
     strengths = [c for c in checks if c.status == "pass"]
@@ -305,20 +335,22 @@ def build_view(
         tool_version=report.tool_version,
         config_source=report.config_source,
         targets=[
-            {"name": t.name, "kind": t.kind, "error": t.error, "files": t.stats.get("files")}
+            {
+                "name": t.name,
+                "kind": t.kind,
+                "error": t.error,
+                "files": t.stats.get("files"),
+                "skipped": t.stats.get("skipped_files") or 0,
+            }
             for t in report.targets
         ],
         certified=certified,
         verdict="CERTIFIED" if certified else "NOT CERTIFIED",
+        status=status,
         score=report.scores.overall,
         band=report.scores.band,
         min_score=min_score,
-        gate_reasons=list(report.gate.reasons)
-        + (
-            [f"{len(crit_ids)} check(s) with unwaived critical failures: {', '.join(sorted(crit_ids))}"]
-            if crit_ids and report.gate.passed
-            else []
-        ),
+        gate_reasons=list(report.gate.reasons),
         pillars=pillars,
         categories=categories,
         checks=checks,
@@ -337,6 +369,13 @@ def build_view(
         notices=list(report.notices),
         plugin_errors=[f"{p.source}: {p.reason}" for p in report.plugin_errors],
         summary=dict(report.summary),
+        coverage=list(evaluation.coverage) if evaluation else [],
+        missing_areas=[c.label for c in evaluation.missing] if evaluation else [],
+        not_looked_at=list(evaluation.not_looked_at) if evaluation else [],
+        global_gate=list(evaluation.global_gate) if evaluation else [],
+        baselined=[_finding_view(f) for f in report.failures() if f.data.get("baselined")],
+        passes=[c for c in checks if c.status == "pass"],
+        verify_command=verify_command,
         bands=bands or [("EXCELLENT", 90), ("GOOD", 70), ("FAIR", 50), ("POOR", 30), ("CRITICAL", 0)],
     )
     view.charts = {
