@@ -166,6 +166,21 @@ def data_ports_private(ctx: ScanContext) -> Iterator[Result]:
                     hf.evidence(hf.firewall.default_line, note=f"no public rule for {port}"),
                     subject=f"{host}:{port}",
                 )
+            elif any(r.matches_port(port) for r in hf.firewall.incoming):
+                yield Result.passed(
+                    f"{host}: {what} port {port} is only allowed from specific sources",
+                    hf.evidence(next(r for r in hf.firewall.incoming if r.matches_port(port)).line),
+                    subject=f"{host}:{port}",
+                )
+            else:
+                # No rule and no stated default: reachability depends on a policy the script never
+                # sets (NET001 reports that); it cannot be known here, so neither pass nor fail.
+                yield Result.not_applicable(
+                    f"{host}: no rule for {what} port {port} and no default policy stated; "
+                    "whether it is reachable depends on the host's existing policy",
+                    hf.evidence(None, note="no `ufw default deny incoming`"),
+                    subject=f"{host}:{port}",
+                )
 
 
 @check(

@@ -42,6 +42,40 @@ def services(ctx: ScanContext):  # type: ignore[no-untyped-def]
         yield art, unit
 
 
+_PRIVILEGED_TOOLS = frozenset(
+    (
+        "iptables",
+        "ip6tables",
+        "iptables-restore",
+        "ip6tables-restore",
+        "nft",
+        "modprobe",
+        "sysctl",
+        "wg-quick",
+    )
+)
+
+
+def root_by_design(unit: Any) -> str | None:
+    """Why this service must run as root, or None.
+
+    `Delegate=yes` hands the unit its own cgroup subtree: only container runtimes and node agents
+    (kubelet, containerd, rke2/k3s) ask for it, and they must manage cgroups, mounts and netfilter as
+    root. A unit whose every command is a netfilter/sysctl/module tool cannot run unprivileged either.
+    For those, "no User=" and a high exposure score are a documented design, not a defect.
+    """
+    if (unit.get("Service", "Delegate") or "no").strip().lower() in ("yes", "true", "1", "on"):
+        return "Delegate=yes (manages its own cgroup subtree, like a container runtime or kubelet)"
+    tools = [
+        (d.value.lstrip("-@:+!").split() or [""])[0].rsplit("/", 1)[-1]
+        for d in unit.directives
+        if d.section == "Service" and d.key in ("ExecStart", "ExecStartPre", "ExecStop")
+    ]
+    if tools and all(t in _PRIVILEGED_TOOLS for t in tools):
+        return f"every command is a privileged system tool ({', '.join(sorted(set(tools)))})"
+    return None
+
+
 def ev(art, d: Directive | None, note: str | None = None) -> Evidence:  # type: ignore[no-untyped-def]
     """Evidence for a directive: in the drop-in that set it, else in the unit file."""
     if d is None:
@@ -178,6 +212,8 @@ def non_root_user(ctx: ScanContext) -> Iterator[Result]:
         For every long-running service unit, reads the effective `User=` and `DynamicUser=`. No
         `User=` (runs as root), `User=root` or `User=0` fail unless `DynamicUser=yes`. Units whose
         user is a template placeholder are reported as not applicable (the value is unknown).
+        Units that must be root by design (`Delegate=yes`: container runtimes, kubelet; or units
+        that only run netfilter/sysctl tools) fail at low severity: a note, not a defect.
     Why it matters
         An exporter running as root turns any remote bug in it into a full host compromise; most
         exporters need no privileges at all.
@@ -204,10 +240,13 @@ def non_root_user(ctx: ScanContext) -> Iterator[Result]:
                 subject=unit.name,
             )
         elif user is None:
+            why = root_by_design(unit)
             yield Result.fail(
-                f"{art.label}: no User= in [Service]: the service runs as root",
+                f"{art.label}: no User= in [Service]: the service runs as root"
+                + (f" (root by design: {why})" if why else ""),
                 art.evidence(unit.sections.get("Service"), note="no User= or DynamicUser="),
                 subject=unit.name,
+                severity="low" if why else None,
             )
         elif re.search(r"\{\{|\$\{?[A-Za-z_]|%[a-zA-Z]", user.value):
             yield Result.not_applicable(
@@ -247,8 +286,9 @@ def start_limit(ctx: ScanContext) -> Iterator[Result]:
 
     What it does
         For services with `Restart=` other than `no`, reads `RestartSec=` and the start-limit
-        settings. `StartLimitIntervalSec=`/`StartLimitBurst=` in `[Service]` are ignored by systemd
-        (they belong in `[Unit]`) and fail. With the defaults (5 starts in 10 s), a `RestartSec=`
+        settings. `StartLimitIntervalSec=` in `[Service]` is ignored by systemd (it belongs in
+        `[Unit]`) and fails; the legacy spellings `StartLimitInterval=`/`StartLimitBurst=` are still
+        honoured in `[Service]` and count. With the defaults (5 starts in 10 s), a `RestartSec=`
         below 2 s lets five quick crashes stop the unit permanently, which is reported unless
         `StartLimitIntervalSec=` is set in `[Unit]`.
     Why it matters
@@ -269,10 +309,11 @@ def start_limit(ctx: ScanContext) -> Iterator[Result]:
         if restart == "no":
             continue
         found = True
+        # systemd still reads the pre-v230 spellings StartLimitInterval=/StartLimitBurst= in
+        # [Service] (load-fragment-gperf: Service.StartLimitInterval, Service.StartLimitBurst);
+        # only the new name StartLimitIntervalSec= is unknown there and silently ignored.
         misplaced = [
-            d
-            for d in unit.directives
-            if d.section == "Service" and d.key in ("StartLimitIntervalSec", "StartLimitBurst")
+            d for d in unit.directives if d.section == "Service" and d.key == "StartLimitIntervalSec"
         ]
         if misplaced:
             yield Result.fail(
@@ -281,7 +322,11 @@ def start_limit(ctx: ScanContext) -> Iterator[Result]:
                 subject=unit.name,
             )
             continue
-        limit = unit.last("Unit", "StartLimitIntervalSec")
+        limit = (
+            unit.last("Unit", "StartLimitIntervalSec")
+            or unit.last("Unit", "StartLimitInterval")
+            or unit.last("Service", "StartLimitInterval")
+        )
         rs = unit.last("Service", "RestartSec")
         secs = _seconds(rs.value) if rs else 0.1
         unknown = next(
@@ -297,7 +342,9 @@ def start_limit(ctx: ScanContext) -> Iterator[Result]:
             continue
         if limit is not None:
             yield Result.passed(
-                f"{art.label}: StartLimitIntervalSec={limit.value}", ev(art, limit), subject=unit.name
+                f"{art.label}: {limit.key}={limit.value} in [{limit.section}]",
+                ev(art, limit),
+                subject=unit.name,
             )
         elif secs is not None and secs >= 2:
             yield Result.passed(
@@ -517,6 +564,7 @@ def exposure_score(ctx: ScanContext) -> Iterator[Result]:
         `systemd-analyze security` (systemd 252 weights and bands: 0 PERFECT ... 10 DANGEROUS)
         and fails units at or above the threshold (default: the EXPOSED band starts at 7.5). The
         message lists the directives that would lower the score most.
+        Units root by design (`Delegate=yes`, netfilter-only units) fail at low severity.
     Why it matters
         Exporters and web services parse untrusted input; sandboxing (ProtectSystem=, NoNewPrivileges=,
         an empty CapabilityBoundingSet=, SystemCallFilter=) turns a remote bug into a contained one.
@@ -538,12 +586,15 @@ def exposure_score(ctx: ScanContext) -> Iterator[Result]:
         where = ev(art, None) if art.embedded else art.evidence(unit.sections.get("Service"))
         if rep.score > limit:
             worst = ", ".join(a.id for a in rep.worst(5))
+            why = root_by_design(unit)
             yield Result.fail(
-                f"{art.label}: exposure {rep.score:.1f} {rep.band} (max {limit}); biggest gains: {worst}",
+                f"{art.label}: exposure {rep.score:.1f} {rep.band} (max {limit}); biggest gains: {worst}"
+                + (f" (sandboxing limited by design: {why})" if why else ""),
                 where,
                 subject=unit.name,
                 exposure=rep.score,
                 band=rep.band,
+                severity="low" if why else None,
             )
         else:
             yield Result.passed(
@@ -673,3 +724,159 @@ def journald_retention(ctx: ScanContext) -> Iterator[Result]:
                     _jev(ret),
                     subject=subject,
                 )
+
+
+def _unit_writes(ctx: ScanContext) -> Iterator[tuple[Any, str, list[tuple[int, str]]]]:
+    """(script artifact, unit path, [(script line, line)]) of units scripts write (echo or heredoc)."""
+    from chom_validate.facts.firewall import script_writes
+
+    def build() -> list[tuple[Any, str, list[tuple[int, str]]]]:
+        out = []
+        for art, script in ctx.parsed("shell"):
+            if art.embedded:
+                continue
+            for path, w in script_writes(script).items():
+                if re.search(r"/systemd/system/[^/]+\.service$", path) and any(
+                    t.strip() == "[Service]" for _, t in w.lines
+                ):
+                    out.append((art, path, w.lines))
+        return out
+
+    yield from ctx.derived("systemd:unit_writes", build)
+
+
+_IPT_ADD = re.compile(r"^\s*ExecStart=[-@:+!]*\s*(\S*ip6?tables\S*)\s+(?:.*\s)?-[AI]\s")
+
+
+@check("SYS021", "netfilter-unit-idempotent", category="systemd", severity="low", pillar="reliability")
+def netfilter_unit_idempotent(ctx: ScanContext) -> Iterator[Result]:
+    """A oneshot unit that inserts firewall rules can be restarted and can fail half-way safely.
+
+    What it does
+        For `Type=oneshot` units (files, or units a script writes with echo/heredoc) whose
+        `ExecStart=` lines add iptables rules with `-A`/`-I` and no `-C` check, fails when there is
+        more than one such line and no `ExecStopPost=` cleanup.
+    Why it matters
+        systemd runs `ExecStop=` only after a successful start: when a later `ExecStart=` fails
+        (an ip6tables nat command on a kernel without IPv6 NAT, an empty variable) the rules
+        already inserted stay, and every retry (`systemctl restart`, the next boot's re-run after
+        reset) inserts another copy. Uninstalling with `systemctl disable --now` removes nothing.
+    Example
+        Type=oneshot
+        ExecStart=/usr/sbin/iptables -I INPUT -p udp --dport 51820 -j ACCEPT
+        ExecStart=/usr/sbin/ip6tables -t nat -A POSTROUTING ... -j SNAT --to $ip6
+    Fix
+        Guard each add (`/bin/sh -c 'iptables -C ... || iptables -I ...'`), and add
+        `ExecStopPost=` lines that delete the rules (`-D ... || true`), or load one ruleset
+        atomically with `iptables-restore --noflush`.
+    References
+        https://www.freedesktop.org/software/systemd/man/systemd.service.html#ExecStop=
+    """
+    found = False
+    for art, path, lines in _unit_writes(ctx):
+        texts = [t.strip() for _, t in lines]
+        if "Type=oneshot" not in texts:
+            continue
+        adds = [(ln, t) for ln, t in lines if _IPT_ADD.match(t) and " -C " not in t]
+        if not adds:
+            continue
+        found = True
+        cleanup = any(t.startswith("ExecStopPost=") for t in texts)
+        if len(adds) > 1 and not cleanup:
+            yield Result.fail(
+                f"{art.label}: {path} adds {len(adds)} iptables rules in separate ExecStart= lines with -I/-A and "
+                "no -C check or ExecStopPost=: a failed later line leaves the earlier rules installed "
+                "(ExecStop= runs only after a successful start) and every restart duplicates them",
+                art.evidence(adds[0][0]),
+                art.evidence(lines[0][0]),
+                subject=path,
+            )
+        else:
+            yield Result.passed(
+                f"{art.label}: {path} rules are cleaned up or added once", art.evidence(adds[0][0])
+            )
+    for art, unit in all_services(ctx):
+        if art.embedded or (unit.get("Service", "Type") or "") != "oneshot":
+            continue
+        adds_d = [d for d in unit.entries("Service", "ExecStart") if _IPT_ADD.match(f"ExecStart={d.value}")]
+        if not adds_d:
+            continue
+        found = True
+        cleanup = bool(unit.entries("Service", "ExecStopPost"))
+        checked = any(" -C " in d.value for d in adds_d)
+        if len(adds_d) > 1 and not cleanup and not checked:
+            yield Result.fail(
+                f"{art.label}: {len(adds_d)} iptables rules added in separate ExecStart= lines with -I/-A, no -C "
+                "check or ExecStopPost=: a failed start leaves partial rules and restarts duplicate them",
+                ev(art, adds_d[0]),
+                subject=unit.name,
+            )
+        else:
+            yield Result.passed(
+                f"{art.label}: rules are cleaned up or added once", ev(art, adds_d[0]), subject=unit.name
+            )
+    if not found:
+        yield Result.not_applicable("no oneshot unit adds iptables rules")
+
+
+_VENDOR_UNIT = re.compile(r"^/(usr/)?lib/systemd/system/[^/\s]+\.(service|socket|timer)$")
+
+
+@check("SYS022", "vendor-unit-copied", category="systemd", severity="low", pillar="reliability")
+def vendor_unit_copied(ctx: ScanContext) -> Iterator[Result]:
+    """Packaged units are customised with drop-ins, not copied into /etc/systemd/system.
+
+    What it does
+        Finds `cp` of a unit from /lib/systemd/system or /usr/lib/systemd/system (literal or
+        through a variable assigned such a path) into /etc/systemd/system, and `sed -i` edits of
+        that copy.
+    Why it matters
+        A full copy in /etc masks the packaged unit for good: security and bug fixes the
+        distribution ships in later package versions never take effect, and a `sed` edit applied
+        to every host (e.g. commenting out `LimitNPROC`) changes behaviour where it was not needed.
+    Example
+        cp /lib/systemd/system/openvpn-server@.service /etc/systemd/system/
+    Fix
+        Put only the changed settings in `/etc/systemd/system/UNIT.d/override.conf`
+        (`systemctl edit UNIT`), conditioned where it applies.
+    References
+        https://www.freedesktop.org/software/systemd/man/systemd.unit.html#Description
+    """
+    found = False
+    for art, script in ctx.parsed("shell"):
+        if art.embedded:
+            continue
+        values: dict[str, list[str]] = {}
+        for name, value, _ in script.assignments:
+            values.setdefault(name, []).append(value.strip().strip("'\""))
+        for cmd in script.commands:
+            words = cmd.words
+            k = next((i for i, w in enumerate(words) if w == "cp"), None)
+            if k is None:
+                continue
+            args = [w for w in words[k + 1 :] if not w.startswith("-")]
+            if len(args) != 2 or not args[1].startswith("/etc/systemd/system"):
+                continue
+            src = args[0]
+            m = re.fullmatch(r"\$\{?(\w+)\}?", src)
+            cands = values.get(m.group(1), []) if m else [src]
+            vendor = [c for c in cands if _VENDOR_UNIT.match(c)]
+            if not vendor:
+                continue
+            found = True
+            dest = args[1]
+            edits = [
+                c.line
+                for c in script.commands
+                if "sed" in c.words and "-i" in c.words and any(dest.rstrip("/") in w for w in c.words)
+            ]
+            yield Result.fail(
+                f"{art.label}: copies the packaged unit {vendor[0]} to {dest}"
+                + (f" and edits the copy (line {edits[0]})" if edits else "")
+                + ": the copy masks every later package fix; use a drop-in",
+                art.evidence(cmd.line),
+                *([art.evidence(edits[0])] if edits else []),
+                subject=dest,
+            )
+    if not found:
+        yield Result.not_applicable("no script copies a packaged unit into /etc/systemd/system")

@@ -1,0 +1,541 @@
+"""Packet-filter semantics of what deploy scripts install: iptables, nftables, firewalld, Docker.
+
+These checks read the ``ScriptFirewall`` model (chom_validate.facts.firewall): rules a script runs,
+writes into helper scripts or into generated units' `ExecStart=` lines, nft tables it writes, and
+the backend operations around them. Each finding cites the script lines on both sides of the
+problem (the rule and the operation that defeats it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from chom_validate.artifacts.base import Artifact
+from chom_validate.engine import ScanContext
+from chom_validate.facts.firewall import NfRule, ScriptFirewall, script_firewall
+from chom_validate.findings import Result
+from chom_validate.registry import check
+
+
+def script_firewalls(ctx: ScanContext) -> list[tuple[Artifact, ScriptFirewall]]:
+    """Every shell script that touches the packet filter, with its model (memoised)."""
+
+    def build() -> list[tuple[Artifact, ScriptFirewall]]:
+        out = []
+        for art, script in ctx.parsed("shell"):
+            if art.embedded:
+                continue
+            fw = script_firewall(script)
+            if fw.touches_netfilter or fw.firewalld_enable or fw.nft_reload:
+                out.append((art, fw))
+        return out
+
+    result: list[tuple[Artifact, ScriptFirewall]] = ctx.derived("facts:script_firewalls", build)
+    return result
+
+
+def _adds(r: NfRule) -> bool:
+    return r.op in ("A", "I") and r.table == "filter" and r.target.upper() == "ACCEPT"
+
+
+def _detects_nftables(fw: ScriptFirewall) -> bool:
+    return any(re.search(r"\bnftables\b|\bnft\s+list\b", d.text) for d in fw.detections)
+
+
+@check(
+    "NET012",
+    "accepts-overridden-by-other-tables",
+    category="network",
+    severity="medium",
+    pillar="reliability",
+)
+def accepts_overridden(ctx: ScanContext) -> Iterator[Result]:
+    """Accept rules are added where a drop elsewhere cannot override them.
+
+    What it does
+        Two shapes of one netfilter rule: an `accept` is final only inside its own base chain.
+        (1) A script writes an nftables table of its own (`table inet app { chain input { type
+        filter hook input priority 0; policy accept; ... accept } }`) into a file that does not
+        own the whole ruleset (no `flush ruleset`): the accepts there do not stop the packet from
+        being dropped by the host's own `inet filter` table on the same hook. (2) A script picks a
+        firewall backend by testing firewalld/iptables only and then adds iptables ACCEPT rules:
+        on distributions whose firewall is native nftables (Debian 11+, RHEL 9) those rules land in
+        separate `ip filter` tables (iptables-nft) and a `policy drop` elsewhere still drops.
+        Case (2) is low severity (the host has to run native nftables with a drop policy).
+    Why it matters
+        The installer reports success, the port and the forwarding stay blocked, and the cause is
+        invisible in `iptables -L`.
+    Example
+        table inet openvpn { chain input { type filter hook input priority 0; policy accept;
+            udp dport 1194 accept } }
+    Fix
+        Add the rules to the host's existing filter table/chain (`nft add rule inet filter input
+        udp dport 1194 accept`) or detect a native nftables ruleset and do so; with iptables, check
+        `nft list ruleset` for a drop policy before relying on iptables accepts.
+    References
+        https://wiki.nftables.org/wiki-nftables/index.php/Configuring_chains#Base_chain_priority
+        https://developers.redhat.com/blog/2020/08/18/iptables-the-two-variants-and-their-relationship-with-nftables
+    """
+    found = False
+    for art, fw in script_firewalls(ctx):
+        found = True
+        bad = False
+        for t in fw.nft_tables:
+            if t.path in fw.nft_flush_files:
+                continue
+            for c in t.chains:
+                accepts = [(ln, s) for ln, s in c.rules if re.search(r"\baccept\b", s)]
+                if c.type == "filter" and c.hook in ("input", "forward") and c.policy == "accept" and accepts:
+                    bad = True
+                    yield Result.fail(
+                        f"{art.label}: accept rules in its own nft table `{t.family} {t.name}` (chain {c.name}, "
+                        f"hook {c.hook}, policy accept) written to {t.path}: an accept is not final across "
+                        "base chains, so a drop policy in the host's own filter table still blocks this traffic",
+                        art.evidence(c.hook_line),
+                        art.evidence(accepts[0][0]),
+                        subject=f"{t.family} {t.name} {c.name}",
+                    )
+        accepts_ipt = [r for r in fw.rules if _adds(r) and r.chain in ("INPUT", "FORWARD")]
+        if accepts_ipt and fw.detections and not _detects_nftables(fw):
+            bad = True
+            d = fw.detections[0]
+            r = accepts_ipt[0]
+            yield Result.fail(
+                f"{art.label}: chooses the firewall backend by testing `{d.what}` (line {d.line}) and never "
+                f"a native nftables ruleset; its iptables accepts (line {r.line}) land in separate tables and "
+                "cannot override an nftables drop policy, so the port/forwarding stays blocked",
+                art.evidence(d.line),
+                art.evidence(r.line),
+                subject="backend-detection",
+                severity="low",
+            )
+        if not bad:
+            yield Result.passed(
+                f"{art.label}: accept rules are not shadowed by another table", art.evidence(None)
+            )
+    if not found:
+        yield Result.not_applicable("no script configures iptables, nftables or firewalld")
+
+
+@check("NET013", "nftables-reload-flushes", category="network", severity="medium", pillar="reliability")
+def nftables_reload_flushes(ctx: ScanContext) -> Iterator[Result]:
+    """A script does not reload the whole nftables configuration to add its own rules.
+
+    What it does
+        Finds `systemctl reload|restart nftables` (or `nft -f /etc/nftables.conf`) in a script
+        that does not write /etc/nftables.conf itself (so it does not own the whole ruleset).
+    Why it matters
+        Debian's /etc/nftables.conf starts with `flush ruleset` and Fedora's nftables.service
+        ExecReload flushes first: reloading wipes every rule other software added at runtime
+        (Docker's NAT and isolation chains, fail2ban bans, libvirt, Kubernetes) until they restart.
+    Example
+        echo 'include "/etc/nftables/app.nft"' >> /etc/nftables.conf; systemctl reload nftables
+    Fix
+        Load only your own table, idempotently: `nft -f /etc/nftables/app.nft` with the file
+        starting `table inet app {}` / `delete table inet app` so reruns replace it.
+    References
+        https://wiki.nftables.org/wiki-nftables/index.php/Scripting
+    """
+    found = False
+    for art, fw in script_firewalls(ctx):
+        if not fw.nft_reload:
+            continue
+        found = True
+        own = fw.writes.get("/etc/nftables.conf")
+        if own is not None and own.truncated_at:
+            yield Result.passed(
+                f"{art.label}: writes the whole /etc/nftables.conf before reloading it",
+                art.evidence(own.truncated_at[0]),
+            )
+            continue
+        op = fw.nft_reload[0]
+        extra = [art.evidence(fw.nft_includes[0].line)] if fw.nft_includes else []
+        yield Result.fail(
+            f"{art.label}: `{op.what}` re-runs the distribution's nftables config (Debian's starts with "
+            "`flush ruleset`, Fedora's reload flushes): Docker, fail2ban or libvirt runtime rules are wiped",
+            art.evidence(op.line),
+            *extra,
+            subject=op.what,
+        )
+    if not found:
+        yield Result.not_applicable("no script reloads nftables")
+
+
+@check("NET014", "nftables-include-loaded", category="network", severity="medium", pillar="reliability")
+def nftables_include_loaded(ctx: ScanContext) -> Iterator[Result]:
+    """nftables rules are included from the file the distribution's nftables.service loads.
+
+    What it does
+        When a script appends an `include` to /etc/nftables.conf and also supports RHEL-family
+        systems (dnf/yum, or OS tests for centos/rhel/rocky/almalinux/fedora) without touching
+        /etc/sysconfig/nftables.conf, fails: on those systems nftables.service loads
+        /etc/sysconfig/nftables.conf, so the include (and every table in it) never loads at boot.
+        On a live host the unit's own ExecStart would tell; on a tree this is the best evidence.
+    Why it matters
+        The rules work until the first reboot, then NAT and the service port silently disappear.
+    Example
+        echo 'include "/etc/nftables/app.nft"' >> /etc/nftables.conf   # RHEL loads /etc/sysconfig/nftables.conf
+    Fix
+        Append the include to the file nftables.service really loads (`systemctl cat nftables`,
+        /etc/sysconfig/nftables.conf on RHEL/Fedora, /etc/nftables.conf on Debian).
+    References
+        https://access.redhat.com/documentation/en-us/red_hat_enterprise_linux/9/html/configuring_firewalls_and_packet_filters/getting-started-with-nftables_firewall-packet-filters
+    """
+    found = False
+    for art, fw in script_firewalls(ctx):
+        if not fw.nft_includes:
+            continue
+        found = True
+        inc = fw.nft_includes[0]
+        sysconfig = "/etc/sysconfig/nftables.conf" in "\n".join(o.text for o in fw.nft_includes) or any(
+            p == "/etc/sysconfig/nftables.conf" for p in fw.writes
+        )
+        if fw.rhel_family is None or sysconfig:
+            yield Result.passed(
+                f"{art.label}: nftables include goes where nftables.service loads it", art.evidence(inc.line)
+            )
+            continue
+        yield Result.fail(
+            f"{art.label}: appends the include to /etc/nftables.conf (line {inc.line}) but also supports "
+            f"RHEL-family systems (line {fw.rhel_family.line}), whose nftables.service loads "
+            "/etc/sysconfig/nftables.conf: the tables are never loaded at boot there",
+            art.evidence(inc.line),
+            art.evidence(fw.rhel_family.line),
+            subject="/etc/nftables.conf",
+        )
+    if not found:
+        yield Result.not_applicable("no script appends an include to /etc/nftables.conf")
+
+
+@check("NET015", "ip6tables-port-parity", category="network", severity="medium", pillar="reliability")
+def ip6tables_parity(ctx: ScanContext) -> Iterator[Result]:
+    """A service port is opened for IPv4 and IPv6 under the same conditions.
+
+    What it does
+        Pairs the iptables and ip6tables INPUT accepts for the same port (from commands, helper
+        scripts the deploy script writes, and generated units). When both exist but each family's
+        rule runs under a different `if` condition, fails with both rules and conditions: whether
+        the port is open over a family then depends on a setting about something else.
+    Why it matters
+        With an IPv6 endpoint (or an ip6tables drop policy) the service is unreachable over IPv6
+        while the IPv4 side works, which is hard to diagnose from the client.
+    Example
+        if [[ $CLIENT_IPV6 == y ]]; then echo "ip6tables -I INPUT -p udp --dport $PORT -j ACCEPT" >> rules.sh; fi
+    Fix
+        Open the port for each family the service listens on, independently of client settings.
+    References
+        https://manpages.debian.org/ip6tables.8
+    """
+    found = False
+    for art, fw in script_firewalls(ctx):
+        by_port: dict[tuple[str, str], dict[str, list[NfRule]]] = {}
+        for r in fw.rules:
+            if _adds(r) and r.chain == "INPUT" and r.dport:
+                by_port.setdefault((r.dport, r.proto or "any"), {}).setdefault(r.family, []).append(r)
+        for (port, _), fams in sorted(by_port.items()):
+            if "v4" not in fams or "v6" not in fams:
+                continue
+            found = True
+            r4, r6 = fams["v4"][0], fams["v6"][0]
+            c4 = set(r4.conditions) - set(r6.conditions)
+            c6 = set(r6.conditions) - set(r4.conditions)
+            if not c4 and not c6:
+                yield Result.passed(
+                    f"{art.label}: port {port} opened for IPv4 and IPv6 alike", art.evidence(r6.line)
+                )
+                continue
+            yield Result.fail(
+                f"{art.label}: port {port} is opened for IPv4 only when `{' and '.join(sorted(c4)) or 'always'}` "
+                f"(line {r4.line}) and for IPv6 only when `{' and '.join(sorted(c6)) or 'always'}` (line {r6.line}); "
+                "the family a client connects over is not what those settings decide",
+                art.evidence(r4.line),
+                art.evidence(r6.line),
+                subject=port,
+            )
+    if not found:
+        yield Result.not_applicable("no port opened with both iptables and ip6tables")
+
+
+def _nft_stateless_inbound(fw: ScriptFirewall) -> list[int]:
+    out = []
+    for t in fw.nft_tables:
+        for c in t.chains:
+            if c.hook != "forward":
+                continue
+            for ln, s in c.rules:
+                if (
+                    re.search(r"\baccept\b", s)
+                    and re.search(r"\boifname\b|\bip6?\s+daddr\b", s)
+                    and "ct state" not in s
+                ):
+                    out.append(ln)
+    return out
+
+
+@check("NET016", "forward-accept-stateless", category="network", severity="low", pillar="security")
+def forward_accept_stateless(ctx: ScanContext) -> Iterator[Result]:
+    """Forwarded traffic towards a client network is accepted only for established connections.
+
+    What it does
+        Finds FORWARD accepts that match on the destination side (`-o IF`, `-d NET`, nft
+        `oifname`/`ip daddr`) without a conntrack state match.
+    Why it matters
+        Such a rule accepts new connections into the client network from anywhere that routes to
+        it, including from the other clients (`-i tun+` in, `-o tun+` out): clients reach each
+        other through the kernel even when the service's own client-to-client option is off.
+    Example
+        iptables -I FORWARD -o tun+ -d 10.8.0.0/24 -j ACCEPT
+    Fix
+        `iptables -I FORWARD -o tun+ -d 10.8.0.0/24 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`
+        (nft: `oifname "tun*" ct state established,related accept`).
+    References
+        https://manpages.debian.org/iptables-extensions.8#conntrack
+    """
+    found = False
+    for art, fw in script_firewalls(ctx):
+        fwd = [r for r in fw.rules if _adds(r) and r.chain == "FORWARD"]
+        nft = _nft_stateless_inbound(fw)
+        if not fwd and not any(c.hook == "forward" for t in fw.nft_tables for c in t.chains):
+            continue
+        found = True
+        bad = [r.line for r in fwd if (r.iface_out or r.dest) and not r.stateful] + nft
+        if bad:
+            yield Result.fail(
+                f"{art.label}: {len(bad)} FORWARD accept(s) toward the client side match no connection state: "
+                "new connections into the client network (also client to client) are forwarded",
+                *[art.evidence(ln) for ln in bad[:6]],
+                subject="forward",
+            )
+        else:
+            yield Result.passed(f"{art.label}: inbound FORWARD accepts are stateful", art.evidence(None))
+    if not found:
+        yield Result.not_applicable("no script adds FORWARD accepts")
+
+
+@check(
+    "NET017", "firewalld-default-zone-lockout", category="network", severity="medium", pillar="reliability"
+)
+def firewalld_lockout(ctx: ScanContext) -> Iterator[Result]:
+    """Enabling firewalld does not cut off sshd on another port or the services already running.
+
+    What it does
+        When a script starts/enables firewalld (`systemctl enable --now firewalld`) it switches on
+        the default zone (`public`: only ssh 22/tcp and dhcpv6-client). Fails when the script
+        then opens only its own ports and never reads sshd's `Port` (`sshd -T`, sshd_config) or
+        adds the services already listening. On a tree the sshd port is unknown, so this is the
+        risk (medium); the lockout itself needs a host whose sshd is not on 22.
+    Why it matters
+        New SSH sessions on a custom port are refused the moment firewalld starts, and every other
+        listener (web, database, monitoring agents) becomes unreachable: an outage needing console.
+    Example
+        systemctl enable --now firewalld; firewall-cmd --add-port=51820/udp
+    Fix
+        Before enabling firewalld, add the real sshd port (`sshd -T | awk '/^port /{print $2}'`)
+        and the listening services (`ss -ltn`) to the default zone, or ask before enabling it.
+    References
+        https://firewalld.org/documentation/zone/predefined-zones.html
+    """
+    found = False
+    for art, fw in script_firewalls(ctx):
+        if not fw.firewalld_enable:
+            continue
+        found = True
+        en = fw.firewalld_enable[0]
+        adds = [
+            o
+            for o in fw.firewall_cmd
+            if re.search(r"--add-(port|service)", o.what) and "trusted" not in o.what
+        ]
+        if fw.reads_sshd_port:
+            yield Result.passed(
+                f"{art.label}: enables firewalld after reading sshd's port", art.evidence(en.line)
+            )
+            continue
+        opened = ", ".join(
+            sorted({m for o in adds for m in re.findall(r"--add-(?:port|service)=(\S+)", o.what)})
+        )
+        yield Result.fail(
+            f"{art.label}: enables firewalld (line {en.line}); its default zone allows only ssh (22/tcp) and "
+            f"dhcpv6-client and the script opens only {opened or 'nothing'}: sshd on another port and every "
+            "other listening service are cut off",
+            art.evidence(en.line),
+            *([art.evidence(adds[0].line)] if adds else []),
+            subject="firewalld",
+        )
+    if not found:
+        yield Result.not_applicable("no script enables firewalld")
+
+
+@check("NET018", "firewalld-masquerade-restore", category="network", severity="low", pillar="reliability")
+def firewalld_masquerade(ctx: ScanContext) -> Iterator[Result]:
+    """Uninstall removes zone masquerading only if the install added it.
+
+    What it does
+        A script that runs `firewall-cmd --add-masquerade` and later `--remove-masquerade`
+        without `--query-masquerade` (recording whether it was on before) fails.
+    Why it matters
+        Masquerading is a zone-wide switch: removing it unconditionally breaks NAT for containers,
+        VMs or other VPNs that relied on it before the install.
+    Example
+        firewall-cmd --permanent --add-masquerade ... firewall-cmd --permanent --remove-masquerade
+    Fix
+        `firewall-cmd --query-masquerade` before adding; remove only when this script turned it on.
+    References
+        https://firewalld.org/documentation/man-pages/firewall-cmd.html
+    """
+    found = False
+    for art, fw in script_firewalls(ctx):
+        add = [o for o in fw.firewall_cmd if "--add-masquerade" in o.what]
+        if not add:
+            continue
+        found = True
+        rem = [o for o in fw.firewall_cmd if "--remove-masquerade" in o.what]
+        query = any("--query-masquerade" in o.what for o in fw.firewall_cmd)
+        if rem and not query:
+            yield Result.fail(
+                f"{art.label}: adds zone masquerading (line {add[0].line}) without recording the prior state "
+                f"and removes it unconditionally (line {rem[0].line}), breaking other NAT users of the zone",
+                art.evidence(add[0].line),
+                art.evidence(rem[0].line),
+                subject="masquerade",
+            )
+        else:
+            yield Result.passed(
+                f"{art.label}: masquerade handling keeps the prior state", art.evidence(add[0].line)
+            )
+    if not found:
+        yield Result.not_applicable("no script adds firewalld masquerading")
+
+
+# -- Docker -------------------------------------------------------------------------------------
+
+ADMIN_PORTS = {
+    3000: "Grafana",
+    3100: "Loki",
+    8080: "cAdvisor/admin",
+    9090: "Prometheus",
+    9091: "Pushgateway",
+    9093: "Alertmanager",
+    9100: "node_exporter",
+    9115: "blackbox_exporter",
+    2375: "Docker API",
+    2379: "etcd",
+    5601: "Kibana",
+    9200: "Elasticsearch",
+    15672: "RabbitMQ management",
+    8500: "Consul",
+}
+_ADMIN_IMAGE = re.compile(
+    r"(prometheus|alertmanager|grafana|pushgateway|node-exporter|node_exporter|cadvisor|loki|"
+    r"_exporter|-exporter|kibana|elasticsearch|portainer)",
+    re.I,
+)
+
+
+def _compose_services(data: Any) -> dict[str, Any] | None:
+    if not isinstance(data, dict):
+        return None
+    svcs = data.get("services")
+    if not isinstance(svcs, dict) or not svcs or not all(isinstance(v, dict) for v in svcs.values()):
+        return None
+    if not any(k in v for v in svcs.values() for k in ("image", "build")):
+        return None
+    return svcs
+
+
+def _line_of(d: Any, key: str) -> int | None:
+    """Line of ``key`` in a line-keeping mapping (yamlfile.LineDict), None for plain dicts."""
+    fn = getattr(d, "line_of", None)
+    return int(fn(key)) if fn is not None else None
+
+
+def _published(spec: Any) -> tuple[str | None, int | None]:
+    """(host ip or None, container port) of one `ports:` entry."""
+    if isinstance(spec, dict):
+        tgt = str(spec.get("target"))
+        return spec.get("host_ip"), int(tgt) if tgt.isdigit() else None
+    s = str(spec).split("/")[0]
+    parts = s.rsplit(":", 2)
+    if len(parts) == 1:
+        return None, int(parts[0]) if parts[0].isdigit() else None  # container port, random host port
+    cport = parts[-1]
+    ip = parts[0] if len(parts) == 3 else None
+    return ip, int(cport) if cport.isdigit() else None
+
+
+@check("NET019", "compose-admin-ports-exposed", category="network", severity="medium", pillar="security")
+def compose_admin_exposed(ctx: ScanContext) -> Iterator[Result]:
+    """Admin and monitoring ports of Docker services are not exposed on every interface.
+
+    What it does
+        In docker compose files: a published port (`ports: "9090:9090"`) without a host address
+        (or 0.0.0.0) for an admin/monitoring backend (Prometheus, Alertmanager, Grafana,
+        Pushgateway, exporters, cAdvisor, Loki, the Docker API...) fails; so does an exporter or
+        cAdvisor in `network_mode: host` without a `--web.listen-address`/`-listen_ip` restriction.
+    Why it matters
+        Docker publishes ports with DNAT in the nat table and forwards them before the host's INPUT
+        chain: ufw or iptables INPUT rules never see that traffic, so the port is open to the world
+        whatever the host firewall says. Host-network exporters bind every interface, unauthenticated.
+    Example
+        ports: ["9090:9090"]
+    Fix
+        Publish on loopback or a private address (`"127.0.0.1:9090:9090"`) behind an authenticated
+        TLS proxy, or filter in the DOCKER-USER chain; give host-network exporters a listen address.
+    References
+        https://docs.docker.com/engine/network/packet-filtering-firewalls/
+    """
+    found = False
+    for art in ctx.artifacts("yaml"):
+        try:
+            from chom_validate.artifacts.yamlfile import load_yaml
+
+            data = load_yaml(art.text)
+        except Exception:  # unparseable YAML is reported by TGT002
+            continue
+        svcs = _compose_services(data)
+        if svcs is None:
+            continue
+        found = True
+        for name, svc in svcs.items():
+            image = str(svc.get("image", ""))
+            admin_svc = bool(_ADMIN_IMAGE.search(image) or _ADMIN_IMAGE.search(name))
+            ports = svc.get("ports")
+            if isinstance(ports, list):
+                public = []
+                for i, spec in enumerate(ports):
+                    ip, cport = _published(spec)
+                    if cport is None or (ip not in (None, "", "0.0.0.0", "::", "[::]")):
+                        continue
+                    if cport in ADMIN_PORTS or admin_svc:
+                        lines = getattr(ports, "item_lines", [])
+                        public.append((cport, lines[i] if i < len(lines) else _line_of(svcs, name)))
+                if public:
+                    what = ", ".join(f"{p} ({ADMIN_PORTS.get(p, name)})" for p, _ in public)
+                    yield Result.fail(
+                        f"{art.label}: service {name} publishes {what} on all interfaces; Docker's DNAT "
+                        "bypasses ufw/iptables INPUT rules, so these admin ports are reachable from anywhere",
+                        *[art.evidence(ln) for _, ln in public[:6]],
+                        subject=f"{name}:ports",
+                    )
+                else:
+                    yield Result.passed(f"{art.label}: {name} publishes no admin port publicly", subject=name)
+            cmd = (
+                " ".join(map(str, svc.get("command") or []))
+                if isinstance(svc.get("command"), list)
+                else str(svc.get("command") or "")
+            )
+            if svc.get("network_mode") == "host" and admin_svc:
+                if re.search(r"listen[-_.]?(address|ip)\S*=(127\.|localhost|\[::1\])", cmd):
+                    yield Result.passed(f"{art.label}: {name} listens on loopback only", subject=name)
+                else:
+                    yield Result.fail(
+                        f"{art.label}: {name} ({image}) runs in network_mode: host with no listen address: it "
+                        "binds every host interface without authentication",
+                        art.evidence(_line_of(svcs, name)),
+                        art.evidence(_line_of(svc, "network_mode")),
+                        subject=f"{name}:network_mode",
+                    )
+    if not found:
+        yield Result.not_applicable("no docker compose files")
