@@ -539,3 +539,195 @@ def compose_admin_exposed(ctx: ScanContext) -> Iterator[Result]:
                     )
     if not found:
         yield Result.not_applicable("no docker compose files")
+
+
+# -- ufw order and ownership --------------------------------------------------------------------
+
+
+def _ufw_ops(script: Any) -> list[tuple[int, str, list[str]]]:
+    """(line, op, args) of every ufw command in script order; op is reset|enable|disable|default|rule."""
+    out = []
+    for cmd in script.commands:
+        words = cmd.words
+        k = next((i for i, w in enumerate(words) if w == "ufw" or w.endswith("/ufw")), None)
+        if k is None:
+            continue
+        args = [w for w in words[k + 1 :] if w not in ("--force", "-f")]
+        if not args:
+            continue
+        op = args[0] if args[0] in ("reset", "enable", "disable", "default") else "rule"
+        out.append((cmd.line, op, args))
+    return out
+
+
+def _ssh_port(ctx: ScanContext) -> int:
+    return int(ctx.settings("network").get("ssh_port", 22))
+
+
+@check("NET020", "ufw-ssh-before-enable", category="network", severity="high", pillar="reliability")
+def ufw_ssh_order(ctx: ScanContext) -> Iterator[Result]:
+    """SSH is allowed before ufw is enabled (and after any reset).
+
+    What it does
+        Walks each script's ufw commands in order. After `ufw --force reset` the rule set is
+        empty; `ufw enable` with a default deny and no SSH rule yet (port `network.ssh_port`,
+        default 22: `allow`/`limit` 22, `OpenSSH`, `ssh`) fails: from that line until the SSH
+        rule is added, new SSH connections are refused, and if the script stops there (an error
+        under `set -e`, a lost session) the host is locked out. No SSH rule at all is NET002.
+    Why it matters
+        A lockout needs console access to undo; on a cloud VM without a console it means rebuilding.
+    Example
+        ufw --force reset; ufw default deny incoming; ufw --force enable; ufw allow 22/tcp
+    Fix
+        Add the SSH rule first, then enable: `ufw limit 22/tcp && ufw --force enable`.
+    References
+        https://manpages.debian.org/ufw.8
+    """
+    from chom_validate.artifacts.firewall import parse_ufw_args
+
+    port = _ssh_port(ctx)
+    found = False
+    for art, script in ctx.parsed("shell"):
+        if art.embedded:
+            continue
+        ops = _ufw_ops(script)
+        if not any(op == "enable" for _, op, _ in ops):
+            continue
+        found = True
+        ssh_ok = True  # before any reset, the host's existing rules are unknown: assume SSH works
+        reset_line = None
+        bad = None
+        ssh_line = None
+        for line, op, args in ops:
+            if op == "reset":
+                ssh_ok, reset_line = False, line
+            elif op == "rule":
+                r = parse_ufw_args(args, line)
+                if r is not None and r.allows and r.direction == "in" and r.matches_port(port):
+                    ssh_ok, ssh_line = True, line
+            elif op == "enable" and not ssh_ok and bad is None:
+                bad = line
+        if bad is not None and reset_line is not None:
+            after = f"; SSH is allowed only at line {ssh_line}" if ssh_line and ssh_line > bad else ""
+            yield Result.fail(
+                f"{art.label}: `ufw --force reset` (line {reset_line}) empties the rules and `ufw enable` "
+                f"(line {bad}) runs before any rule allows SSH ({port}/tcp){after}: the host refuses SSH "
+                "in between and is locked out if the script stops there",
+                art.evidence(bad),
+                art.evidence(reset_line),
+                subject=f"ssh:{port}",
+            )
+        else:
+            yield Result.passed(f"{art.label}: SSH is allowed before ufw is enabled", art.evidence(ssh_line))
+    if not found:
+        yield Result.not_applicable("no script enables ufw")
+
+
+@check("NET021", "ufw-reset-rerun", category="network", severity="medium", pillar="reliability")
+def ufw_reset_rerun(ctx: ScanContext) -> Iterator[Result]:
+    """Scripts meant to be re-run do not `ufw --force reset`.
+
+    What it does
+        Fails on `ufw --force reset` (or `ufw reset`) in a deploy script when another script for
+        the same host also adds ufw rules (its rules are deleted on every re-run), or when the
+        reset is not followed by re-adding SSH before enabling (reported by NET020 too).
+        A single script that owns the whole rule set and re-adds everything is reported low.
+    Why it matters
+        A reset deletes every rule on the host: those another role or an operator added, and
+        fail2ban's chains. Re-running the web deploy then silently closes the monitoring port.
+    Example
+        ufw --force reset    # in deploy.sh, which is run on every release
+    Fix
+        Make rules idempotent instead (`ufw allow` is a no-op for an existing rule); delete only
+        the rules this script owns (`ufw delete allow 8080/tcp`).
+    References
+        https://manpages.debian.org/ufw.8
+    """
+    from chom_validate.artifacts.firewall import parse_ufw_script
+
+    scripts = [(a, s) for a, s in ctx.parsed("shell") if not a.embedded]
+    with_rules: dict[str | None, list[Any]] = {}
+    for art, script in scripts:
+        fw = parse_ufw_script(script)
+        if fw is not None and fw.rules:
+            with_rules.setdefault(art.host, []).append(art)
+    found = False
+    for art, script in scripts:
+        resets = [line for line, op, _ in _ufw_ops(script) if op == "reset"]
+        if not resets:
+            continue
+        found = True
+        others = [a for a in with_rules.get(art.host, []) if a is not art]
+        if others:
+            yield Result.fail(
+                f"{art.label}: `ufw --force reset` on every run deletes the rules {others[0].label} adds for the "
+                "same host",
+                art.evidence(resets[0]),
+                others[0].evidence(None),
+                subject="ufw reset",
+            )
+        else:
+            yield Result.fail(
+                f"{art.label}: `ufw --force reset` on every run deletes every rule on the host, including any "
+                "an operator or another tool added",
+                art.evidence(resets[0]),
+                subject="ufw reset",
+                severity="low",
+            )
+    if not found:
+        yield Result.not_applicable("no script resets ufw")
+
+
+@check("NET022", "ufw-rule-set-conflict", category="network", severity="medium", pillar="security")
+def ufw_conflict(ctx: ScanContext) -> Iterator[Result]:
+    """One host (role) has one authoritative ufw rule set.
+
+    What it does
+        Scripts that each claim the whole rule set for the same host (they set a default policy or
+        reset) are compared: different allowed ports or sources fail, with both scripts as
+        evidence. Scripts that only add rules on top of another are not a conflict.
+    Why it matters
+        Whichever runs last wins: the database port is closed by one and re-opened to the world by
+        the other, depending on the order someone ran them in.
+    Example
+        setup-db.sh: ufw allow from 10.0.0.5 to any port 3306; harden.sh: ufw allow 3306/tcp
+    Fix
+        Keep one firewall definition per role (one script or one template) and source it.
+    References
+        https://manpages.debian.org/ufw.8
+    """
+    from chom_validate.artifacts.firewall import parse_ufw_script
+
+    owners: dict[str | None, list[tuple[Any, Any]]] = {}
+    for art, script in ctx.parsed("shell"):
+        if art.embedded:
+            continue
+        fw = parse_ufw_script(script)
+        if fw is None or not fw.rules:
+            continue
+        if fw.default_incoming is None and not any(op == "reset" for _, op, _ in _ufw_ops(script)):
+            continue
+        owners.setdefault(art.host, []).append((art, fw))
+    found = False
+    for host, items in owners.items():
+        if len(items) < 2:
+            continue
+        found = True
+        (a1, f1), (a2, f2) = items[0], items[1]
+        s1 = {(r.port, r.proto, r.source, r.action) for r in f1.incoming}
+        s2 = {(r.port, r.proto, r.source, r.action) for r in f2.incoming}
+        if s1 == s2:
+            yield Result.passed(f"{a1.label} and {a2.label} define the same rule set", subject=host or "")
+            continue
+        diff = sorted(map(str, (s1 ^ s2)))[:4]
+        r1 = next((r for r in f1.incoming if (r.port, r.proto, r.source, r.action) not in s2), f1.incoming[0])
+        r2 = next((r for r in f2.incoming if (r.port, r.proto, r.source, r.action) not in s1), f2.incoming[0])
+        yield Result.fail(
+            f"{host or 'this host'}: {a1.label} and {a2.label} each define the whole ufw rule set, and they differ "
+            f"({', '.join(diff)}): the last one run wins",
+            a1.evidence(r1.line),
+            a2.evidence(r2.line),
+            subject=host or "",
+        )
+    if not found:
+        yield Result.not_applicable("no host has two scripts owning its ufw rule set")

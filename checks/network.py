@@ -412,6 +412,11 @@ def certificate_expiry(ctx: ScanContext) -> Iterator[Result]:
     min_days = int(ctx.settings("network").get("cert_min_days", 21))
     found = False
     for art, certs in ctx.parsed("tls_certificate"):
+        if _FIXTURE_DIR.search(art.path) and art.remote_host is None:
+            # Test fixtures ship deliberately expired or self-signed certificates; nothing deploys them.
+            if certs:
+                yield Result.not_applicable(f"{art.label}: test fixture certificate, not deployed")
+            continue
         for c in certs:
             found = True
             days = (c.not_after - ctx.now).total_seconds() / 86400
@@ -434,6 +439,7 @@ def certificate_expiry(ctx: ScanContext) -> Iterator[Result]:
         yield Result.not_applicable("no certificate files in the tree")
 
 
+_FIXTURE_DIR = re.compile(r"(^|/)(testdata|test|tests|fixtures?|__tests__|spec)/")
 _OLD_TLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")
 
 

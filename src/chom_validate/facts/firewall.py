@@ -208,7 +208,7 @@ def script_writes(script: ShellScript) -> dict[str, Written]:
         )
     for h in find_heredocs(script.lines):
         if h.target:
-            body = h.body.split("\n")
+            body = h.body.rstrip("\n").split("\n")
             pieces.append((h.line, h.target, h.append, [(h.body_start + k, t) for k, t in enumerate(body)]))
     out: dict[str, Written] = {}
     for line, path, append, piece in sorted(pieces, key=lambda p: p[0]):

@@ -1,0 +1,301 @@
+"""Firewall semantics of deploy scripts (NET012-NET022), netfilter units (SYS021/SYS022) and the
+precision fixes (legacy StartLimitInterval=, root-by-design units, NET003 without a default policy).
+
+Each case is a small tree shaped like a real defect (an installer writing iptables rules into a
+generated unit, an nft table of its own, a compose file publishing admin ports) and its fixed twin.
+Scripts avoid top-level assignments on purpose: they test the firewall model, not variable parsing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chom_validate.artifacts.shell import parse_shell_text
+from chom_validate.facts.firewall import line_conditions, script_firewall, script_writes
+from chom_validate.findings import Status
+
+from .conftest import findings, scan_tree
+
+
+def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return tmp_path
+
+
+def _run(tmp_path: Path, files: dict[str, str], check: str) -> list:  # type: ignore[type-arg]
+    return findings(scan_tree(_tree(tmp_path, files), only=[check]), check)
+
+
+def _lines(fs: list, status: str = "fail") -> list[int | None]:  # type: ignore[type-arg]
+    return [e.line for f in fs if f.status == Status(status) for e in f.evidence]
+
+
+WG_UNIT = """#!/bin/bash
+set -e
+if ! systemctl is-active --quiet firewalld.service && ! hash iptables 2>/dev/null; then
+\techo "installing a firewall"
+fi
+if systemctl is-active --quiet firewalld.service; then
+\tfirewall-cmd --add-port="$1"/udp
+else
+\techo "[Unit]
+After=network-online.target
+[Service]
+Type=oneshot
+ExecStart=/usr/sbin/iptables -w 5 -I INPUT -p udp --dport $1 -j ACCEPT
+ExecStart=/usr/sbin/iptables -w 5 -I FORWARD -s 10.7.0.0/24 -j ACCEPT
+ExecStop=/usr/sbin/iptables -w 5 -D INPUT -p udp --dport $1 -j ACCEPT
+ExecStop=/usr/sbin/iptables -w 5 -D FORWARD -s 10.7.0.0/24 -j ACCEPT
+RemainAfterExit=yes
+[Install]
+WantedBy=multi-user.target" > /etc/systemd/system/wg-iptables.service
+\tsystemctl enable --now wg-iptables.service
+fi
+"""
+
+
+def test_model_reads_rules_from_echo_written_unit() -> None:
+    fw = script_firewall(parse_shell_text(WG_UNIT))
+    adds = [(r.chain, r.op, r.line, r.origin) for r in fw.rules if r.op in ("A", "I")]
+    assert ("INPUT", "I", 13, "/etc/systemd/system/wg-iptables.service") in adds
+    assert [d.line for d in fw.detections][:2] == [3, 3]
+    conds = line_conditions(parse_shell_text(WG_UNIT).lines)
+    assert conds[12] == ("not (systemctl is-active --quiet firewalld.service)",)
+
+
+def test_group_writes_and_heredocs_are_files() -> None:
+    text = "#!/bin/bash\n{\n\techo 'table inet app {'\n\techo '}'\n} >/etc/nftables/app.nft\ncat >/etc/x.conf <<EOF\na=1\nEOF\n"
+    w = script_writes(parse_shell_text(text))
+    assert [ln for ln, _ in w["/etc/nftables/app.nft"].lines] == [3, 4]
+    assert w["/etc/x.conf"].lines == [(7, "a=1")]
+
+
+def test_net012_backend_detection_without_nftables(tmp_path: Path) -> None:
+    fs = _run(tmp_path, {"install.sh": WG_UNIT}, "NET012")
+    assert 3 in _lines(fs) and 13 in _lines(fs)
+    assert all(f.effective_severity.value == "low" for f in fs if f.status == Status.FAIL)
+
+
+def test_net012_own_nft_table_vs_flush_ruleset(tmp_path: Path) -> None:
+    own = """#!/bin/bash
+if systemctl is-active --quiet nftables; then
+\t{
+\t\techo "table inet app {"
+\t\techo "\tchain input {"
+\t\techo "\t\ttype filter hook input priority 0; policy accept;"
+\t\techo "\t\tudp dport 1194 accept"
+\t\techo "\t}"
+\t\techo "}"
+\t} >/etc/nftables/app.nft
+fi
+"""
+    fs = _run(tmp_path / "bad", {"install.sh": own}, "NET012")
+    assert {6, 7} <= set(_lines(fs)), [f.message for f in fs]
+    full = own.replace('\t\techo "table inet app {"', '\t\techo "flush ruleset"\n\t\techo "table inet app {"')
+    good = _run(tmp_path / "good", {"install.sh": full}, "NET012")
+    assert good and all(f.status == Status.PASS for f in good), [f.message for f in good]
+
+
+NFT_INCLUDE = """#!/bin/bash
+if [[ -e /etc/fedora-release ]]; then
+\tdnf install -y nftables
+fi
+echo 'include "/etc/nftables/app.nft"' >> /etc/nftables.conf
+systemctl reload nftables
+"""
+
+
+def test_net013_reload_flushes_and_net014_include_on_rhel(tmp_path: Path) -> None:
+    tree = _tree(tmp_path, {"install.sh": NFT_INCLUDE})
+    rep = scan_tree(tree, only=["NET013", "NET014"])
+    assert 6 in _lines(findings(rep, "NET013"))
+    assert {5, 3} <= set(_lines(findings(rep, "NET014")))
+
+
+def test_net013_net014_pass_when_script_owns_the_config(tmp_path: Path) -> None:
+    own = "#!/bin/bash\ncat >/etc/nftables.conf <<'EOF'\nflush ruleset\ninclude \"/etc/nftables/app.nft\"\nEOF\nsystemctl reload nftables\n"
+    rep = scan_tree(_tree(tmp_path, {"install.sh": own}), only=["NET013", "NET014"])
+    for cid in ("NET013", "NET014"):
+        fs = findings(rep, cid)
+        assert fs and all(f.status == Status.PASS for f in fs), (cid, [f.message for f in fs])
+
+
+IPT_SCRIPT = """#!/bin/bash
+echo "#!/bin/sh" >/etc/iptables/add.sh
+if [[ $CLIENT_IPV4 == 'y' ]]; then
+\techo "iptables -I FORWARD 1 -o tun+ -d 10.8.0.0/24 -j ACCEPT
+iptables -I INPUT 1 -i eth0 -p udp --dport 1194 -j ACCEPT" >>/etc/iptables/add.sh
+fi
+if [[ $CLIENT_IPV6 == 'y' ]]; then
+\techo "ip6tables -I INPUT 1 -i eth0 -p udp --dport 1194 -j ACCEPT" >>/etc/iptables/add.sh
+fi
+"""
+
+
+def test_net015_parity_and_net016_stateless_forward(tmp_path: Path) -> None:
+    rep = scan_tree(_tree(tmp_path, {"install.sh": IPT_SCRIPT}), only=["NET015", "NET016"])
+    assert {5, 8} <= set(_lines(findings(rep, "NET015")))
+    assert 4 in _lines(findings(rep, "NET016"))
+
+
+def test_net015_net016_pass_on_fixed_rules(tmp_path: Path) -> None:
+    fixed = """#!/bin/bash
+echo "iptables -I FORWARD 1 -o tun+ -d 10.8.0.0/24 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+iptables -I INPUT 1 -i eth0 -p udp --dport 1194 -j ACCEPT
+ip6tables -I INPUT 1 -i eth0 -p udp --dport 1194 -j ACCEPT" >/etc/iptables/add.sh
+"""
+    rep = scan_tree(_tree(tmp_path, {"install.sh": fixed}), only=["NET015", "NET016"])
+    for cid in ("NET015", "NET016"):
+        fs = findings(rep, cid)
+        assert fs and all(f.status == Status.PASS for f in fs), (cid, [f.message for f in fs])
+
+
+def test_net017_firewalld_enable_without_sshd_port(tmp_path: Path) -> None:
+    bad = "#!/bin/bash\nsystemctl enable --now firewalld.service\nfirewall-cmd --permanent --add-port=51820/udp\n"
+    fs = _run(tmp_path / "bad", {"install.sh": bad}, "NET017")
+    assert {2, 3} <= set(_lines(fs))
+    good = bad.replace(
+        "firewall-cmd --permanent",
+        "firewall-cmd --permanent --add-port=\"$(sshd -T | awk '/^port /{print $2}')\"/tcp\nfirewall-cmd --permanent",
+    )
+    fs = _run(tmp_path / "good", {"install.sh": good}, "NET017")
+    assert fs and all(f.status == Status.PASS for f in fs)
+
+
+def test_net018_masquerade_removed_unconditionally(tmp_path: Path) -> None:
+    bad = "#!/bin/bash\nfirewall-cmd --permanent --add-masquerade\nuninstall() {\n\tfirewall-cmd --permanent --remove-masquerade\n}\n"
+    assert {2, 4} <= set(_lines(_run(tmp_path / "bad", {"i.sh": bad}, "NET018")))
+    good = bad.replace(
+        "firewall-cmd --permanent --add-masquerade",
+        "firewall-cmd --query-masquerade || firewall-cmd --permanent --add-masquerade",
+    )
+    fs = _run(tmp_path / "good", {"i.sh": good}, "NET018")
+    assert fs and all(f.status == Status.PASS for f in fs)
+
+
+COMPOSE = """services:
+  prometheus:
+    image: prom/prometheus:v3.0.0
+    expose:
+      - 9090
+  caddy:
+    image: caddy:2
+    ports:
+      - "9090:9090"
+      - "443:443"
+  nodeexporter:
+    image: prom/node-exporter:v1.9.1
+    network_mode: host
+"""
+
+
+def test_net019_compose_admin_ports(tmp_path: Path) -> None:
+    fs = _run(tmp_path / "bad", {"docker-compose.yml": COMPOSE}, "NET019")
+    lines = _lines(fs)
+    assert 9 in lines and 10 not in lines and 11 in lines and 13 in lines
+    good = COMPOSE.replace('"9090:9090"', '"127.0.0.1:9090:9090"').replace(
+        "    network_mode: host\n",
+        "    network_mode: host\n    command: ['--web.listen-address=127.0.0.1:9100']\n",
+    )
+    fs = _run(tmp_path / "good", {"docker-compose.yml": good}, "NET019")
+    assert fs and all(f.status == Status.PASS for f in fs), [f.message for f in fs]
+
+
+UFW_RESET = """#!/bin/bash
+set -e
+ufw --force reset
+ufw default deny incoming
+ufw --force enable
+ufw limit 22/tcp
+"""
+
+
+def test_net020_ssh_after_enable_and_net021_reset(tmp_path: Path) -> None:
+    rep = scan_tree(_tree(tmp_path, {"fw.sh": UFW_RESET}), only=["NET020", "NET021"])
+    assert {5, 3} <= set(_lines(findings(rep, "NET020")))
+    assert 3 in _lines(findings(rep, "NET021"))
+
+
+def test_net020_passes_when_ssh_comes_first(tmp_path: Path) -> None:
+    good = UFW_RESET.replace(
+        "ufw --force enable\nufw limit 22/tcp\n", "ufw limit 22/tcp\nufw --force enable\n"
+    )
+    fs = _run(tmp_path, {"fw.sh": good}, "NET020")
+    assert fs and all(f.status == Status.PASS for f in fs)
+
+
+def test_net022_two_scripts_own_one_rule_set(tmp_path: Path) -> None:
+    a = "#!/bin/bash\nufw default deny incoming\nufw allow from 10.0.0.5 to any port 3306\nufw limit 22/tcp\n"
+    b = "#!/bin/bash\nufw default deny incoming\nufw allow 3306/tcp\nufw limit 22/tcp\n"
+    fs = _run(tmp_path / "bad", {"db.sh": a, "harden.sh": b}, "NET022")
+    assert {("db.sh", 3), ("harden.sh", 3)} <= {(e.path, e.line) for f in fs for e in f.evidence}
+    fs = _run(tmp_path / "good", {"db.sh": a, "harden.sh": a}, "NET022")
+    assert fs and all(f.status == Status.PASS for f in fs)
+
+
+def test_sys021_netfilter_unit_partial_rules(tmp_path: Path) -> None:
+    fs = _run(tmp_path / "bad", {"install.sh": WG_UNIT}, "SYS021")
+    assert 13 in _lines(fs)
+    fixed = WG_UNIT.replace(
+        "RemainAfterExit=yes",
+        "ExecStopPost=-/usr/sbin/iptables -w 5 -D INPUT -p udp --dport $1 -j ACCEPT\nRemainAfterExit=yes",
+    )
+    fs = _run(tmp_path / "good", {"install.sh": fixed}, "SYS021")
+    assert fs and all(f.status == Status.PASS for f in fs)
+
+
+def test_sys022_vendor_unit_copied(tmp_path: Path) -> None:
+    bad = (
+        "#!/bin/bash\ncp /lib/systemd/system/openvpn-server@.service /etc/systemd/system/openvpn-server@.service\n"
+        "sed -i 's|LimitNPROC|#LimitNPROC|' /etc/systemd/system/openvpn-server@.service\n"
+    )
+    assert {2, 3} <= set(_lines(_run(tmp_path / "bad", {"i.sh": bad}, "SYS022")))
+    good = "#!/bin/bash\nmkdir -p /etc/systemd/system/openvpn-server@.service.d\n"
+    fs = _run(tmp_path / "good", {"i.sh": good}, "SYS022")
+    assert fs and all(f.status == Status.NOT_APPLICABLE for f in fs)
+
+
+UNIT = """[Unit]
+Description=x
+
+[Service]
+ExecStart=/usr/local/bin/x
+Restart=always
+{extra}
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "status"),
+    [
+        ("StartLimitInterval=0", "pass"),  # legacy spelling in [Service]: honoured by systemd
+        ("StartLimitIntervalSec=0", "fail"),  # new spelling in [Service]: ignored
+        ("", "fail"),  # default RestartSec=100ms, no limit: gives up after 5 crashes
+    ],
+)
+def test_sys004_start_limit_spellings(tmp_path: Path, extra: str, status: str) -> None:
+    fs = _run(tmp_path, {"x.service": UNIT.format(extra=extra)}, "SYS004")
+    assert [f.status for f in fs] == [Status(status)], [f.message for f in fs]
+
+
+def test_sys003_sys009_root_by_design_is_low(tmp_path: Path) -> None:
+    rep = scan_tree(
+        _tree(tmp_path, {"k.service": UNIT.format(extra="Delegate=yes\nKillMode=process")}),
+        only=["SYS003", "SYS009"],
+    )
+    for cid in ("SYS003", "SYS009"):
+        fs = findings(rep, cid, "fail")
+        assert fs and all(f.effective_severity.value == "low" for f in fs), cid
+    plain = scan_tree(_tree(tmp_path / "p", {"x.service": UNIT.format(extra="")}), only=["SYS003"])
+    assert [f.effective_severity.value for f in findings(plain, "SYS003", "fail")] == ["high"]
+
+
+def test_net003_without_default_policy_is_not_an_error(tmp_path: Path) -> None:
+    fs = _run(tmp_path, {"fw.sh": "#!/bin/bash\nufw allow 443/tcp\nufw --force enable\n"}, "NET003")
+    assert fs and not any(f.status == Status.ERROR for f in fs), [(f.status, f.message) for f in fs]
+    assert all(f.status == Status.NOT_APPLICABLE for f in fs)
