@@ -629,9 +629,9 @@ def ufw_reset_rerun(ctx: ScanContext) -> Iterator[Result]:
 
     What it does
         Fails on `ufw --force reset` (or `ufw reset`) in a deploy script when another script for
-        the same host also adds ufw rules (its rules are deleted on every re-run), or when the
-        reset is not followed by re-adding SSH before enabling (reported by NET020 too).
-        A single script that owns the whole rule set and re-adds everything is reported low.
+        the same host also adds ufw rules (its rules are deleted on every re-run).
+        The only script defining a host's rules may reset: it is then the authoritative definition
+        (SSH ordering after the reset is NET020).
     Why it matters
         A reset deletes every rule on the host: those another role or an operator added, and
         fail2ban's chains. Re-running the web deploy then silently closes the monitoring port.
@@ -667,12 +667,12 @@ def ufw_reset_rerun(ctx: ScanContext) -> Iterator[Result]:
                 subject="ufw reset",
             )
         else:
-            yield Result.fail(
-                f"{art.label}: `ufw --force reset` on every run deletes every rule on the host, including any "
-                "an operator or another tool added",
+            # The only script defining this host's rules: the reset makes it the authoritative,
+            # reproducible definition (SSH ordering after the reset is NET020's business).
+            yield Result.passed(
+                f"{art.label}: resets ufw, and no other script adds rules for this host",
                 art.evidence(resets[0]),
                 subject="ufw reset",
-                severity="low",
             )
     if not found:
         yield Result.not_applicable("no script resets ufw")

@@ -215,10 +215,17 @@ ufw limit 22/tcp
 """
 
 
-def test_net020_ssh_after_enable_and_net021_reset(tmp_path: Path) -> None:
-    rep = scan_tree(_tree(tmp_path, {"fw.sh": UFW_RESET}), only=["NET020", "NET021"])
+def test_net020_ssh_after_enable(tmp_path: Path) -> None:
+    rep = scan_tree(_tree(tmp_path, {"fw.sh": UFW_RESET}), only=["NET020"])
     assert {5, 3} <= set(_lines(findings(rep, "NET020")))
-    assert 3 in _lines(findings(rep, "NET021"))
+
+
+def test_net021_reset_deletes_other_scripts_rules(tmp_path: Path) -> None:
+    mon = "#!/bin/bash\nufw allow from 10.0.0.5 to any port 9100 proto tcp\n"
+    fs = _run(tmp_path / "bad", {"fw.sh": UFW_RESET, "monitoring.sh": mon}, "NET021")
+    assert 3 in _lines(fs) and any(e.path == "monitoring.sh" for f in fs for e in f.evidence)
+    fs = _run(tmp_path / "good", {"fw.sh": UFW_RESET}, "NET021")  # the only rule set: authoritative
+    assert fs and all(f.status == Status.PASS for f in fs)
 
 
 def test_net020_passes_when_ssh_comes_first(tmp_path: Path) -> None:
