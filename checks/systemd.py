@@ -880,3 +880,68 @@ def vendor_unit_copied(ctx: ScanContext) -> Iterator[Result]:
             )
     if not found:
         yield Result.not_applicable("no script copies a packaged unit into /etc/systemd/system")
+
+
+_NETWORK_CLIENT = re.compile(
+    r"(?<![\w-])(restic|rsync|rclone|borg|borgmatic|duplicity|curl|wget|aws|s3cmd|gsutil|az|scp|sftp|certbot|"
+    r"pg_basebackup|mc)(?![\w-]*\s*=)"
+)
+
+
+@check("SYS023", "timer-catch-up-network", category="systemd", severity="medium", pillar="reliability")
+def timer_catch_up_network(ctx: ScanContext) -> Iterator[Result]:
+    """A `Persistent=true` timer's job that needs the network waits for it.
+
+    What it does
+        For timers with `Persistent=true` whose service runs a network client (restic, rsync,
+        rclone, borg, curl, aws, scp, certbot...), requires `After=` and `Wants=`
+        `network-online.target` on the service, or a `Restart=on-failure` that retries.
+    Why it matters
+        A persistent timer catches up missed runs right at boot or resume, usually before the
+        network is up: the backup fails at once and the next attempt is the next scheduled run,
+        a day later, so a laptop or a rebooted server skips backups silently.
+    Example
+        [Timer] OnCalendar=daily / Persistent=true   +   a service without After=network-online.target
+    Fix
+        In the service: `Wants=network-online.target` and `After=network-online.target` (and
+        `Restart=on-failure` with `RestartSec=5min` for flaky links).
+    References
+        https://www.freedesktop.org/software/systemd/man/systemd.timer.html#Persistent=
+        https://systemd.io/NETWORK_ONLINE/
+    """
+    units = ctx.derived(
+        "systemd:merged", lambda: merged_units(ctx.parsed("systemd_unit"), ctx.parsed("systemd_dropin"))
+    )
+    by_name = {u.name: (a, u) for a, u in units}
+    found = False
+    for art, timer in units:
+        if timer.type != "timer" or not timer.get_bool("Timer", "Persistent"):
+            continue
+        target = timer.get("Timer", "Unit") or f"{timer.name.rsplit('.', 1)[0]}.service"
+        pair = by_name.get(target.strip())
+        if pair is None:
+            continue
+        sart, svc = pair
+        cmds = " ".join(svc.values("Service", "ExecStart"))
+        client = _NETWORK_CLIENT.search(cmds)
+        if not client:
+            continue
+        found = True
+        after = " ".join(svc.values("Unit", "After"))
+        restart = (svc.get("Service", "Restart") or "no") != "no"
+        pers = timer.last("Timer", "Persistent")
+        if "network-online.target" in after or restart:
+            yield Result.passed(
+                f"{sart.label}: waits for the network or retries", ev(art, pers), subject=svc.name
+            )
+            continue
+        yield Result.fail(
+            f"{sart.label}: runs {client.group(1)} from the Persistent=true timer {timer.name}, but has no "
+            "After=/Wants=network-online.target and no Restart=: catch-up runs at boot fail before the network is "
+            "up and the next try is the next scheduled run",
+            sart.evidence(1, note="no After=network-online.target"),
+            ev(art, pers),
+            subject=svc.name,
+        )
+    if not found:
+        yield Result.not_applicable("no Persistent=true timer runs a network job")

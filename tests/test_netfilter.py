@@ -306,3 +306,19 @@ def test_net003_without_default_policy_is_not_an_error(tmp_path: Path) -> None:
     fs = _run(tmp_path, {"fw.sh": "#!/bin/bash\nufw allow 443/tcp\nufw --force enable\n"}, "NET003")
     assert fs and not any(f.status == Status.ERROR for f in fs), [(f.status, f.message) for f in fs]
     assert all(f.status == Status.NOT_APPLICABLE for f in fs)
+
+
+TIMER = "[Unit]\nDescription=daily backup\n\n[Timer]\nOnCalendar=daily\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n"
+BACKUP = "[Unit]\nDescription=backup\n{unit}\n[Service]\nType=simple\nExecStart=/usr/local/bin/restic backup /srv\n"
+
+
+def test_sys023_persistent_timer_network_job(tmp_path: Path) -> None:
+    bad = {"backup.timer": TIMER, "backup.service": BACKUP.format(unit="")}
+    fs = _run(tmp_path / "bad", bad, "SYS023")
+    assert {("backup.service", 1), ("backup.timer", 6)} <= {(e.path, e.line) for f in fs for e in f.evidence}
+    good = {
+        "backup.timer": TIMER,
+        "backup.service": BACKUP.format(unit="Wants=network-online.target\nAfter=network-online.target"),
+    }
+    fs = _run(tmp_path / "good", good, "SYS023")
+    assert fs and all(f.status == Status.PASS for f in fs), [f.message for f in fs]
