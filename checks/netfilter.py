@@ -731,3 +731,166 @@ def ufw_conflict(ctx: ScanContext) -> Iterator[Result]:
         )
     if not found:
         yield Result.not_applicable("no host has two scripts owning its ufw rule set")
+
+
+# -- exposed admin surfaces ---------------------------------------------------------------------
+
+_CRED_NAME = re.compile(r"(PASSWORD|PASSWD|_PASS$|SECRET|TOKEN|_HASH$|API_KEY)", re.I)
+_WELL_KNOWN = frozenset(
+    ("admin", "password", "changeme", "secret", "root", "123456", "pass", "test", "guest")
+)
+_DEFAULTED = re.compile(r"^(?P<key>[A-Za-z_][\w.]*)=\$\{(?P<var>\w+):?-(?P<default>[^}]+)\}$")
+
+
+def _env_items(env: Any) -> list[tuple[str, str, int | None]]:
+    """(key, raw value, line) of a compose `environment:` (list or mapping form)."""
+    out: list[tuple[str, str, int | None]] = []
+    if isinstance(env, list):
+        lines = getattr(env, "item_lines", [])
+        for i, item in enumerate(env):
+            key, _, val = str(item).partition("=")
+            out.append((key, val, lines[i] if i < len(lines) else None))
+    elif isinstance(env, dict):
+        for k, v in env.items():
+            out.append((str(k), "" if v is None else str(v), _line_of(env, k)))
+    return out
+
+
+@check("NET023", "compose-default-credentials", category="network", severity="high", pillar="security")
+def compose_default_credentials(ctx: ScanContext) -> Iterator[Result]:
+    """Services reachable from outside do not fall back to a built-in credential.
+
+    What it does
+        In compose files that publish ports, finds credential variables (`*PASSWORD*`, `*SECRET*`,
+        `*TOKEN*`, `*_HASH`) whose value is `${VAR:-literal}`: when the operator does not set VAR,
+        the service runs with the repository's default (`admin`, or a fixed password hash).
+    Why it matters
+        Everyone who deployed without setting the variable shares the same, published credential
+        for an admin surface that is reachable (a published port, or a proxy that publishes one).
+    Example
+        GF_SECURITY_ADMIN_PASSWORD=${ADMIN_PASSWORD:-admin}
+    Fix
+        Fail when unset (`${ADMIN_PASSWORD:?set ADMIN_PASSWORD}`) or read it from a secret file.
+    References
+        https://docs.docker.com/compose/how-tos/environment-variables/variable-interpolation/
+    """
+    from chom_validate.artifacts.yamlfile import load_yaml
+
+    found = False
+    for art in ctx.artifacts("yaml"):
+        try:
+            data = load_yaml(art.text)
+        except Exception:  # unparseable YAML is reported by TGT002
+            continue
+        svcs = _compose_services(data)
+        if svcs is None or not any(
+            isinstance(s.get("ports"), list) and s.get("ports") for s in svcs.values()
+        ):
+            continue
+        found = True
+        failed = False
+        for name, svc in svcs.items():
+            bad = []
+            for key, val, line in _env_items(svc.get("environment")):
+                m = _DEFAULTED.match(f"{key}={val}".strip())
+                if m and (_CRED_NAME.search(key) or _CRED_NAME.search(m["var"])) and m["default"].strip():
+                    bad.append((key, m["var"], m["default"].strip(), line))
+            if not bad:
+                continue
+            failed = True
+            keys = ", ".join(
+                f"{k} (when {v} is unset: "
+                + (f"the well-known `{d}`" if d.lower() in _WELL_KNOWN else "a fixed value")
+                + ")"
+                for k, v, d, _ in bad
+            )
+            yield Result.fail(
+                f"{art.label}: service {name} falls back to a credential written in the repository for {keys}; "
+                "every deployment that did not set it shares that password",
+                # the default itself is masked unless it is a well-known word: a hash or key stays out of reports
+                *[
+                    art.evidence(ln, excerpt=f"{k}=${{{v}:-{d if d.lower() in _WELL_KNOWN else '********'}}}")
+                    for k, v, d, ln in bad[:4]
+                ],
+                subject=f"{name}:credentials",
+            )
+        if not failed:
+            yield Result.passed(
+                f"{art.label}: no credential falls back to a built-in default", subject=art.path
+            )
+    if not found:
+        yield Result.not_applicable("no compose file publishes ports")
+
+
+_ADMIN_PATH = re.compile(r"^/?(metrics|prometheus|alertmanager|pushgateway|loki|api/v1/admin|-/)", re.I)
+_ADMIN_BACKEND = re.compile(
+    r"(prometheus|alertmanager|pushgateway|loki|exporter|cadvisor):?\d*|:(909[0-3]|9100|3100|8080)\b"
+)
+
+
+def _has_auth(loc: Any) -> bool:
+    ab = loc.inherited("auth_basic")
+    if ab is not None and ab.args and ab.args[0].lower() != "off":
+        return True
+    if loc.inherited("auth_request") is not None or loc.first("internal") is not None:
+        return True
+    # `allow <net>; deny all;` is an IP allow-list: access control without a password
+    return any(d.args == ["all"] for d in loc.effective("deny"))
+
+
+@check("NET024", "proxy-admin-without-auth", category="network", severity="high", pillar="security")
+def proxy_admin_without_auth(ctx: ScanContext) -> Iterator[Result]:
+    """Reverse-proxy locations to metrics, alerting or admin backends require authentication.
+
+    What it does
+        For every Nginx `location` on a non-loopback listener whose `proxy_pass` goes to a
+        Prometheus, Alertmanager, Pushgateway, Loki, exporter or cAdvisor backend (by name or
+        port), or whose path is /metrics, /prometheus, /alertmanager..., requires `auth_basic`,
+        `auth_request`, `internal` or an `allow ...; deny all;` list (own or inherited).
+    Why it matters
+        These backends have no authentication of their own: through the proxy anyone can read
+        every metric (hostnames, versions, users), create silences that mute every alert, push
+        fake series, or call the admin API (`--web.enable-admin-api` deletes series).
+    Example
+        location /alertmanager/ { proxy_pass http://127.0.0.1:9093/; }
+    Fix
+        `auth_basic "ops"; auth_basic_user_file /etc/nginx/htpasswd;` (or `auth_request`), or
+        `allow 10.0.0.0/8; deny all;`.
+    References
+        https://prometheus.io/docs/operating/security/
+        https://nginx.org/en/docs/http/ngx_http_auth_basic_module.html
+    """
+    from chom_validate.artifacts.nginx import listen_ports
+
+    found = False
+    for art, site in ctx.parsed("nginx_site"):
+        for server in site.servers:
+            public = [
+                d
+                for _, d in listen_ports(server)
+                if not (d.args and d.args[0].startswith(("127.", "[::1]", "localhost")))
+            ]
+            if not public:
+                continue
+            for loc in server.walk("location"):
+                pp = loc.first("proxy_pass")
+                if pp is None or not pp.args:
+                    continue
+                path = loc.args[-1] if loc.args else ""
+                if not (_ADMIN_BACKEND.search(pp.args[0]) or _ADMIN_PATH.match(path)):
+                    continue
+                found = True
+                if _has_auth(loc):
+                    yield Result.passed(
+                        f"{art.label}: location {path} requires authentication", art.evidence(loc.line)
+                    )
+                    continue
+                yield Result.fail(
+                    f"{art.label}: location {path} proxies to {pp.args[0]} on a public listener without "
+                    "auth_basic/auth_request or an allow-list",
+                    art.evidence(loc.line),
+                    art.evidence(pp.line),
+                    subject=f"{path}",
+                )
+    if not found:
+        yield Result.not_applicable("no reverse-proxy location to a metrics/alerting/admin backend")

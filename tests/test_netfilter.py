@@ -322,3 +322,42 @@ def test_sys023_persistent_timer_network_job(tmp_path: Path) -> None:
     }
     fs = _run(tmp_path / "good", good, "SYS023")
     assert fs and all(f.status == Status.PASS for f in fs), [f.message for f in fs]
+
+
+def test_net023_compose_default_credentials(tmp_path: Path) -> None:
+    bad = (
+        "services:\n  grafana:\n    image: grafana/grafana:12\n    ports:\n      - '3000:3000'\n    environment:\n"
+        "      - GF_SECURITY_ADMIN_USER=${ADMIN_USER:-admin}\n"
+        "      - GF_SECURITY_ADMIN_PASSWORD=${ADMIN_PASSWORD:-admin}\n"
+        "      - API_HASH=${API_HASH:-$2a$14$abcdefghijklmnopqrstuv}\n"
+    )
+    fs = _run(tmp_path / "bad", {"docker-compose.yml": bad}, "NET023")
+    assert {8, 9} <= set(_lines(fs)) and 7 not in _lines(fs)
+    assert not any("abcdefghij" in (e.excerpt or "") for f in fs for e in f.evidence)
+    good = bad.replace(":-admin}", ":?set it}").replace(":-$2a$14$abcdefghijklmnopqrstuv}", "}")
+    fs = _run(tmp_path / "good", {"docker-compose.yml": good}, "NET023")
+    assert fs and all(f.status == Status.PASS for f in fs), [f.message for f in fs]
+
+
+SITE = """server {
+    listen 443 ssl;
+    server_name ops.example.com;
+    location /alertmanager/ {
+        proxy_pass http://127.0.0.1:9093/;
+    }
+    location /grafana/ {
+        proxy_pass http://127.0.0.1:3000/;
+    }
+}
+"""
+
+
+def test_net024_proxy_admin_without_auth(tmp_path: Path) -> None:
+    fs = _run(tmp_path / "bad", {"nginx/ops.conf": SITE}, "NET024")
+    assert {4, 5} <= set(_lines(fs)) and 7 not in _lines(fs)
+    good = SITE.replace(
+        "        proxy_pass http://127.0.0.1:9093/;",
+        '        auth_basic "ops";\n        auth_basic_user_file /etc/nginx/htpasswd;\n        proxy_pass http://127.0.0.1:9093/;',
+    )
+    fs = _run(tmp_path / "good", {"nginx/ops.conf": good}, "NET024")
+    assert fs and all(f.status == Status.PASS for f in fs), [f.message for f in fs]
