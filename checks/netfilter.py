@@ -739,6 +739,9 @@ _CRED_NAME = re.compile(r"(PASSWORD|PASSWD|_PASS$|SECRET|TOKEN|_HASH$|API_KEY)",
 _WELL_KNOWN = frozenset(
     ("admin", "password", "changeme", "secret", "root", "123456", "pass", "test", "guest")
 )
+_SENTINELS = frozenset(
+    ("invalid", "disabled", "none", "null", "false", "no", "off", "unset", "empty", "-", "0", "nil")
+)
 _DEFAULTED = re.compile(r"^(?P<key>[A-Za-z_][\w.]*)=\$\{(?P<var>\w+):?-(?P<default>[^}]+)\}$")
 
 
@@ -764,6 +767,7 @@ def compose_default_credentials(ctx: ScanContext) -> Iterator[Result]:
         In compose files that publish ports, finds credential variables (`*PASSWORD*`, `*SECRET*`,
         `*TOKEN*`, `*_HASH`) whose value is `${VAR:-literal}`: when the operator does not set VAR,
         the service runs with the repository's default (`admin`, or a fixed password hash).
+        Sentinels that switch the feature off (`invalid`, `disabled`, `none`) are not credentials.
     Why it matters
         Everyone who deployed without setting the variable shares the same, published credential
         for an admin surface that is reachable (a published port, or a proxy that publishes one).
@@ -793,7 +797,14 @@ def compose_default_credentials(ctx: ScanContext) -> Iterator[Result]:
             bad = []
             for key, val, line in _env_items(svc.get("environment")):
                 m = _DEFAULTED.match(f"{key}={val}".strip())
-                if m and (_CRED_NAME.search(key) or _CRED_NAME.search(m["var"])) and m["default"].strip():
+                default = m["default"].strip().strip("'\"") if m else ""
+                # sentinels such as `invalid`/`disabled` switch the feature off instead of granting access
+                if (
+                    m
+                    and (_CRED_NAME.search(key) or _CRED_NAME.search(m["var"]))
+                    and default
+                    and default.lower() not in _SENTINELS
+                ):
                     bad.append((key, m["var"], m["default"].strip(), line))
             if not bad:
                 continue

@@ -330,9 +330,10 @@ def test_net023_compose_default_credentials(tmp_path: Path) -> None:
         "      - GF_SECURITY_ADMIN_USER=${ADMIN_USER:-admin}\n"
         "      - GF_SECURITY_ADMIN_PASSWORD=${ADMIN_PASSWORD:-admin}\n"
         "      - API_HASH=${API_HASH:-$2a$14$abcdefghijklmnopqrstuv}\n"
+        "      - API_KEY=${API_KEY:-invalid}\n"
     )
     fs = _run(tmp_path / "bad", {"docker-compose.yml": bad}, "NET023")
-    assert {8, 9} <= set(_lines(fs)) and 7 not in _lines(fs)
+    assert {8, 9} <= set(_lines(fs)) and 7 not in _lines(fs) and 10 not in _lines(fs)
     assert not any("abcdefghij" in (e.excerpt or "") for f in fs for e in f.evidence)
     good = bad.replace(":-admin}", ":?set it}").replace(":-$2a$14$abcdefghijklmnopqrstuv}", "}")
     fs = _run(tmp_path / "good", {"docker-compose.yml": good}, "NET023")
