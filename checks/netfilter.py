@@ -835,7 +835,7 @@ def compose_default_credentials(ctx: ScanContext) -> Iterator[Result]:
 
 _ADMIN_PATH = re.compile(r"^/?(metrics|prometheus|alertmanager|pushgateway|loki|api/v1/admin|-/)", re.I)
 _ADMIN_BACKEND = re.compile(
-    r"(prometheus|alertmanager|pushgateway|loki|exporter|cadvisor):?\d*|:(909[0-3]|9100|3100|8080)\b"
+    r"(prometheus|alertmanager|pushgateway|loki|exporter|cadvisor):?\d*|:(909[0-3]|9100|3100)\b"
 )
 
 

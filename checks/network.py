@@ -107,13 +107,13 @@ def ssh_limited(ctx: ScanContext) -> Iterator[Result]:
             r = open_world[0]
             yield Result.fail(
                 f"{host}: SSH ({port}/tcp) allowed from anywhere without `limit`",
-                hf.evidence(r.line),
+                hf.rule_evidence(r),
                 subject=host,
             )
         elif rules:
             r = rules[0]
             how = "rate-limited" if r.action == "limit" else f"restricted to {r.source}"
-            yield Result.passed(f"{host}: SSH {how}", hf.evidence(r.line), subject=host)
+            yield Result.passed(f"{host}: SSH {how}", hf.rule_evidence(r), subject=host)
         else:
             yield Result.fail(
                 f"{host}: no rule allows SSH ({port}/tcp); enabling the firewall locks operators out",
@@ -157,7 +157,7 @@ def data_ports_private(ctx: ScanContext) -> Iterator[Result]:
             if public:
                 yield Result.fail(
                     f"{host}: {what} port {port} is open to the internet",
-                    hf.evidence(public[0].line),
+                    hf.rule_evidence(public[0]),
                     subject=f"{host}:{port}",
                 )
             elif hf.firewall.default_incoming in ("deny", "reject"):
@@ -169,7 +169,7 @@ def data_ports_private(ctx: ScanContext) -> Iterator[Result]:
             elif any(r.matches_port(port) for r in hf.firewall.incoming):
                 yield Result.passed(
                     f"{host}: {what} port {port} is only allowed from specific sources",
-                    hf.evidence(next(r for r in hf.firewall.incoming if r.matches_port(port)).line),
+                    hf.rule_evidence(next(r for r in hf.firewall.incoming if r.matches_port(port))),
                     subject=f"{host}:{port}",
                 )
             else:
@@ -234,21 +234,21 @@ def exporters_monitoring_only(ctx: ScanContext) -> Iterator[Result]:
                 yield Result.not_applicable(
                     f"{host}: exporter port {','.join(map(str, hits))} allowed from {src} only; no monitoring "
                     "host is configured (`topology.monitoring_hosts`) to tell whether that is the scraper",
-                    hf.evidence(r.line),
+                    hf.rule_evidence(r),
                     subject=f"{host}:{hits[0]}",
                 )
                 continue
             if ok:
                 yield Result.passed(
                     f"{host}: port {','.join(map(str, hits))} allowed from monitoring host {src}",
-                    hf.evidence(r.line),
+                    hf.rule_evidence(r),
                     subject=f"{host}:{hits[0]}",
                 )
             else:
                 yield Result.fail(
                     f"{host}: exporter port {','.join(map(str, hits))} allowed from {src}, not only from "
                     f"the monitoring host(s) {', '.join(mons) or '(none configured)'}",
-                    hf.evidence(r.line),
+                    hf.rule_evidence(r),
                     subject=f"{host}:{hits[0]}",
                 )
         if not seen:

@@ -61,7 +61,7 @@ def scrape_allowed(ctx: ScanContext) -> Iterator[Result]:
             yield Result.passed(
                 f"{subject}: allowed from {t.scraper} ({src}) by {t.host}'s firewall",
                 t.evidence(),
-                hf.evidence(rule.line if rule else hf.firewall.default_line),
+                hf.rule_evidence(rule) if rule else hf.evidence(hf.firewall.default_line),
                 subject=subject,
             )
         else:
@@ -73,7 +73,9 @@ def scrape_allowed(ctx: ScanContext) -> Iterator[Result]:
             yield Result.fail(
                 f"{subject}: scrape from {t.scraper} ({src}) is blocked by {t.host}'s firewall",
                 t.evidence(note=f"job {t.job} scrapes {t.address}:{t.port}"),
-                hf.evidence(rule.line if rule else hf.firewall.default_line, note=note),
+                hf.rule_evidence(rule, note=note)
+                if rule
+                else hf.evidence(hf.firewall.default_line, note=note),
                 subject=subject,
             )
 
@@ -167,7 +169,7 @@ def exporter_not_world(ctx: ScanContext) -> Iterator[Result]:
             yield Result.fail(
                 f"{subject}: port {t.port} is open to the world on {t.host}, not only to {t.scraper}",
                 t.evidence(note=f"job {t.job} scrapes {t.address}:{t.port}"),
-                hf.evidence(public[0].line, note=f"allows {t.port} from anywhere"),
+                hf.rule_evidence(public[0], note=f"allows {t.port} from anywhere"),
                 subject=subject,
             )
         else:
@@ -221,19 +223,19 @@ def rule_has_service(ctx: ScanContext) -> Iterator[Result]:
                 if hit:
                     yield Result.passed(
                         f"{host}: port {p} is used by {hit[0].what}",
-                        hf.evidence(r.line),
+                        hf.rule_evidence(r),
                         hit[0].artifact.evidence(hit[0].line),
                         subject=f"{host}:{p}",
                     )
                 elif p in known:
                     yield Result.passed(
                         f"{host}: port {p} is a standard port of the host's roles",
-                        hf.evidence(r.line),
+                        hf.rule_evidence(r),
                         subject=f"{host}:{p}",
                     )
                 else:
                     yield Result.fail(
                         f"{host}: the firewall opens {p}/{r.proto} but no unit or site on {host} listens there",
-                        hf.evidence(r.line, note=f"no listener for {p} on {host}"),
+                        hf.rule_evidence(r, note=f"no listener for {p} on {host}"),
                         subject=f"{host}:{p}",
                     )

@@ -362,3 +362,13 @@ def test_net024_proxy_admin_without_auth(tmp_path: Path) -> None:
     )
     fs = _run(tmp_path / "good", {"nginx/ops.conf": good}, "NET024")
     assert fs and all(f.status == Status.PASS for f in fs), [f.message for f in fs]
+
+
+def test_host_rule_set_is_owner_plus_additions_not_the_longest_script(tmp_path: Path) -> None:
+    base = "#!/bin/bash\nufw default deny incoming\nufw limit 22/tcp\nufw --force enable\n"
+    # more rules than the owner, but no policy of its own: its rules add to the owner's rule set
+    extra = "#!/bin/bash\nufw allow 80/tcp\nufw allow 443/tcp\nufw allow 3306/tcp\nufw allow 8080/tcp\n"
+    rep = scan_tree(_tree(tmp_path, {"base.sh": base, "app.sh": extra}), only=["NET001", "NET003", "NET005"])
+    assert [(e.path, e.line) for f in findings(rep, "NET003", "fail") for e in f.evidence] == [("app.sh", 4)]
+    assert {f.status for f in findings(rep, "NET001")} == {Status.PASS}
+    assert [(e.path, e.line) for f in findings(rep, "NET005") for e in f.evidence] == [("base.sh", 4)]
