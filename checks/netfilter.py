@@ -905,3 +905,95 @@ def proxy_admin_without_auth(ctx: ScanContext) -> Iterator[Result]:
                 )
     if not found:
         yield Result.not_applicable("no reverse-proxy location to a metrics/alerting/admin backend")
+
+
+# -- iptables order -----------------------------------------------------------------------------
+
+
+def _catch_all(r: NfRule) -> bool:
+    return not (r.proto or r.dport or r.source or r.dest or r.iface_in or r.iface_out or r.stateful)
+
+
+def _effective_order(rules: list[NfRule]) -> list[NfRule]:
+    """The chain as the kernel holds it after these commands: -I goes first, -A last, -D removes."""
+    chain: list[NfRule] = []
+    for r in rules:
+        if r.op == "I":
+            chain.insert(0, r)
+        elif r.op == "A":
+            chain.append(r)
+        elif r.op == "F":
+            chain.clear()
+    return chain
+
+
+@check("NET026", "iptables-rule-order", category="network", severity="high", pillar="reliability")
+def iptables_rule_order(ctx: ScanContext) -> Iterator[Result]:
+    """iptables rules are in an order where they take effect, and the policy does not cut SSH.
+
+    What it does
+        Replays each script's (or each generated file's) iptables commands per family and chain
+        (`-I` to the top, `-A` to the end, `-F` flushes): an ACCEPT that ends up after a catch-all
+        DROP/REJECT in INPUT is never reached and fails; `-P INPUT DROP` run before any rule
+        accepts established connections and SSH (`network.ssh_port`, default 22) fails too: the
+        session running the script is cut at that line.
+    Why it matters
+        The port the script opens stays closed (first match wins), or the deployment locks itself
+        out halfway and needs console access.
+    Example
+        iptables -A INPUT -j DROP; iptables -A INPUT -p tcp --dport 443 -j ACCEPT
+    Fix
+        Accept established traffic and SSH first, add the service accepts, then the final DROP
+        (or set `-P INPUT DROP` last); use `-I` only when the position is intended.
+    References
+        https://manpages.debian.org/iptables.8
+    """
+    ssh = _ssh_port(ctx)
+    found = False
+    for art, fw in script_firewalls(ctx):
+        groups: dict[tuple[str, str], list[NfRule]] = {}
+        for r in fw.rules:
+            if r.table == "filter" and r.chain == "INPUT":
+                groups.setdefault((r.origin, r.family), []).append(r)
+        for (origin, family), rules in groups.items():
+            found = True
+            bad = False
+            chain = _effective_order(rules)
+            drop = next((r for r in chain if r.target.upper() in ("DROP", "REJECT") and _catch_all(r)), None)
+            if drop is not None:
+                later = [r for r in chain[chain.index(drop) + 1 :] if r.target.upper() == "ACCEPT"]
+                if later:
+                    bad = True
+                    yield Result.fail(
+                        f"{art.label}: {len(later)} ACCEPT rule(s) land after the catch-all {drop.target} in INPUT "
+                        f"({family}, {origin}) and are never reached",
+                        art.evidence(later[0].line),
+                        art.evidence(drop.line),
+                        subject=f"{origin}:{family}:order",
+                    )
+            for i, r in enumerate(rules):
+                if r.op == "P" and r.target.upper() in ("DROP", "REJECT"):
+                    before = rules[:i]
+                    keeps = any(
+                        b.target.upper() == "ACCEPT"
+                        and (b.stateful or (b.dport and str(ssh) in b.dport.split(",")) or _catch_all(b))
+                        for b in before
+                        if b.op in ("A", "I")
+                    )
+                    if not keeps:
+                        bad = True
+                        yield Result.fail(
+                            f"{art.label}: `-P INPUT {r.target}` ({family}) runs before any rule accepts established "
+                            f"connections or SSH ({ssh}/tcp): the session running it is cut there",
+                            art.evidence(r.line),
+                            subject=f"{origin}:{family}:policy",
+                        )
+                    break
+            if not bad:
+                yield Result.passed(
+                    f"{art.label}: INPUT rules ({family}, {origin}) take effect in order",
+                    art.evidence(rules[0].line),
+                    subject=f"{origin}:{family}",
+                )
+    if not found:
+        yield Result.not_applicable("no script adds iptables INPUT rules")

@@ -372,3 +372,18 @@ def test_host_rule_set_is_owner_plus_additions_not_the_longest_script(tmp_path: 
     assert [(e.path, e.line) for f in findings(rep, "NET003", "fail") for e in f.evidence] == [("app.sh", 4)]
     assert {f.status for f in findings(rep, "NET001")} == {Status.PASS}
     assert [(e.path, e.line) for f in findings(rep, "NET005") for e in f.evidence] == [("base.sh", 4)]
+
+
+def test_net026_accept_after_drop_and_policy_before_ssh(tmp_path: Path) -> None:
+    bad = (
+        "#!/bin/bash\niptables -P INPUT DROP\niptables -A INPUT -p tcp --dport 22 -j ACCEPT\n"
+        "iptables -A INPUT -j DROP\niptables -A INPUT -p tcp --dport 443 -j ACCEPT\n"
+    )
+    assert {2, 4, 5} <= set(_lines(_run(tmp_path / "bad", {"fw.sh": bad}, "NET026")))
+    good = (
+        "#!/bin/bash\niptables -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+        "iptables -A INPUT -p tcp --dport 22 -j ACCEPT\niptables -A INPUT -p tcp --dport 443 -j ACCEPT\n"
+        "iptables -P INPUT DROP\n"
+    )
+    fs = _run(tmp_path / "good", {"fw.sh": good}, "NET026")
+    assert fs and all(f.status == Status.PASS for f in fs), [f.message for f in fs]
