@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from chom_validate.engine import ScanContext
@@ -239,3 +240,63 @@ def rule_has_service(ctx: ScanContext) -> Iterator[Result]:
                         hf.rule_evidence(r, note=f"no listener for {p} on {host}"),
                         subject=f"{host}:{p}",
                     )
+
+
+@check(
+    "TOP005", "node-exporter-host-namespace", category="topology", severity="medium", pillar="observability"
+)
+def node_exporter_host_namespace(ctx: ScanContext) -> Iterator[Result]:
+    """A containerised node_exporter sees the host's network, not its own container's.
+
+    What it does
+        For docker compose services running node_exporter (`prom/node-exporter`,
+        `quay.io/prometheus/node-exporter`), requires `network_mode: host`. Mounting the host's
+        /proc (`--path.procfs=/host/proc`) is not enough and is named in the finding.
+    Why it matters
+        /proc/net is a link to the reading process's own network namespace: on a bridge network
+        `node_network_*`, netstat and sockstat series describe the container's eth0, so host
+        network dashboards and alerts (saturated uplink, interface down) watch the wrong thing.
+    Example
+        nodeexporter: { image: prom/node-exporter, networks: [monitor-net] }
+    Fix
+        `network_mode: host` (and `pid: host`), with `--web.listen-address` on a private or
+        loopback address (see NET019).
+    References
+        https://github.com/prometheus/node_exporter#docker
+    """
+    from chom_validate.artifacts.yamlfile import load_yaml
+
+    found = False
+    for art in ctx.artifacts("yaml"):
+        if "node-exporter" not in art.text and "node_exporter" not in art.text:
+            continue
+        try:
+            data = load_yaml(art.text)
+        except Exception:  # unparseable YAML is reported by TGT002
+            continue
+        svcs = data.get("services") if isinstance(data, dict) else None
+        if not isinstance(svcs, dict):
+            continue
+        for name, svc in svcs.items():
+            if not isinstance(svc, dict) or not re.search(r"node[-_]exporter", str(svc.get("image", ""))):
+                continue
+            found = True
+            line = svcs.line_of(name) if hasattr(svcs, "line_of") else None
+            if svc.get("network_mode") == "host":
+                yield Result.passed(
+                    f"{art.label}: {name} runs in the host network namespace", art.evidence(line)
+                )
+                continue
+            cmd = svc.get("command") or []
+            procfs = (
+                next((str(c) for c in cmd if "path.procfs" in str(c)), "") if isinstance(cmd, list) else ""
+            )
+            yield Result.fail(
+                f"{art.label}: {name} runs node_exporter in its container's network namespace"
+                + (f" ({procfs} does not change that: /proc/net follows the reader)" if procfs else "")
+                + ": node_network_* and netstat series describe the container's eth0, not the host",
+                art.evidence(line),
+                subject=name,
+            )
+    if not found:
+        yield Result.not_applicable("no containerised node_exporter")

@@ -387,3 +387,15 @@ def test_net026_accept_after_drop_and_policy_before_ssh(tmp_path: Path) -> None:
     )
     fs = _run(tmp_path / "good", {"fw.sh": good}, "NET026")
     assert fs and all(f.status == Status.PASS for f in fs), [f.message for f in fs]
+
+
+def test_top005_node_exporter_namespace(tmp_path: Path) -> None:
+    bad = (
+        "services:\n  nodeexporter:\n    image: prom/node-exporter:v1.9.1\n    command:\n"
+        "      - '--path.procfs=/host/proc'\n    networks:\n      - monitor-net\n"
+    )
+    fs = _run(tmp_path / "bad", {"docker-compose.yml": bad}, "TOP005")
+    assert _lines(fs) == [2] and "path.procfs" in fs[0].message
+    good = bad.replace("    networks:\n      - monitor-net\n", "    network_mode: host\n")
+    fs = _run(tmp_path / "good", {"docker-compose.yml": good}, "TOP005")
+    assert fs and all(f.status == Status.PASS for f in fs)
