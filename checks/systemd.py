@@ -945,3 +945,75 @@ def timer_catch_up_network(ctx: ScanContext) -> Iterator[Result]:
         )
     if not found:
         yield Result.not_applicable("no Persistent=true timer runs a network job")
+
+
+_HOME_PATH = re.compile(r"(?<![\w.$%{-])(/home/[^\s'\";:]+|/root(?:/[^\s'\";:]*)?|/run/user/[^\s'\";:]+)")
+_TMP_PATH = re.compile(r"(?<![\w.$%{-])(/(?:var/)?tmp/[^\s'\";:]+)")
+
+
+@check("SYS024", "sandbox-hides-needed-paths", category="systemd", severity="high", pillar="reliability")
+def sandbox_hides_paths(ctx: ScanContext) -> Iterator[Result]:
+    """Sandboxing does not hide a path the service itself needs.
+
+    What it does
+        With `ProtectHome=yes`/`tmpfs`, paths under /home, /root or /run/user in `ExecStart*=`
+        (the binary and its arguments) or `WorkingDirectory=` fail unless re-exposed with
+        `ReadWritePaths=`/`ReadOnlyPaths=`/`BindPaths=`. With `PrivateTmp=yes`, /tmp and /var/tmp
+        paths in `ExecStart*=` arguments fail: the service sees an empty private /tmp, so a
+        socket or file another process creates there does not exist for it. `EnvironmentFile=`
+        is read by systemd itself, outside the sandbox, and is not counted.
+    Why it matters
+        The unit fails at start (203/EXEC, 200/CHDIR) or the service cannot find its socket, file
+        or repository: hardening that turns into an outage right after a deploy.
+    Example
+        ProtectHome=yes
+        ExecStart=/home/deploy/app/bin/worker
+    Fix
+        Move the files out of /home (/opt, /srv, /var/lib/NAME via StateDirectory=), or add
+        `ReadOnlyPaths=`/`BindPaths=` for exactly that path; point sockets at /run.
+    References
+        https://www.freedesktop.org/software/systemd/man/systemd.exec.html#ProtectHome=
+        https://www.freedesktop.org/software/systemd/man/systemd.exec.html#PrivateTmp=
+    """
+    found = False
+    for art, unit in all_services(ctx):
+        home = (unit.get("Service", "ProtectHome") or "no").strip().lower()
+        ptmp = (unit.get("Service", "PrivateTmp") or "no").strip().lower() in ("yes", "true", "1", "on")
+        if home not in ("yes", "true", "1", "on", "tmpfs") and not ptmp:
+            continue
+        found = True
+        exposed = " ".join(
+            v
+            for k in ("ReadWritePaths", "ReadOnlyPaths", "BindPaths", "BindReadOnlyPaths")
+            for v in unit.values("Service", k)
+        )
+        hits: list[tuple[Any, str, str]] = []
+        for d in unit.directives:
+            if d.section != "Service" or d.key not in (
+                "ExecStart",
+                "ExecStartPre",
+                "ExecStartPost",
+                "WorkingDirectory",
+            ):
+                continue
+            if home != "no" and home not in ("false", "0", "off", "read-only"):
+                for p in _HOME_PATH.findall(d.value):
+                    if not any(p.startswith(e) for e in exposed.split() if e):
+                        hits.append((d, p, f"ProtectHome={home}"))
+            if ptmp and d.key != "WorkingDirectory":
+                hits += [(d, p, "PrivateTmp=yes") for p in _TMP_PATH.findall(d.value)]
+        if not hits:
+            yield Result.passed(
+                f"{art.label}: sandboxing hides nothing the unit references", subject=unit.name
+            )
+            continue
+        d, path, why = hits[0]
+        yield Result.fail(
+            f"{art.label}: {d.key}= uses {path}, which {why} hides from the service"
+            + (f" (and {len(hits) - 1} more)" if len(hits) > 1 else ""),
+            ev(art, d),
+            ev(art, unit.last("Service", why.split("=")[0])),
+            subject=unit.name,
+        )
+    if not found:
+        yield Result.not_applicable("no service uses ProtectHome= or PrivateTmp=")

@@ -399,3 +399,15 @@ def test_top005_node_exporter_namespace(tmp_path: Path) -> None:
     good = bad.replace("    networks:\n      - monitor-net\n", "    network_mode: host\n")
     fs = _run(tmp_path / "good", {"docker-compose.yml": good}, "TOP005")
     assert fs and all(f.status == Status.PASS for f in fs)
+
+
+def test_sys024_sandbox_hides_needed_paths(tmp_path: Path) -> None:
+    bad = (
+        "[Unit]\nDescription=w\n\n[Service]\nProtectHome=yes\nPrivateTmp=yes\n"
+        "ExecStart=/home/deploy/app/bin/worker --socket /tmp/mysql.sock\nEnvironmentFile=/root/worker.env\n"
+    )
+    fs = _run(tmp_path / "bad", {"worker.service": bad}, "SYS024")
+    assert {7, 5} <= set(_lines(fs)) and "/home/deploy/app/bin/worker" in fs[0].message
+    good = bad.replace("/home/deploy/app", "/opt/app").replace("/tmp/mysql.sock", "/run/mysqld/mysqld.sock")
+    fs = _run(tmp_path / "good", {"worker.service": good}, "SYS024")
+    assert fs and all(f.status == Status.PASS for f in fs), [f.message for f in fs]
