@@ -520,7 +520,11 @@ def compose_admin_exposed(ctx: ScanContext) -> Iterator[Result]:
                         subject=f"{name}:ports",
                     )
                 else:
-                    yield Result.passed(f"{art.label}: {name} publishes no admin port publicly", subject=name)
+                    yield Result.passed(
+                        f"{art.label}: {name} publishes no admin port publicly",
+                        art.evidence(_line_of(svc, "ports")),
+                        subject=name,
+                    )
             cmd = (
                 " ".join(map(str, svc.get("command") or []))
                 if isinstance(svc.get("command"), list)
@@ -528,7 +532,11 @@ def compose_admin_exposed(ctx: ScanContext) -> Iterator[Result]:
             )
             if svc.get("network_mode") == "host" and admin_svc:
                 if re.search(r"listen[-_.]?(address|ip)\S*=(127\.|localhost|\[::1\])", cmd):
-                    yield Result.passed(f"{art.label}: {name} listens on loopback only", subject=name)
+                    yield Result.passed(
+                        f"{art.label}: {name} listens on loopback only",
+                        art.evidence(_line_of(svc, "command")),
+                        subject=name,
+                    )
                 else:
                     yield Result.fail(
                         f"{art.label}: {name} ({image}) runs in network_mode: host with no listen address: it "
@@ -717,7 +725,12 @@ def ufw_conflict(ctx: ScanContext) -> Iterator[Result]:
         s1 = {(r.port, r.proto, r.source, r.action) for r in f1.incoming}
         s2 = {(r.port, r.proto, r.source, r.action) for r in f2.incoming}
         if s1 == s2:
-            yield Result.passed(f"{a1.label} and {a2.label} define the same rule set", subject=host or "")
+            yield Result.passed(
+                f"{a1.label} and {a2.label} define the same rule set",
+                a1.evidence(f1.default_line),
+                a2.evidence(f2.default_line),
+                subject=host or "",
+            )
             continue
         diff = sorted(map(str, (s1 ^ s2)))[:4]
         r1 = next((r for r in f1.incoming if (r.port, r.proto, r.source, r.action) not in s2), f1.incoming[0])
@@ -827,7 +840,9 @@ def compose_default_credentials(ctx: ScanContext) -> Iterator[Result]:
             )
         if not failed:
             yield Result.passed(
-                f"{art.label}: no credential falls back to a built-in default", subject=art.path
+                f"{art.label}: no credential falls back to a built-in default",
+                art.evidence(None),
+                subject=art.path,
             )
     if not found:
         yield Result.not_applicable("no compose file publishes ports")

@@ -1004,7 +1004,9 @@ def sandbox_hides_paths(ctx: ScanContext) -> Iterator[Result]:
                 hits += [(d, p, "PrivateTmp=yes") for p in _TMP_PATH.findall(d.value)]
         if not hits:
             yield Result.passed(
-                f"{art.label}: sandboxing hides nothing the unit references", subject=unit.name
+                f"{art.label}: sandboxing hides nothing the unit references",
+                ev(art, unit.last("Service", "ProtectHome") or unit.last("Service", "PrivateTmp")),
+                subject=unit.name,
             )
             continue
         d, path, why = hits[0]
