@@ -300,3 +300,87 @@ def node_exporter_host_namespace(ctx: ScanContext) -> Iterator[Result]:
             )
     if not found:
         yield Result.not_applicable("no containerised node_exporter")
+
+
+_SCRAPE_URI = re.compile(r"-?-nginx\.scrape-uri[= ](?P<uri>\S+)")
+
+
+@check(
+    "TOP006", "nginx-exporter-status-endpoint", category="topology", severity="high", pillar="observability"
+)
+def nginx_exporter_status(ctx: ScanContext) -> Iterator[Result]:
+    """nginx-prometheus-exporter reads a `stub_status` location that the same repository deploys.
+
+    What it does
+        Takes `--nginx.scrape-uri` from each nginx-prometheus-exporter unit (default
+        http://127.0.0.1:8080/stub_status) and looks, among the Nginx sites deployed for the same
+        host, for a server listening on that port with a `location` for that path that has
+        `stub_status`. When the host has Nginx sites but none serves it, fails with the exporter's
+        flag and the sites as evidence. Without any Nginx site for the host: not_applicable.
+    Why it matters
+        The exporter then reports `nginx_up 0` forever and every Nginx alert is silent: the
+        monitoring looks configured and measures nothing.
+    Example
+        --nginx.scrape-uri=http://127.0.0.1:8081/stub_status   # no server listens on 8081
+    Fix
+        Add `server { listen 127.0.0.1:8081; location = /stub_status { stub_status; allow 127.0.0.1;
+        deny all; } }`, or point the flag at the location that exists.
+    References
+        https://github.com/nginxinc/nginx-prometheus-exporter#command-line-arguments
+        https://nginx.org/en/docs/http/ngx_http_stub_status_module.html
+    """
+    from urllib.parse import urlsplit
+
+    from chom_validate.artifacts.nginx import listen_ports
+    from chom_validate.artifacts.systemd import merged_units
+
+    units = ctx.derived(
+        "systemd:merged", lambda: merged_units(ctx.parsed("systemd_unit"), ctx.parsed("systemd_dropin"))
+    )
+    sites = ctx.parsed("nginx_site")
+    found = False
+    for art, unit in units:
+        d = unit.last("Service", "ExecStart")
+        if d is None or ("nginx-prometheus-exporter" not in d.value and "nginx_exporter" not in d.value):
+            continue
+        m = _SCRAPE_URI.search(d.value)
+        uri = m.group("uri").strip("'\"") if m else "http://127.0.0.1:8080/stub_status"
+        if "$" in uri or "{{" in uri:
+            yield Result.not_applicable(f"{art.label}: scrape URI {uri} is templated", subject=unit.name)
+            continue
+        parts = urlsplit(uri)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        path = parts.path or "/"
+        host_sites = [(a, s) for a, s in sites if a.host == art.host]
+        if not host_sites:
+            continue
+        found = True
+        src = (d.source or art).evidence(d.line, note=f"scrapes {uri}")
+        hit = None
+        for sa, site in host_sites:
+            for server in site.servers:
+                if not any(p == port for p, _ in listen_ports(server)):
+                    continue
+                for loc in server.walk("location"):
+                    lpath = loc.args[-1] if loc.args else ""
+                    exact = len(loc.args) > 1 and loc.args[0] == "="
+                    if loc.first("stub_status") and (lpath == path or (not exact and path.startswith(lpath))):
+                        hit = (sa, loc.line)
+        if hit is not None:
+            yield Result.passed(
+                f"{art.label}: {uri} is served by stub_status",
+                src,
+                hit[0].evidence(hit[1]),
+                subject=unit.name,
+            )
+        else:
+            first = host_sites[0][0]
+            yield Result.fail(
+                f"{art.label}: the exporter scrapes {uri} but no Nginx site deployed for this host has a "
+                f"stub_status location at {path} on port {port}: nginx_up stays 0",
+                src,
+                first.evidence(None, note=f"{len(host_sites)} Nginx site(s) checked"),
+                subject=unit.name,
+            )
+    if not found:
+        yield Result.not_applicable("no nginx-prometheus-exporter unit with Nginx sites on the same host")

@@ -411,3 +411,26 @@ def test_sys024_sandbox_hides_needed_paths(tmp_path: Path) -> None:
     good = bad.replace("/home/deploy/app", "/opt/app").replace("/tmp/mysql.sock", "/run/mysqld/mysqld.sock")
     fs = _run(tmp_path / "good", {"worker.service": good}, "SYS024")
     assert fs and all(f.status == Status.PASS for f in fs), [f.message for f in fs]
+
+
+EXPORTER = (
+    "[Unit]\nDescription=nginx exporter\n\n[Service]\nUser=nginx_exporter\n"
+    "ExecStart=/usr/local/bin/nginx-prometheus-exporter --nginx.scrape-uri=http://127.0.0.1:8081/stub_status\n"
+)
+STATUS_SITE = (
+    "server {\n    listen 127.0.0.1:8081;\n    server_name localhost;\n"
+    "    location = /stub_status {\n        stub_status;\n    }\n}\n"
+)
+
+
+def test_top006_exporter_reads_a_deployed_stub_status(tmp_path: Path) -> None:
+    bad = {"nginx_exporter.service": EXPORTER, "site.conf": STATUS_SITE.replace("8081", "8080")}
+    fs = _run(tmp_path / "bad", bad, "TOP006")
+    assert ("nginx_exporter.service", 6) in {
+        (e.path, e.line) for f in fs if f.status == Status.FAIL for e in f.evidence
+    }
+    good = {"nginx_exporter.service": EXPORTER, "site.conf": STATUS_SITE}
+    fs = _run(tmp_path / "good", good, "TOP006")
+    assert [f.status for f in fs] == [Status.PASS] and ("site.conf", 4) in {
+        (e.path, e.line) for e in fs[0].evidence
+    }
