@@ -1012,3 +1012,57 @@ def iptables_rule_order(ctx: ScanContext) -> Iterator[Result]:
                 )
     if not found:
         yield Result.not_applicable("no script adds iptables INPUT rules")
+
+
+@check("NET027", "ufw-delete-matches-rule", category="network", severity="low", pillar="security")
+def ufw_delete_matches(ctx: ScanContext) -> Iterator[Result]:
+    """`ufw delete <rule>` names a rule exactly as it was added.
+
+    What it does
+        For each `ufw delete allow|deny|limit ...` in a script, looks for a rule with the same
+        action, port, protocol and source added by a script for the same host. ufw deletes only
+        an exact match (`delete allow 8080` does not remove `allow 8080/tcp`); no match fails
+        (low: the rule may come from an older version of the script or from an operator).
+    Why it matters
+        The port the script means to close stays open and ufw only prints "Could not delete
+        non-existent rule", which scripts rarely check.
+    Example
+        ufw allow 8080/tcp ... ufw delete allow 8080
+    Fix
+        Repeat the exact spec of the added rule (`ufw delete allow 8080/tcp`), or delete by
+        number after `ufw status numbered`.
+    References
+        https://manpages.debian.org/ufw.8
+    """
+    from chom_validate.artifacts.firewall import parse_ufw_args
+
+    scripts = [(a, s) for a, s in ctx.parsed("shell") if not a.embedded]
+    added: dict[str | None, set[tuple[Any, ...]]] = {}
+    deletes = []
+    for art, script in scripts:
+        for line, op, args in _ufw_ops(script):
+            if op != "rule":
+                continue
+            if args[0] == "delete":
+                r = parse_ufw_args(args[1:], line)
+                if r is not None:
+                    deletes.append((art, r))
+                continue
+            r = parse_ufw_args(args, line)
+            if r is not None:
+                added.setdefault(art.host, set()).add((r.action, r.port, r.proto, r.source, r.direction))
+    for art, r in deletes:
+        key = (r.action, r.port, r.proto, r.source, r.direction)
+        if key in added.get(art.host, set()):
+            yield Result.passed(f"{art.label}: `ufw delete` matches an added rule", art.evidence(r.line))
+            continue
+        near = [k for k in added.get(art.host, set()) if k[1] == r.port and k != key]
+        hint = f"; the added rule is {near[0][0]} {near[0][1]}/{near[0][2]} from {near[0][3]}" if near else ""
+        yield Result.fail(
+            f"{art.label}: `ufw delete {r.action} {r.port or ''}` matches no rule the scripts add{hint}: ufw deletes "
+            "exact specs only, so the port stays open",
+            art.evidence(r.line),
+            subject=f"delete {r.port}",
+        )
+    if not deletes:
+        yield Result.not_applicable("no `ufw delete <rule>` in scripts")

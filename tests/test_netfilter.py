@@ -434,3 +434,11 @@ def test_top006_exporter_reads_a_deployed_stub_status(tmp_path: Path) -> None:
     assert [f.status for f in fs] == [Status.PASS] and ("site.conf", 4) in {
         (e.path, e.line) for e in fs[0].evidence
     }
+
+
+def test_net027_ufw_delete_spec(tmp_path: Path) -> None:
+    bad = "#!/bin/bash\nufw allow 8080/tcp\nufw delete allow 8080\n"
+    assert _lines(_run(tmp_path / "bad", {"fw.sh": bad}, "NET027")) == [3]
+    good = bad.replace("delete allow 8080\n", "delete allow 8080/tcp\n")
+    fs = _run(tmp_path / "good", {"fw.sh": good}, "NET027")
+    assert [f.status for f in fs] == [Status.PASS]
