@@ -1019,3 +1019,141 @@ def sandbox_hides_paths(ctx: ScanContext) -> Iterator[Result]:
         )
     if not found:
         yield Result.not_applicable("no service uses ProtectHome= or PrivateTmp=")
+
+
+# Users a distribution's base system has, and users packages create when installed.
+_BASE_USERS = frozenset(
+    ("root", "0", "nobody", "daemon", "bin", "sys", "www-data", "messagebus", "_apt", "syslog")
+)
+_PACKAGE_USERS = {
+    "nginx": ("www-data", "nginx"),
+    "apache2": ("www-data",),
+    "httpd": ("apache",),
+    "mysql-server": ("mysql",),
+    "mariadb-server": ("mysql",),
+    "redis-server": ("redis",),
+    "redis": ("redis",),
+    "postgresql": ("postgres",),
+    "prometheus": ("prometheus",),
+    "prometheus-node-exporter": ("prometheus",),
+    "prometheus-alertmanager": ("prometheus",),
+    "grafana": ("grafana",),
+    "loki": ("loki",),
+    "promtail": ("promtail",),
+    "memcached": ("memcache", "memcached"),
+    "postfix": ("postfix",),
+    "docker-ce": ("root",),
+}
+
+
+def _created_users(ctx: ScanContext) -> dict[str | None, dict[str, tuple[Any, int]]]:
+    """host -> user -> (script, line) for users the scripts create (useradd/adduser, packages, sysusers.d)."""
+    from chom_validate.artifacts.firewall import _loops
+    from chom_validate.facts.firewall import script_writes
+
+    def build() -> dict[str | None, dict[str, tuple[Any, int]]]:
+        out: dict[str | None, dict[str, tuple[Any, int]]] = {}
+        for art, script in ctx.parsed("shell"):
+            if art.embedded:
+                continue
+            users = out.setdefault(art.host, {})
+            loops = _loops(script.lines)
+            for cmd in script.commands:
+                words = cmd.words
+                k = next((i for i, w in enumerate(words) if w in ("useradd", "adduser")), None)
+                if k is not None:
+                    args = [w for w in words[k + 1 :] if not w.startswith("-")]
+                    # options with a value (-s /bin/false, -d /home/x, -g grp) leave their value behind;
+                    # the user name is the last word
+                    if args:
+                        name = args[-1]
+                        var = re.fullmatch(r"\$\{?(\w+)\}?", name)
+                        names = [name]
+                        if var:
+                            names = [
+                                i
+                                for v, items, s, e in loops
+                                if v == var.group(1) and s < cmd.line < e
+                                for i in items
+                            ]
+                        for n in names:
+                            users.setdefault(n, (art, cmd.line))
+                    continue
+                k = next((i for i, w in enumerate(words) if w in ("apt-get", "apt", "dnf", "yum")), None)
+                if k is not None and "install" in words[k + 1 :]:
+                    for pkg in words[k + 1 :]:
+                        for u in _PACKAGE_USERS.get(pkg.split("=")[0], ()):
+                            users.setdefault(u, (art, cmd.line))
+            for path, w in script_writes(script).items():
+                if "/sysusers.d/" in path:
+                    for ln, t in w.lines:
+                        m = re.match(r"^\s*u\s+(\S+)", t)
+                        if m:
+                            users.setdefault(m.group(1), (art, ln))
+        return out
+
+    result: dict[str | None, dict[str, tuple[Any, int]]] = ctx.derived("systemd:created_users", build)
+    return result
+
+
+@check("SYS025", "service-user-created", category="systemd", severity="high", pillar="reliability")
+def service_user_created(ctx: ScanContext) -> Iterator[Result]:
+    """The `User=` of each service is created on the host (role) that runs it.
+
+    What it does
+        Collects the users the repository's scripts create per host: `useradd`/`adduser` (loop
+        variables expanded), packages installed with apt/dnf that create their own user (nginx ->
+        www-data, prometheus -> prometheus...), `sysusers.d` entries, plus the distribution's base
+        users (root, nobody, www-data...). A service whose `User=` is none of them fails. Applies only
+        to hosts whose scripts create users at all; otherwise users come from elsewhere (image,
+        configuration management) and the check is not_applicable.
+    Why it matters
+        systemd refuses to start the unit (status=217/USER): the exporter or service is down from
+        the first deploy on that host, typically because the user was created only on another role.
+    Example
+        mentat/systemd/alertmanager.service: User=alertmanager, and only prometheus and loki are
+        created by mentat's deploy script.
+    Fix
+        Create the user in the script that installs the unit on that host (`id -u X || useradd
+        --system --no-create-home --shell /usr/sbin/nologin X`), a sysusers.d file, or use
+        `DynamicUser=yes`.
+    References
+        https://www.freedesktop.org/software/systemd/man/systemd.exec.html#User=
+        https://www.freedesktop.org/software/systemd/man/sysusers.d.html
+    """
+    created = _created_users(ctx)
+    found = False
+    for art, unit in all_services(ctx):
+        d = unit.last("Service", "User")
+        if d is None or (unit.get("Service", "DynamicUser") or "no").lower() in ("yes", "true", "1", "on"):
+            continue
+        user = d.value.strip()
+        if _TEMPLATED.search(user) or re.search(r"%[a-zA-Z]", user):
+            continue
+        users = created.get(art.host)
+        if not users:
+            continue
+        found = True
+        if user in _BASE_USERS or user.startswith("systemd-"):
+            yield Result.passed(
+                f"{art.label}: User={user} is a base system user", ev(art, d), subject=unit.name
+            )
+        elif user in users:
+            sart, line = users[user]
+            yield Result.passed(
+                f"{art.label}: User={user} is created by {sart.label}:{line}",
+                ev(art, d),
+                sart.evidence(line),
+                subject=unit.name,
+            )
+        else:
+            sart, line = next(iter(users.values()))
+            yield Result.fail(
+                f"{art.label}: User={user} is never created on {art.host or 'this host'} (the scripts create "
+                f"{', '.join(sorted(users))}): the unit fails with 217/USER",
+                ev(art, d),
+                sart.evidence(line, note="where this host's users are created"),
+                subject=unit.name,
+            )
+    if not found:
+        yield Result.not_applicable("no host whose scripts create service users")

@@ -442,3 +442,25 @@ def test_net027_ufw_delete_spec(tmp_path: Path) -> None:
     good = bad.replace("delete allow 8080\n", "delete allow 8080/tcp\n")
     fs = _run(tmp_path / "good", {"fw.sh": good}, "NET027")
     assert [f.status for f in fs] == [Status.PASS]
+
+
+def test_sys025_service_user_created_on_its_host(tmp_path: Path) -> None:
+    script = (
+        "#!/bin/bash\nfor user in node_exporter loki; do\n"
+        '    id "$user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$user"\n'
+        "done\napt-get install -y nginx\n"
+    )
+    unit = "[Unit]\nDescription=x\n\n[Service]\nUser={user}\nExecStart=/usr/local/bin/x\n"
+    files = {
+        "deploy.sh": script,
+        "a.service": unit.format(user="alertmanager"),
+        "n.service": unit.format(user="node_exporter"),
+        "w.service": unit.format(user="www-data"),
+    }
+    rep = scan_tree(_tree(tmp_path, files), only=["SYS025"])
+    by = {f.subject: f.status for f in findings(rep, "SYS025")}
+    assert by == {"a.service": Status.FAIL, "n.service": Status.PASS, "w.service": Status.PASS}, by
+    assert ("a.service", 5) in {(e.path, e.line) for f in findings(rep, "SYS025", "fail") for e in f.evidence}
+    # no script creates users: where users come from is unknown
+    fs = _run(tmp_path / "none", {"a.service": unit.format(user="alertmanager")}, "SYS025")
+    assert fs and all(f.status == Status.NOT_APPLICABLE for f in fs)
