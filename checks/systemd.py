@@ -1096,6 +1096,31 @@ def _created_users(ctx: ScanContext) -> dict[str | None, dict[str, tuple[Any, in
     return result
 
 
+_USES_USER = re.compile(
+    r"\busermod\b.*\s(?P<a>[a-z_][\w-]*)\s*$|\bchown\s+(?:-\w+\s+)*(?P<b>[a-z_][\w-]*)[:.\s]|"
+    r"\bsudo\s+(?:-\w+\s+)*-u\s+(?P<c>[a-z_][\w-]*)|\bsu\s+-?\s*(?P<d>[a-z_][\w-]*)\s+-c|/home/(?P<e>[a-z_][\w-]*)/"
+)
+
+
+def _assumed_users(ctx: ScanContext) -> dict[str | None, dict[str, tuple[Any, int]]]:
+    """host -> users the scripts use as already existing (usermod, chown, sudo -u, su, /home/NAME/)."""
+
+    def build() -> dict[str | None, dict[str, tuple[Any, int]]]:
+        out: dict[str | None, dict[str, tuple[Any, int]]] = {}
+        for art, script in ctx.parsed("shell"):
+            if art.embedded:
+                continue
+            users = out.setdefault(art.host, {})
+            for cmd in script.commands:
+                for m in _USES_USER.finditer(cmd.text):
+                    name = next(g for g in m.groups() if g)
+                    users.setdefault(name, (art, cmd.line))
+        return out
+
+    result: dict[str | None, dict[str, tuple[Any, int]]] = ctx.derived("systemd:assumed_users", build)
+    return result
+
+
 @check("SYS025", "service-user-created", category="systemd", severity="high", pillar="reliability")
 def service_user_created(ctx: ScanContext) -> Iterator[Result]:
     """The `User=` of each service is created on the host (role) that runs it.
@@ -1104,7 +1129,9 @@ def service_user_created(ctx: ScanContext) -> Iterator[Result]:
         Collects the users the repository's scripts create per host: `useradd`/`adduser` (loop
         variables expanded), packages installed with apt/dnf that create their own user (nginx ->
         www-data, prometheus -> prometheus...), `sysusers.d` entries, plus the distribution's base
-        users (root, nobody, www-data...). A service whose `User=` is none of them fails. Applies only
+        users (root, nobody, www-data...). A service whose `User=` is none of them fails, unless the
+        scripts use that user as an existing one (`usermod`, `chown`, `sudo -u`, `/home/NAME/`: it
+        comes with the base image, so not_applicable). Applies only
         to hosts whose scripts create users at all; otherwise users come from elsewhere (image,
         configuration management) and the check is not_applicable.
     Why it matters
@@ -1134,7 +1161,17 @@ def service_user_created(ctx: ScanContext) -> Iterator[Result]:
         if not users:
             continue
         found = True
-        if user in _BASE_USERS or user.startswith("systemd-"):
+        assumed = _assumed_users(ctx).get(art.host, {})
+        if user not in users and user in assumed:
+            sart, line = assumed[user]
+            yield Result.not_applicable(
+                f"{art.label}: User={user} is never created, but {sart.label}:{line} uses it as an existing user "
+                "(from the base image or provisioning): whether it exists is unknown",
+                ev(art, d),
+                sart.evidence(line),
+                subject=unit.name,
+            )
+        elif user in _BASE_USERS or user.startswith("systemd-"):
             yield Result.passed(
                 f"{art.label}: User={user} is a base system user", ev(art, d), subject=unit.name
             )

@@ -464,3 +464,10 @@ def test_sys025_service_user_created_on_its_host(tmp_path: Path) -> None:
     # no script creates users: where users come from is unknown
     fs = _run(tmp_path / "none", {"a.service": unit.format(user="alertmanager")}, "SYS025")
     assert fs and all(f.status == Status.NOT_APPLICABLE for f in fs)
+
+
+def test_sys025_user_from_the_base_image_is_unknown_not_missing(tmp_path: Path) -> None:
+    script = "#!/bin/bash\nuseradd --system mailpit\nusermod -a -G www-data vagrant\n"
+    unit = "[Unit]\nDescription=x\n\n[Service]\nUser=vagrant\nExecStart=/usr/local/bin/mailpit\n"
+    fs = _run(tmp_path, {"provision.sh": script, "mailpit.service": unit}, "SYS025")
+    assert [f.status for f in fs] == [Status.NOT_APPLICABLE], [f.message for f in fs]
