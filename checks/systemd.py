@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chom_validate.artifacts.journald import JournaldConf, JournalSetting, merge_journald, parse_timespan
@@ -1194,3 +1196,165 @@ def service_user_created(ctx: ScanContext) -> Iterator[Result]:
             )
     if not found:
         yield Result.not_applicable("no host whose scripts create service users")
+
+
+@dataclass
+class _FileMode:
+    path: str
+    mode: int | None
+    owner: str
+    group: str
+    art: Any
+    line: int
+
+
+def _installed_files(ctx: ScanContext) -> dict[str | None, dict[str, list[_FileMode]]]:
+    """host -> path -> modes scripts give it, in order (`install -m -o -g`, then chmod/chown)."""
+
+    def build() -> dict[str | None, dict[str, list[_FileMode]]]:
+        out: dict[str | None, dict[str, list[_FileMode]]] = {}
+        for art, script in ctx.parsed("shell"):
+            if art.embedded:
+                continue
+            files = out.setdefault(art.host, {})
+            for cmd in script.commands:
+                argv = cmd.argv
+                if not argv:
+                    continue
+                if argv[0] == "install" and "-d" not in argv and "--directory" not in argv:
+                    mode, owner, group, rest = None, "root", "root", []
+                    i = 1
+                    while i < len(argv):
+                        w = argv[i]
+                        if w in ("-m", "-o", "-g") and i + 1 < len(argv):
+                            v = argv[i + 1]
+                            if w == "-m":
+                                mode = int(v, 8) if re.fullmatch(r"[0-7]{3,4}", v) else None
+                            elif w == "-o":
+                                owner = v
+                            else:
+                                group = v
+                            i += 2
+                            continue
+                        if not w.startswith("-"):
+                            rest.append(w)
+                        i += 1
+                    if len(rest) < 2 or "$" in rest[-1]:
+                        continue
+                    dest = rest[-1]
+                    targets = (
+                        [posixpath.join(dest, posixpath.basename(s)) for s in rest[:-1]]
+                        if dest.endswith("/") or len(rest) > 2
+                        else [dest]
+                    )
+                    for t in targets:
+                        if "*" not in t and "$" not in t:
+                            files.setdefault(t, []).append(_FileMode(t, mode, owner, group, art, cmd.line))
+                elif argv[0] in ("chmod", "chown") and len(argv) >= 3 and argv[-1] in files:
+                    prev = files[argv[-1]][-1]
+                    spec = argv[-2]
+                    if argv[0] == "chmod" and re.fullmatch(r"[0-7]{3,4}", spec):
+                        files[argv[-1]].append(replace(prev, mode=int(spec, 8), art=art, line=cmd.line))
+                    elif argv[0] == "chown" and not spec.startswith("-"):
+                        o, _, g = spec.partition(":")
+                        files[argv[-1]].append(
+                            replace(
+                                prev, owner=o or prev.owner, group=g or prev.group, art=art, line=cmd.line
+                            )
+                        )
+        return out
+
+    result: dict[str | None, dict[str, list[_FileMode]]] = ctx.derived("systemd:installed_files", build)
+    return result
+
+
+def _extra_groups(ctx: ScanContext) -> dict[str | None, dict[str, set[str]]]:
+    """host -> user -> groups added by `usermod -aG`, `useradd -G`, `gpasswd -a`, `adduser USER GROUP`."""
+    out: dict[str | None, dict[str, set[str]]] = {}
+    for art, script in ctx.parsed("shell"):
+        groups = out.setdefault(art.host, {})
+        for cmd in script.commands:
+            a = cmd.argv
+            if not a:
+                continue
+            if a[0] in ("usermod", "useradd"):
+                for i, w in enumerate(a[:-1]):
+                    if w in ("-G", "-aG", "--groups") or (w.startswith("-") and w.endswith("G") and "a" in w):
+                        groups.setdefault(a[-1], set()).update(a[i + 1].split(","))
+            elif a[0] == "gpasswd" and "-a" in a and len(a) >= 4:
+                groups.setdefault(a[a.index("-a") + 1], set()).add(a[-1])
+            elif a[0] == "adduser" and len(a) == 3 and not any(w.startswith("-") for w in a):
+                groups.setdefault(a[1], set()).add(a[2])
+    return out
+
+
+_CONFIG_ARG = re.compile(r"(?:^|\s)(?:--?[\w.-]+=)?(?P<p>/etc/[^\s'\";]+)")
+
+
+@check("SYS026", "service-can-read-its-files", category="systemd", severity="high", pillar="reliability")
+def service_can_read_files(ctx: ScanContext) -> Iterator[Result]:
+    """A service can read the configuration and secret files its command line names.
+
+    What it does
+        For /etc paths in a unit's `ExecStart=` (`--config.file=/etc/x/x.yml`), finds how the
+        scripts for the same host install them (`install -m MODE -o OWNER -g GROUP`, later
+        `chmod`/`chown`) and decides, from `User=`, `Group=`, `SupplementaryGroups=` and groups the
+        scripts add (`usermod -aG`), whether the service user can read the file. Unreadable fails.
+        Services running as root, files installed with unknown modes, and paths no script installs
+        are skipped.
+    Why it matters
+        The service refuses to start (permission denied on its config) right after the deploy, or
+        loses its secret: a mode chosen to protect a secret (0640, group of another service)
+        locks out the one process that needs it.
+    Example
+        install -m 0640 -g prometheus alertmanager.yml /etc/alertmanager/   # User=alertmanager
+    Fix
+        Give the file the consuming service's group (`install -m 0640 -g alertmanager ...`) or
+        add the user to the group (`SupplementaryGroups=prometheus`).
+    References
+        https://www.freedesktop.org/software/systemd/man/systemd.exec.html#SupplementaryGroups=
+    """
+    files = _installed_files(ctx)
+    extra = _extra_groups(ctx)
+    found = False
+    for art, unit in all_services(ctx):
+        d = unit.last("Service", "User")
+        user = d.value.strip() if d else "root"
+        if user in ("root", "0") or _TEMPLATED.search(user):
+            continue
+        host_files = files.get(art.host, {})
+        start = unit.last("Service", "ExecStart")
+        if start is None or not host_files:
+            continue
+        primary = (unit.get("Service", "Group") or user).strip()
+        groups = {primary, *" ".join(unit.values("Service", "SupplementaryGroups")).split()}
+        groups |= extra.get(art.host, {}).get(user, set())
+        for m in _CONFIG_ARG.finditer(start.value):
+            path = m.group("p").rstrip(",")
+            modes = host_files.get(path)
+            if not modes or modes[0].mode is None:
+                continue
+            found = True
+            fm = modes[0]  # the first install is the normal path; later ones are rollbacks/updates
+            mode = fm.mode or 0
+            readable = bool(
+                mode & 0o004 or (fm.owner == user and mode & 0o400) or (fm.group in groups and mode & 0o040)
+            )
+            how = f"{mode:04o} {fm.owner}:{fm.group}"
+            if readable:
+                yield Result.passed(
+                    f"{art.label}: {user} can read {path} ({how})",
+                    ev(art, start),
+                    fm.art.evidence(fm.line),
+                    subject=f"{unit.name}:{path}",
+                )
+            else:
+                yield Result.fail(
+                    f"{art.label}: runs as {user} (groups {', '.join(sorted(groups))}) but {path} is installed "
+                    f"{how} by {fm.art.label}:{fm.line}: the service cannot read it",
+                    ev(art, start),
+                    fm.art.evidence(fm.line),
+                    subject=f"{unit.name}:{path}",
+                )
+    if not found:
+        yield Result.not_applicable("no unit reads an /etc file whose mode a script sets")

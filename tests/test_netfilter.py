@@ -471,3 +471,22 @@ def test_sys025_user_from_the_base_image_is_unknown_not_missing(tmp_path: Path) 
     unit = "[Unit]\nDescription=x\n\n[Service]\nUser=vagrant\nExecStart=/usr/local/bin/mailpit\n"
     fs = _run(tmp_path, {"provision.sh": script, "mailpit.service": unit}, "SYS025")
     assert [f.status for f in fs] == [Status.NOT_APPLICABLE], [f.message for f in fs]
+
+
+def test_sys026_service_reads_its_config(tmp_path: Path) -> None:
+    script = (
+        "#!/bin/bash\ninstall -d -m 0755 /etc/alertmanager\n"
+        "install -m 0640 -g prometheus alertmanager.yml /etc/alertmanager/\n"
+    )
+    unit = (
+        "[Unit]\nDescription=am\n\n[Service]\nUser=alertmanager\n"
+        "ExecStart=/usr/local/bin/alertmanager --config.file=/etc/alertmanager/alertmanager.yml\n"
+    )
+    fs = _run(tmp_path / "bad", {"deploy.sh": script, "alertmanager.service": unit}, "SYS026")
+    assert {("alertmanager.service", 6), ("deploy.sh", 3)} <= {
+        (e.path, e.line) for f in fs for e in f.evidence
+    }
+    assert [f.status for f in fs] == [Status.FAIL]
+    fixed = unit.replace("User=alertmanager\n", "User=alertmanager\nSupplementaryGroups=prometheus\n")
+    fs = _run(tmp_path / "good", {"deploy.sh": script, "alertmanager.service": fixed}, "SYS026")
+    assert [f.status for f in fs] == [Status.PASS]
