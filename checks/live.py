@@ -722,7 +722,7 @@ def live_scrape_target_listening(ctx: ScanContext) -> Iterator[Result]:
 
 
 @check(
-    "NET025",
+    "LIV008",
     "live-sshd-port-allowed",
     category="network",
     severity="critical",

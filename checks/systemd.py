@@ -1159,10 +1159,24 @@ def service_user_created(ctx: ScanContext) -> Iterator[Result]:
         user = d.value.strip()
         if _TEMPLATED.search(user) or re.search(r"%[a-zA-Z]", user):
             continue
+        if user in _BASE_USERS or user.startswith("systemd-"):
+            found = True
+            yield Result.passed(
+                f"{art.label}: User={user} is a base system user", ev(art, d), subject=unit.name
+            )
+            continue
         users = created.get(art.host)
         if not users:
             continue
         found = True
+        if ctx.index.out_of_focus:
+            # --changed-only left unchanged scripts out: the one creating this user may be among them
+            yield Result.not_applicable(
+                f"{art.label}: User={user}: unchanged scripts were not analysed (--changed-only)",
+                ev(art, d),
+                subject=unit.name,
+            )
+            continue
         assumed = _assumed_users(ctx).get(art.host, {})
         if user not in users and user in assumed:
             sart, line = assumed[user]
@@ -1172,10 +1186,6 @@ def service_user_created(ctx: ScanContext) -> Iterator[Result]:
                 ev(art, d),
                 sart.evidence(line),
                 subject=unit.name,
-            )
-        elif user in _BASE_USERS or user.startswith("systemd-"):
-            yield Result.passed(
-                f"{art.label}: User={user} is a base system user", ev(art, d), subject=unit.name
             )
         elif user in users:
             sart, line = users[user]
@@ -1341,7 +1351,14 @@ def service_can_read_files(ctx: ScanContext) -> Iterator[Result]:
                 mode & 0o004 or (fm.owner == user and mode & 0o400) or (fm.group in groups and mode & 0o040)
             )
             how = f"{mode:04o} {fm.owner}:{fm.group}"
-            if readable:
+            if not readable and ctx.index.out_of_focus:
+                # --changed-only: a left-out script may add the user to the file's group
+                yield Result.not_applicable(
+                    f"{art.label}: {path} ({how}): unchanged scripts were not analysed (--changed-only)",
+                    ev(art, start),
+                    subject=f"{unit.name}:{path}",
+                )
+            elif readable:
                 yield Result.passed(
                     f"{art.label}: {user} can read {path} ({how})",
                     ev(art, start),
