@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from chom_validate.artifacts.base import Artifact
-from chom_validate.artifacts.firewall import Firewall, parse_ufw_script, parse_ufw_status
+from chom_validate.artifacts.firewall import Firewall, Rule, parse_ufw_script, parse_ufw_status
 from chom_validate.artifacts.nginx import listen_ports
 from chom_validate.artifacts.systemd import merged_units
 from chom_validate.engine import ScanContext
@@ -58,6 +58,12 @@ class HostFirewall:
         if self.artifact is not None:
             return self.artifact.evidence(line, note=note)
         return Evidence(host=self.host, command=self.command, note=note)
+
+    def rule_evidence(self, rule: Rule, note: str | None = None) -> Evidence:
+        """Evidence at a rule, in the script that adds it (rule sets can merge several scripts)."""
+        if rule.origin is not None:
+            return rule.origin.evidence(rule.line, note=note)  # type: ignore[no-any-return]
+        return self.evidence(rule.line, note=note)
 
 
 @dataclass
@@ -127,14 +133,24 @@ def monitoring_addresses(ctx: ScanContext) -> dict[str, str]:
 def firewalls(ctx: ScanContext) -> dict[str, HostFirewall]:
     def build() -> dict[str, HostFirewall]:
         out: dict[str, HostFirewall] = {}
-        for art, script in ctx.parsed("shell"):
+        per_host: dict[str, list[tuple[Artifact, Firewall]]] = {}
+        for art, script in sorted(ctx.parsed("shell"), key=lambda p: p[0].path):
             fw = parse_ufw_script(script)
             if fw is None or not (fw.rules or fw.default_incoming):
                 continue
-            host = art.host or ctx.name
-            prev = out.get(host)
-            if prev is None or len(fw.rules) > len(prev.firewall.rules):
-                out[host] = HostFirewall(host, fw, art)
+            for r in fw.rules:
+                r.origin = art
+            per_host.setdefault(art.host or ctx.name, []).append((art, fw))
+        for host, items in per_host.items():
+            # The host's rule set: the script that owns it (sets the default policy) is the base;
+            # scripts that only add rules add theirs on top. Two owners are a conflict (NET022),
+            # the first by path is kept as the base so results are stable.
+            owners = [(a, f) for a, f in items if f.default_incoming is not None]
+            base_art, base = owners[0] if owners else items[0]
+            extra = [r for a, f in items if a is not base_art and f.default_incoming is None for r in f.rules]
+            if extra:
+                base = replace(base, rules=[*base.rules, *extra])
+            out[host] = HostFirewall(host, base, base_art)
         # A host (live, or a snapshot of one) without a script: its running ufw is the model.
         if "commands" in ctx.target.capabilities and ctx.name not in out:
             res = ctx.run(UFW_STATUS)

@@ -719,3 +719,87 @@ def live_scrape_target_listening(ctx: ScanContext) -> Iterator[Result]:
             cmd_evidence(ctx, ss),
             subject=ctx.name,
         )
+
+
+@check(
+    "LIV008",
+    "live-sshd-port-allowed",
+    category="network",
+    severity="critical",
+    pillar="reliability",
+    commands=[list(SS), list(UFW), list(NFT), list(IPTABLES)],
+)
+def live_sshd_port_allowed(ctx: ScanContext) -> Iterator[Result]:
+    """The active firewall lets new connections reach the port sshd really listens on.
+
+    What it does
+        On a live host (or snapshot) reads the ports sshd listens on (`ss -ltnp`, process
+        `sshd`) and asks the active firewall (ufw, else nftables, else iptables) whether a new
+        TCP connection to each is accepted from some source (an allow-list counts). A port that no
+        rule lets in fails: critical, the next login is refused (existing sessions survive only
+        through connection tracking). No active firewall passes; on a repository the real port is
+        unknown and the check is not_applicable.
+    Why it matters
+        sshd moved to 2222 while the firewall still allows 22 (or the other way round) is a lockout
+        waiting for the next disconnect; on a cloud VM without a console it means a rebuild.
+    Example
+        `LISTEN 0.0.0.0:2222 sshd` with ufw `22/tcp LIMIT IN Anywhere` and default deny.
+    Fix
+        `ufw limit 2222/tcp` (or the allow-list you use) before closing the session, then remove
+        the stale rule for the old port.
+    References
+        https://manpages.debian.org/sshd_config.5#Port
+    """
+    ss, problem = live_command(ctx, SS)
+    if ss is None:
+        yield problem or Result.error("no ss output", subject=ctx.name)
+        return
+    ports = sorted({lst.port for lst in parse_ss(ss.stdout) if lst.process == "sshd" and not lst.loopback})
+    if not ports:
+        yield Result.not_applicable(
+            f"no sshd listening on a non-loopback address of {ctx.name}", cmd_evidence(ctx, ss)
+        )
+        return
+    lf, tried = active_firewall(ctx)
+    if lf is None:
+        if (unreadable := firewall_unreadable(ctx, tried)) is not None:
+            yield unreadable
+            return
+        yield Result.passed(
+            f"sshd on {', '.join(map(str, ports))}: no active firewall filters it",
+            cmd_evidence(ctx, ss),
+            subject=ctx.name,
+        )
+        return
+    for port in ports:
+        line = next(lst.line for lst in parse_ss(ss.stdout) if lst.process == "sshd" and lst.port == port)
+        allow = [r for r in lf.fw.incoming if r.allows and r.matches_port(port)]
+        first_match = next((r for r in lf.fw.incoming if r.matches_port(port) and r.from_anywhere), None)
+        if allow and (first_match is None or first_match.allows or not first_match.from_anywhere):
+            r = allow[0]
+            yield Result.passed(
+                f"sshd port {port} is allowed by {lf.name}"
+                + ("" if r.from_anywhere else f" from {r.source}"),
+                cmd_evidence(ctx, ss, line),
+                cmd_evidence(ctx, lf.result, r.text),
+                subject=f"{ctx.name}:{port}",
+            )
+        elif lf.fw.default_incoming == "allow":
+            yield Result.passed(
+                f"sshd port {port}: {lf.name} default incoming policy is allow",
+                cmd_evidence(ctx, ss, line),
+                subject=f"{ctx.name}:{port}",
+            )
+        else:
+            why = (
+                first_match.text
+                if first_match is not None
+                else lf.text(lf.fw.default_line) or "default policy"
+            )
+            yield Result.fail(
+                f"sshd listens on port {port} but {lf.name} lets no new connection in to it ({why}): the next "
+                "SSH login is refused",
+                cmd_evidence(ctx, ss, line),
+                cmd_evidence(ctx, lf.result, why, note=f"no rule allows {port}/tcp"),
+                subject=f"{ctx.name}:{port}",
+            )

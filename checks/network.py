@@ -107,13 +107,13 @@ def ssh_limited(ctx: ScanContext) -> Iterator[Result]:
             r = open_world[0]
             yield Result.fail(
                 f"{host}: SSH ({port}/tcp) allowed from anywhere without `limit`",
-                hf.evidence(r.line),
+                hf.rule_evidence(r),
                 subject=host,
             )
         elif rules:
             r = rules[0]
             how = "rate-limited" if r.action == "limit" else f"restricted to {r.source}"
-            yield Result.passed(f"{host}: SSH {how}", hf.evidence(r.line), subject=host)
+            yield Result.passed(f"{host}: SSH {how}", hf.rule_evidence(r), subject=host)
         else:
             yield Result.fail(
                 f"{host}: no rule allows SSH ({port}/tcp); enabling the firewall locks operators out",
@@ -157,13 +157,28 @@ def data_ports_private(ctx: ScanContext) -> Iterator[Result]:
             if public:
                 yield Result.fail(
                     f"{host}: {what} port {port} is open to the internet",
-                    hf.evidence(public[0].line),
+                    hf.rule_evidence(public[0]),
                     subject=f"{host}:{port}",
                 )
             elif hf.firewall.default_incoming in ("deny", "reject"):
                 yield Result.passed(
                     f"{host}: {what} port {port} not public (default {hf.firewall.default_incoming})",
                     hf.evidence(hf.firewall.default_line, note=f"no public rule for {port}"),
+                    subject=f"{host}:{port}",
+                )
+            elif any(r.matches_port(port) for r in hf.firewall.incoming):
+                yield Result.passed(
+                    f"{host}: {what} port {port} is only allowed from specific sources",
+                    hf.rule_evidence(next(r for r in hf.firewall.incoming if r.matches_port(port))),
+                    subject=f"{host}:{port}",
+                )
+            else:
+                # No rule and no stated default: reachability depends on a policy the script never
+                # sets (NET001 reports that); it cannot be known here, so neither pass nor fail.
+                yield Result.not_applicable(
+                    f"{host}: no rule for {what} port {port} and no default policy stated; "
+                    "whether it is reachable depends on the host's existing policy",
+                    hf.evidence(None, note="no `ufw default deny incoming`"),
                     subject=f"{host}:{port}",
                 )
 
@@ -219,21 +234,21 @@ def exporters_monitoring_only(ctx: ScanContext) -> Iterator[Result]:
                 yield Result.not_applicable(
                     f"{host}: exporter port {','.join(map(str, hits))} allowed from {src} only; no monitoring "
                     "host is configured (`topology.monitoring_hosts`) to tell whether that is the scraper",
-                    hf.evidence(r.line),
+                    hf.rule_evidence(r),
                     subject=f"{host}:{hits[0]}",
                 )
                 continue
             if ok:
                 yield Result.passed(
                     f"{host}: port {','.join(map(str, hits))} allowed from monitoring host {src}",
-                    hf.evidence(r.line),
+                    hf.rule_evidence(r),
                     subject=f"{host}:{hits[0]}",
                 )
             else:
                 yield Result.fail(
                     f"{host}: exporter port {','.join(map(str, hits))} allowed from {src}, not only from "
                     f"the monitoring host(s) {', '.join(mons) or '(none configured)'}",
-                    hf.evidence(r.line),
+                    hf.rule_evidence(r),
                     subject=f"{host}:{hits[0]}",
                 )
         if not seen:
@@ -397,6 +412,11 @@ def certificate_expiry(ctx: ScanContext) -> Iterator[Result]:
     min_days = int(ctx.settings("network").get("cert_min_days", 21))
     found = False
     for art, certs in ctx.parsed("tls_certificate"):
+        if _FIXTURE_DIR.search(art.path) and art.remote_host is None:
+            # Test fixtures ship deliberately expired or self-signed certificates; nothing deploys them.
+            if certs:
+                yield Result.not_applicable(f"{art.label}: test fixture certificate, not deployed")
+            continue
         for c in certs:
             found = True
             days = (c.not_after - ctx.now).total_seconds() / 86400
@@ -419,6 +439,7 @@ def certificate_expiry(ctx: ScanContext) -> Iterator[Result]:
         yield Result.not_applicable("no certificate files in the tree")
 
 
+_FIXTURE_DIR = re.compile(r"(^|/)(testdata|test|tests|fixtures?|__tests__|spec)/")
 _OLD_TLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from chom_validate.engine import ScanContext
@@ -61,7 +62,7 @@ def scrape_allowed(ctx: ScanContext) -> Iterator[Result]:
             yield Result.passed(
                 f"{subject}: allowed from {t.scraper} ({src}) by {t.host}'s firewall",
                 t.evidence(),
-                hf.evidence(rule.line if rule else hf.firewall.default_line),
+                hf.rule_evidence(rule) if rule else hf.evidence(hf.firewall.default_line),
                 subject=subject,
             )
         else:
@@ -73,7 +74,9 @@ def scrape_allowed(ctx: ScanContext) -> Iterator[Result]:
             yield Result.fail(
                 f"{subject}: scrape from {t.scraper} ({src}) is blocked by {t.host}'s firewall",
                 t.evidence(note=f"job {t.job} scrapes {t.address}:{t.port}"),
-                hf.evidence(rule.line if rule else hf.firewall.default_line, note=note),
+                hf.rule_evidence(rule, note=note)
+                if rule
+                else hf.evidence(hf.firewall.default_line, note=note),
                 subject=subject,
             )
 
@@ -167,7 +170,7 @@ def exporter_not_world(ctx: ScanContext) -> Iterator[Result]:
             yield Result.fail(
                 f"{subject}: port {t.port} is open to the world on {t.host}, not only to {t.scraper}",
                 t.evidence(note=f"job {t.job} scrapes {t.address}:{t.port}"),
-                hf.evidence(public[0].line, note=f"allows {t.port} from anywhere"),
+                hf.rule_evidence(public[0], note=f"allows {t.port} from anywhere"),
                 subject=subject,
             )
         else:
@@ -221,19 +224,163 @@ def rule_has_service(ctx: ScanContext) -> Iterator[Result]:
                 if hit:
                     yield Result.passed(
                         f"{host}: port {p} is used by {hit[0].what}",
-                        hf.evidence(r.line),
+                        hf.rule_evidence(r),
                         hit[0].artifact.evidence(hit[0].line),
                         subject=f"{host}:{p}",
                     )
                 elif p in known:
                     yield Result.passed(
                         f"{host}: port {p} is a standard port of the host's roles",
-                        hf.evidence(r.line),
+                        hf.rule_evidence(r),
                         subject=f"{host}:{p}",
                     )
                 else:
                     yield Result.fail(
                         f"{host}: the firewall opens {p}/{r.proto} but no unit or site on {host} listens there",
-                        hf.evidence(r.line, note=f"no listener for {p} on {host}"),
+                        hf.rule_evidence(r, note=f"no listener for {p} on {host}"),
                         subject=f"{host}:{p}",
                     )
+
+
+@check(
+    "TOP005", "node-exporter-host-namespace", category="topology", severity="medium", pillar="observability"
+)
+def node_exporter_host_namespace(ctx: ScanContext) -> Iterator[Result]:
+    """A containerised node_exporter sees the host's network, not its own container's.
+
+    What it does
+        For docker compose services running node_exporter (`prom/node-exporter`,
+        `quay.io/prometheus/node-exporter`), requires `network_mode: host`. Mounting the host's
+        /proc (`--path.procfs=/host/proc`) is not enough and is named in the finding.
+    Why it matters
+        /proc/net is a link to the reading process's own network namespace: on a bridge network
+        `node_network_*`, netstat and sockstat series describe the container's eth0, so host
+        network dashboards and alerts (saturated uplink, interface down) watch the wrong thing.
+    Example
+        nodeexporter: { image: prom/node-exporter, networks: [monitor-net] }
+    Fix
+        `network_mode: host` (and `pid: host`), with `--web.listen-address` on a private or
+        loopback address (see NET019).
+    References
+        https://github.com/prometheus/node_exporter#docker
+    """
+    from chom_validate.artifacts.yamlfile import load_yaml
+
+    found = False
+    for art in ctx.artifacts("yaml"):
+        if "node-exporter" not in art.text and "node_exporter" not in art.text:
+            continue
+        try:
+            data = load_yaml(art.text)
+        except Exception:  # unparseable YAML is reported by TGT002
+            continue
+        svcs = data.get("services") if isinstance(data, dict) else None
+        if not isinstance(svcs, dict):
+            continue
+        for name, svc in svcs.items():
+            if not isinstance(svc, dict) or not re.search(r"node[-_]exporter", str(svc.get("image", ""))):
+                continue
+            found = True
+            line = svcs.line_of(name) if hasattr(svcs, "line_of") else None
+            if svc.get("network_mode") == "host":
+                yield Result.passed(
+                    f"{art.label}: {name} runs in the host network namespace", art.evidence(line)
+                )
+                continue
+            cmd = svc.get("command") or []
+            procfs = (
+                next((str(c) for c in cmd if "path.procfs" in str(c)), "") if isinstance(cmd, list) else ""
+            )
+            yield Result.fail(
+                f"{art.label}: {name} runs node_exporter in its container's network namespace"
+                + (f" ({procfs} does not change that: /proc/net follows the reader)" if procfs else "")
+                + ": node_network_* and netstat series describe the container's eth0, not the host",
+                art.evidence(line),
+                subject=name,
+            )
+    if not found:
+        yield Result.not_applicable("no containerised node_exporter")
+
+
+_SCRAPE_URI = re.compile(r"-?-nginx\.scrape-uri[= ](?P<uri>\S+)")
+
+
+@check(
+    "TOP006", "nginx-exporter-status-endpoint", category="topology", severity="high", pillar="observability"
+)
+def nginx_exporter_status(ctx: ScanContext) -> Iterator[Result]:
+    """nginx-prometheus-exporter reads a `stub_status` location that the same repository deploys.
+
+    What it does
+        Takes `--nginx.scrape-uri` from each nginx-prometheus-exporter unit (default
+        http://127.0.0.1:8080/stub_status) and looks, among the Nginx sites deployed for the same
+        host, for a server listening on that port with a `location` for that path that has
+        `stub_status`. When the host has Nginx sites but none serves it, fails with the exporter's
+        flag and the sites as evidence. Without any Nginx site for the host: not_applicable.
+    Why it matters
+        The exporter then reports `nginx_up 0` forever and every Nginx alert is silent: the
+        monitoring looks configured and measures nothing.
+    Example
+        --nginx.scrape-uri=http://127.0.0.1:8081/stub_status   # no server listens on 8081
+    Fix
+        Add `server { listen 127.0.0.1:8081; location = /stub_status { stub_status; allow 127.0.0.1;
+        deny all; } }`, or point the flag at the location that exists.
+    References
+        https://github.com/nginxinc/nginx-prometheus-exporter#command-line-arguments
+        https://nginx.org/en/docs/http/ngx_http_stub_status_module.html
+    """
+    from urllib.parse import urlsplit
+
+    from chom_validate.artifacts.nginx import listen_ports
+    from chom_validate.artifacts.systemd import merged_units
+
+    units = ctx.derived(
+        "systemd:merged", lambda: merged_units(ctx.parsed("systemd_unit"), ctx.parsed("systemd_dropin"))
+    )
+    sites = ctx.parsed("nginx_site")
+    found = False
+    for art, unit in units:
+        d = unit.last("Service", "ExecStart")
+        if d is None or ("nginx-prometheus-exporter" not in d.value and "nginx_exporter" not in d.value):
+            continue
+        m = _SCRAPE_URI.search(d.value)
+        uri = m.group("uri").strip("'\"") if m else "http://127.0.0.1:8080/stub_status"
+        if "$" in uri or "{{" in uri:
+            yield Result.not_applicable(f"{art.label}: scrape URI {uri} is templated", subject=unit.name)
+            continue
+        parts = urlsplit(uri)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        path = parts.path or "/"
+        host_sites = [(a, s) for a, s in sites if a.host == art.host]
+        if not host_sites:
+            continue
+        found = True
+        src = (d.source or art).evidence(d.line, note=f"scrapes {uri}")
+        hit = None
+        for sa, site in host_sites:
+            for server in site.servers:
+                if not any(p == port for p, _ in listen_ports(server)):
+                    continue
+                for loc in server.walk("location"):
+                    lpath = loc.args[-1] if loc.args else ""
+                    exact = len(loc.args) > 1 and loc.args[0] == "="
+                    if loc.first("stub_status") and (lpath == path or (not exact and path.startswith(lpath))):
+                        hit = (sa, loc.line)
+        if hit is not None:
+            yield Result.passed(
+                f"{art.label}: {uri} is served by stub_status",
+                src,
+                hit[0].evidence(hit[1]),
+                subject=unit.name,
+            )
+        else:
+            first = host_sites[0][0]
+            yield Result.fail(
+                f"{art.label}: the exporter scrapes {uri} but no Nginx site deployed for this host has a "
+                f"stub_status location at {path} on port {port}: nginx_up stays 0",
+                src,
+                first.evidence(None, note=f"{len(host_sites)} Nginx site(s) checked"),
+                subject=unit.name,
+            )
+    if not found:
+        yield Result.not_applicable("no nginx-prometheus-exporter unit with Nginx sites on the same host")

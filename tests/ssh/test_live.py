@@ -328,3 +328,39 @@ def test_progress_lines_per_host_when_not_a_tty(cli, live_sshd: Sshd, live_hosts
         str(live_hosts["config"].parent / "none"),
     )
     assert bad.returncode == 2 and "[landsraad] failed: " in bad.stderr and "unknown host key" in bad.stderr
+
+
+# -- LIV008: the port sshd really listens on vs the active firewall ---------------------------------
+
+
+SS_REAL = (FIXTURES / "fake" / "ss.out").read_text()
+
+
+def test_net025_sshd_port_allowed(live_sshd: Sshd, live_hosts: dict[str, Path], firewall: None) -> None:
+    fake(live_sshd, "ss", SS_REAL)
+    got = of(scan_hosts(live_sshd, live_hosts, "landsraad"), "LIV008")
+    assert keyed(got) == {("pass", "landsraad:22")}
+
+
+def test_net025_sshd_moved_port_is_a_lockout(
+    live_sshd: Sshd, live_hosts: dict[str, Path], firewall: None
+) -> None:
+    fake(live_sshd, "ss", SS_REAL.replace("0.0.0.0:22 ", "0.0.0.0:2222 "))
+    try:
+        got = of(scan_hosts(live_sshd, live_hosts, "landsraad"), "LIV008")
+        assert keyed(got) == {("fail", "landsraad:2222")}
+        assert got[0].effective_severity.value == "critical"
+        assert [e.command for e in got[0].evidence] == [["ss", "-ltnp"], ["ufw", "status", "verbose"]]
+        # no firewall active: nothing filters sshd
+        fake(live_sshd, "ufw", UFW_INACTIVE)
+        assert keyed(of(scan_hosts(live_sshd, live_hosts, "landsraad"), "LIV008")) == {("pass", "landsraad")}
+    finally:
+        fake(live_sshd, "ss", SS_REAL)
+
+
+def test_net025_not_applicable_on_a_tree(tmp_path: Path) -> None:
+    from ..conftest import findings, scan_tree
+
+    (tmp_path / "fw.sh").write_text("#!/bin/bash\nufw limit 22/tcp\n")
+    fs = findings(scan_tree(tmp_path, only=["LIV008"]), "LIV008")
+    assert fs and all(f.status == Status.NOT_APPLICABLE for f in fs)

@@ -13,6 +13,7 @@ import ipaddress
 import re
 import shlex
 from dataclasses import dataclass, field
+from typing import Any
 
 from .shell import ShellScript
 
@@ -51,6 +52,8 @@ class Rule:
     line: int | None = None
     text: str = ""
     comment: str = ""
+    # the artifact (script) that adds this rule, when a host's rule set is merged from several
+    origin: Any = field(default=None, repr=False, compare=False)
 
     @property
     def allows(self) -> bool:
