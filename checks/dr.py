@@ -7,16 +7,21 @@ import re
 from collections.abc import Iterator
 
 from chom_validate.checks._dr_util import (
+    absence_evidence,
     docs,
     dr_plans,
     objective_rows,
     objective_tables,
+    obligations_na,
+    reference_docs,
     stateful_components,
 )
 
+from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.backup import CRONTAB_CMD, backup_model
 from chom_validate.artifacts.docs import Document, find_dates, format_duration
 from chom_validate.engine import ScanContext
+from chom_validate.facts.deployment import deployment
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
@@ -49,10 +54,14 @@ def rto_rpo_table(ctx: ScanContext) -> Iterator[Result]:
     """
     plans = dr_plans(ctx)
     if not plans:
-        na = _no_plan(ctx)
-        yield na or Result.fail(
-            "no disaster-recovery plan among the documents (no DISASTER_RECOVERY.md, no RTO/RPO section)",
-            docs(ctx)[0][0].evidence(None, note="documents exist, none is a DR plan"),
+        na = obligations_na(ctx)
+        if na is not None:
+            yield na
+            return
+        yield Result.fail(
+            "no disaster-recovery plan among the documents (no DISASTER_RECOVERY.md, no RTO/RPO "
+            f"section) although this tree is a deployment ({deployment(ctx).reason})",
+            absence_evidence(ctx, "no document is a DR plan"),
         )
         return
     comps = stateful_components(ctx)
@@ -281,8 +290,19 @@ def dr_test_recency(ctx: ScanContext) -> Iterator[Result]:
 
 
 _PATH_TOKEN = re.compile(
-    r"(?<![\w/.:-])(?P<p>(?:\.{1,2}/)?[A-Za-z0-9_][\w.-]*(?:/[\w.-]+)+\.(?:sh|bash|py|pl|rb|php|ya?ml|conf|cnf|service|timer|sql|json|md|j2))(?![\w/-])"
+    r"(?<![\w/.:$~{}@-])(?P<p>(?:\.{1,2}/)?[A-Za-z0-9_][\w.-]*(?:/[\w.-]+)+\.(?:sh|bash|py|pl|rb|php|ya?ml|conf|cnf|service|timer|sql|json|md|j2))(?![\w/-])"
 )
+_SCRIPT_EXT = (".sh", ".bash", ".py", ".pl", ".rb")
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=([\"']?)([^\s\"';&|]*)\2\s*$")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+# Commands that create the file (or directory) named by their argument: a later line of the same
+# block may then use it. `cd`/`pushd`/`git clone` move or fetch: relative paths after them are unknown.
+_CREATES = re.compile(
+    r"(?:>>?|\btee\s+(?:-a\s+)?|\btouch\s+|\bmkdir\s+(?:-p\s+)?|-o\s+|-O\s+|--output[= ])[\"']?(?P<p>[\w./${}-]+)"
+)
+_MOVES = re.compile(r"(^|[;&|]\s*)(cd|pushd|git\s+clone|tar\s+-?x|unzip|curl|wget)\b")
+_COPY_DEST = re.compile(r"^\s*(?:sudo\s+)?(?:cp|mv|install|ln)\s+.*\s[\"']?(?P<p>[\w./${}-]+)[\"']?\s*$")
+_WORKSTATION = re.compile(r"^(/home/[^/\s]+|/Users/[^/\s]+|[A-Za-z]:\\Users\\[^\\\s]+)")
 
 
 def _exists(ctx: ScanContext, doc_path: str, ref: str) -> bool:
@@ -304,13 +324,41 @@ def _exists(ctx: ScanContext, doc_path: str, ref: str) -> bool:
     return False
 
 
+def _block_refs(text: str, first_line: int) -> list[tuple[int, str]]:
+    """Path references of one code block, with block-local variables resolved; references to
+    files the block itself creates, and anything after a `cd` or a fetch, are left out."""
+    env: dict[str, str] = {}
+    created: set[str] = set()
+    out: list[tuple[int, str]] = []
+    for i, raw in enumerate(text.splitlines()):
+        line = raw.strip()
+        if line.startswith("#"):
+            continue
+        m = _ASSIGN.match(line)
+        if m:
+            env[m.group(1)] = _VAR.sub(lambda v: env.get(v.group(1) or v.group(2), v.group(0)), m.group(3))
+            continue
+        line = _VAR.sub(lambda v: env.get(v.group(1) or v.group(2), v.group(0)), line)
+        refs = [p.group("p") for p in _PATH_TOKEN.finditer(line)]
+        made = {c.group("p").lstrip("./") for c in _CREATES.finditer(line)}
+        cp = _COPY_DEST.match(line)
+        if cp:
+            made.add(cp.group("p").lstrip("./"))
+        out += [(first_line + i, r) for r in refs if r.lstrip("./") not in created | made]
+        created |= made
+        if _MOVES.search(line):
+            break  # the working directory or the tree changed: later relative paths are unknown
+    return out
+
+
 def _references(doc: Document) -> list[tuple[int, str]]:
+    """Paths in commands: code blocks, and inline code that is a command line or names a script."""
     out = []
     for ic in doc.inline_code:
-        out += [(ic.line, m.group("p")) for m in _PATH_TOKEN.finditer(ic.text)]
+        if " " in ic.text.strip() or ic.text.strip().endswith(_SCRIPT_EXT):
+            out += _block_refs(ic.text, ic.line)
     for cb in doc.code_blocks:
-        for i, ln in enumerate(cb.text.splitlines()):
-            out += [(cb.line + i, m.group("p")) for m in _PATH_TOKEN.finditer(ln)]
+        out += _block_refs(cb.text, cb.line)
     return out
 
 
@@ -319,13 +367,18 @@ def doc_references_exist(ctx: ScanContext) -> Iterator[Result]:
     """Scripts and files that DR plans and runbooks tell people to run exist.
 
     What it does
-        Collects relative paths with a file extension from inline code and code blocks of every
-        Markdown document (`scripts/restore-redis.sh`, `landsraad/deploy/deploy.sh`) and looks
-        them up in the target, relative to the repository root or the document. Host paths
-        (`/etc/...`) are not judged on a repository scan.
+        In DR plans, runbooks, incident plans and restore/rollback procedures (recognised by name,
+        place or headings; proposals and changelogs are not judged), collects relative paths with a
+        file extension from code blocks and from inline code that is a command or names a script
+        (`scripts/restore-redis.sh`), and looks them up in the target, relative to the repository
+        root or the document. Variables assigned in the same block are resolved, other `$VARS`
+        leave the path unknown; a file the block itself creates (`> x`, `tee`, `cp ... x`) is not
+        missing, and paths after a `cd` or a download are not judged. Host paths (`/etc/...`) are
+        not judged on a repository scan.
     Why it matters
         During an incident, "run scripts/restore-redis.sh" followed by "No such file or directory"
-        costs the time the runbook was meant to save.
+        costs the time the runbook was meant to save. Medium: it slows recovery, it does not by
+        itself lose data.
     Example
         docs/runbooks/instance-down.md: restore the snapshot with `scripts/restore-redis.sh`
     Fix
@@ -333,9 +386,9 @@ def doc_references_exist(ctx: ScanContext) -> Iterator[Result]:
     References
         https://sre.google/sre-book/being-on-call/
     """
-    arts = docs(ctx)
+    arts = reference_docs(ctx)
     if not arts:
-        yield Result.not_applicable("no Markdown documents in this target")
+        yield Result.not_applicable("no DR plan, runbook, incident plan or restore procedure in this target")
         return
     total = bad = 0
     nfiles = len(ctx.index.files)
@@ -392,15 +445,19 @@ def dead_links(ctx: ScanContext) -> Iterator[Result]:
     References
         https://docs.github.com/en/get-started/writing-on-github
     """
-    arts = docs(ctx)
+    arts = reference_docs(ctx)
     if not arts:
-        yield Result.not_applicable("no Markdown documents in this target")
+        yield Result.not_applicable("no DR plan, runbook, incident plan or restore procedure in this target")
         return
-    by_path = {a.path: d for a, d in arts}
+    by_path = {a.path: d for a, d in docs(ctx)}
     checked = bad = 0
+    workstation: list[tuple[Artifact, int, str]] = []
     for art, doc in arts:
         for link in doc.links:
             href = link.href
+            if href and (_WORKSTATION.match(href) or href.startswith("file://")):
+                workstation.append((art, link.line, href))  # reported once below
+                continue
             if not href or re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or href.startswith("//"):
                 continue
             path, _, frag = href.partition("#")
@@ -424,9 +481,18 @@ def dead_links(ctx: ScanContext) -> Iterator[Result]:
                     art.evidence(link.line, note="anchor not found"),
                     subject=href,
                 )
+    if workstation:
+        bad += 1
+        href0 = workstation[0][2]
+        yield Result.fail(
+            f"{len(workstation)} link(s) point into someone's workstation ({href0}...): they work for "
+            "nobody else",
+            *(a.evidence(n, note=f"link {h}") for a, n, h in workstation[:20]),
+            subject="workstation-paths",
+        )
     if checked and not bad:
         yield Result.passed(
             f"{checked} relative link(s) checked in {len(arts)} document(s)", arts[0][0].evidence(1)
         )
-    elif not checked:
+    elif not checked and not bad:
         yield Result.not_applicable("no relative links in documents")
