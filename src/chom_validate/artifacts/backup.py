@@ -217,13 +217,27 @@ def _retention(cmd: Command, text: str) -> Retention | None:
     return None
 
 
+_WRAPPED_TOOL = re.compile(
+    r"\b(mysqldump|mariadb-dump|mariabackup|xtrabackup|pg_dump|pg_dumpall|pg_basebackup|tar|rsync)\b"
+)
+
+
 def is_backup_script(art: Artifact, script: ShellScript) -> bool:
+    """A script that writes backups: it runs a dump/backup tool, or is named *backup* and archives
+    (also through `docker run/exec ... tar`). A restore-only script is not; one that does both
+    (`backup_and_restore.sh`) is."""
     name = posixpath.basename(art.path).lower()
-    if "restore" in name:
+    if "restore" in name and "backup" not in name:
         return False
     tools = any(c.words and _DUMP_TOOLS.match(posixpath.basename(c.words[0])) for c in script.commands)
-    return tools or (
-        "backup" in name and any(c.words and c.words[0] in ("tar", "rsync") for c in script.commands)
+    if tools:
+        return True
+    if "backup" not in name:
+        return False
+    return any(
+        (c.words and c.words[0] in ("tar", "rsync"))
+        or (c.words and c.words[0] in ("docker", "podman") and _WRAPPED_TOOL.search(c.text))
+        for c in script.commands
     )
 
 

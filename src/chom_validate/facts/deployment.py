@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from ..engine import ScanContext
 
 # An inventory file: Ansible INI/YAML inventories by their conventional names.
-_INVENTORY_PATH = re.compile(r"(^|/)(inventory|inventories)(/|\.ini$|\.ya?ml$|$)|(^|/)hosts\.(ini|ya?ml)$", re.I)
+_INVENTORY_PATH = re.compile(
+    r"(^|/)(inventory|inventories)(/|\.ini$|\.ya?ml$|$)|(^|/)hosts\.(ini|ya?ml)$", re.I
+)
 _INVENTORY_TEXT = re.compile(r"^\s*\[[\w:-]+\]\s*$|^\s*(all|children|hosts)\s*:", re.M)
 _ENABLES = re.compile(r"\bsystemctl\s+(?:--now\s+)?(enable|start|restart)\b")
 _FIREWALL = re.compile(
