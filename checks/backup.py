@@ -196,7 +196,7 @@ def retention_matches_docs(ctx: ScanContext) -> Iterator[Result]:
             )
             continue
         r = b.retention[0]
-        if r.kind == "age" and r.days is None:
+        if (r.kind == "age" and r.days is None) or r.kind == "policy":
             yield Result.not_applicable(
                 f"{b.artifact.label} prunes old backups, but the age is a variable or template; value unknown",
                 b.artifact.evidence(r.line, note="retention value unknown"),
@@ -301,6 +301,16 @@ def backup_verified(ctx: ScanContext) -> Iterator[Result]:
         yield _no_scripts(ctx)
         return
     for b in model.scripts:
+        companion = None if b.verification else _repository_check(ctx, b)
+        if companion is not None:
+            art, line = companion
+            yield Result.passed(
+                f"{b.artifact.label}: its repository is checked by {art.label}:{line + art.line_offset} "
+                "(see BAK022 for whether that check reads the data)",
+                art.evidence(line, note="repository check"),
+                subject=b.name,
+            )
+            continue
         if not b.verification:
             yield Result.fail(
                 f"{b.artifact.label} never verifies what it wrote (no gzip -t, tar -t, sha256sum -c, check)",
@@ -309,6 +319,23 @@ def backup_verified(ctx: ScanContext) -> Iterator[Result]:
             )
         else:
             yield from _steps_result(ctx, b, b.verification, "verification")
+
+
+_REPO_TOOL = re.compile(r"\b(restic|borg|kopia|rustic)\b")
+
+
+def _repository_check(ctx: ScanContext, b: BackupScript) -> tuple[Artifact, int] | None:
+    """A separate job checking the repository this script backs up to (`restic check` in a sibling
+    check script): repository tools verify apart from the backup run."""
+    m = _REPO_TOOL.search(b.artifact.text)
+    if not m:
+        return None
+    rx = re.compile(rf"^\s*(?:\S+/)?{m.group(1)}\b.*\b(check|verify)\b")
+    for a, s in _all_scripts(ctx):
+        for c in s.commands:
+            if rx.search(c.text):
+                return a, c.line
+    return None
 
 
 @check("BAK005", "offsite-copy", category="backup", severity="high", pillar="reliability")
@@ -500,8 +527,8 @@ def backup_freshness_alert(ctx: ScanContext) -> Iterator[Result]:
 
 
 _CRED_RE = re.compile(
-    r"\b(mysqldump|mariadb-dump|mysql|mariadb|mysqlpump|xtrabackup|mariabackup)\b[^|;&]*\s"
-    r"(-p(?!\s)\S+|--password=\S+)|\bPGPASSWORD=\S+|\bpg_dump\b[^|;&]*postgres(ql)?://[^:\s]+:[^@\s]+@|"
+    r"(?<!['\"])\b(mysqldump|mariadb-dump|mysql|mariadb|mysqlpump|xtrabackup|mariabackup)\b(?!['\"])[^|;&]*\s"
+    r"(-p(?!\s|rintf)\S+|--password=\S+)|\b(xtrabackup|mariabackup)\b[^|;&]*\s--password\s+(?!-)\S+|\bPGPASSWORD=\S+|\bpg_dump\b[^|;&]*postgres(ql)?://[^:\s]+:[^@\s]+@|"
     r"\b(aws_secret_access_key|AWS_SECRET_ACCESS_KEY)=\S+|\bRESTIC_PASSWORD=\S+|\bBORG_PASSPHRASE=\S+|"
     r"\bredis-cli\b[^|;&]*\s-a\s+\S+"
 )
@@ -863,9 +890,9 @@ def restore_wipes(ctx: ScanContext) -> Iterator[Result]:
         yield Result.not_applicable("no script deletes a directory and then restores into it")
         return
     for a, s, w in found:
-        n = physical_line(s, w.wipe, r"\brm\s")
+        n = physical_line(s, w.wipe, r"\brm\s+-")
         m = physical_line(
-            s, w.extract, r"\b(tar|rsync|unzip|restore|extract|mysql|psql|mbstream|xbstream|cp)\b"
+            s, w.extract, r"\b(tar|rsync|unzip|restore|extract|mysql|psql|mbstream|xbstream|cp)\s+-"
         )
         yield Result.fail(
             f"{a.label}:{n + a.line_offset}: the restore deletes {w.path} before it knows the backup "
