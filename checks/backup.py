@@ -17,7 +17,8 @@ from chom_validate.checks._dr_util import (
 
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.backup import CRONTAB_CMD, BackupScript, Step, backup_model
-from chom_validate.artifacts.docs import find_dates, format_duration
+from chom_validate.artifacts.cron import split_cron_line
+from chom_validate.artifacts.docs import Document, find_dates, format_duration
 from chom_validate.artifacts.prometheus import RuleFile
 from chom_validate.artifacts.shell import ShellScript
 from chom_validate.artifacts.systemd import Unit
@@ -34,7 +35,7 @@ from chom_validate.facts.backups import (
     shallow_checks,
     wipes_before_restore,
 )
-from chom_validate.findings import Result
+from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
 
@@ -995,4 +996,90 @@ def redis_blocking_save(ctx: ScanContext) -> Iterator[Result]:
             f"{a.label}:{n + a.line_offset}: `redis-cli save` blocks all Redis clients during the dump; use BGSAVE",
             a.evidence(n, note="blocking SAVE"),
             subject=f"{a.path}:{ll.start}",
+        )
+
+
+_ABS_PATH = re.compile(r"(?<![\w.$}-])(/(?:etc|usr|opt|srv|var|bin|sbin)(?:/[\w.@+-]+)+)")
+
+
+def _mirror_dir(ctx: ScanContext, host_dir: str) -> str | None:
+    """The tree directory that mirrors a host directory (`etc/restic/` for /etc/restic), if any,
+    found from where the repository keeps files and where its scripts install them."""
+    rel = host_dir.strip("/") + "/"
+    for f in ctx.index.files:
+        if f.startswith(rel) or ("/" + rel) in f:
+            return f[: f.index(rel) + len(rel)]
+    return None
+
+
+def _doc_cron_lines(doc: Document) -> Iterator[tuple[int, str, str]]:
+    for cb in doc.code_blocks:
+        for i, raw in enumerate(cb.text.splitlines()):
+            text = raw[1:] if cb.info == "diff" and raw[:1] in "+- " else raw
+            e = split_cron_line(text, None)
+            if e is not None and not text.lstrip().startswith(("$", "#")):
+                yield cb.line + i, e.schedule, e.command
+
+
+@check("BAK029", "documented-backup-commands", category="backup", severity="medium", pillar="operations")
+def documented_backup_commands(ctx: ScanContext) -> Iterator[Result]:
+    """Cron lines that documents tell people to install run files the repository really installs.
+
+    What it does
+        Reads cron lines in the code blocks of every document (also `diff` blocks) that run one of
+        the tree's backup or check scripts, and the host paths they source or run (`. /etc/x/y.sh
+        && backup.sh`). When the repository ships that host directory (it has `etc/x/`), the file
+        must be among what it ships there.
+    Why it matters
+        People copy these lines verbatim. In cron's /bin/sh a failed `.` aborts the whole command,
+        so a line sourcing a profile that does not exist runs no backup at all, every night,
+        without an error anyone reads. Medium: backups stop, but only for those who copy the doc.
+    Example
+        README: @midnight root . /etc/restic/default.sh && restic_backup.sh   (the profile is default.env.sh)
+    Fix
+        Use the file name the repository installs, and test the documented snippet in CI.
+    References
+        https://man7.org/linux/man-pages/man5/crontab.5.html
+    """
+    pairs = _script_pairs(ctx)
+    names = {posixpath.basename(a.path) for a, _ in _all_scripts_of_backups(ctx, pairs)} if pairs else set()
+    names |= {n for b, _ in pairs for n in b.aliases}
+    if not names:
+        yield _no_scripts(ctx)
+        return
+    checked = bad = 0
+    missing: dict[tuple[str, str], list[tuple[Artifact, int, str, str]]] = {}
+    for art, doc in docs(ctx):
+        for line, spec, command in _doc_cron_lines(doc):
+            words = {posixpath.basename(w) for w in re.split(r"[\s;&|]+", command) if w}
+            if not words & names:
+                continue
+            checked += 1
+            for m in _ABS_PATH.finditer(command):
+                path = m.group(1)
+                mirror = _mirror_dir(ctx, posixpath.dirname(path))
+                if mirror is None or ctx.index.exists(mirror + posixpath.basename(path)):
+                    continue
+                missing.setdefault((art.path, path), []).append((art, line, spec, mirror))
+    for (_, path), hits in missing.items():  # one finding per document and missing file
+        bad += 1
+        art, line, spec, mirror = hits[0]
+        shipped = sorted(
+            posixpath.basename(f) for f in ctx.index.files if posixpath.dirname(f) + "/" == mirror
+        )
+        yield Result.fail(
+            f"{art.label}:{line + art.line_offset}: the documented cron line ({spec}) uses {path}, which "
+            f"the repository does not install (its {posixpath.dirname(path)}/ holds "
+            f"{', '.join(shipped[:5])}); copied as is, the job fails before the backup runs"
+            + (f" ({len(hits)} lines)" if len(hits) > 1 else ""),
+            *(a.evidence(n, note=f"documented cron line uses {path}") for a, n, _, _ in hits[:10]),
+            Evidence(path=mirror.rstrip("/"), note=f"no {posixpath.basename(path)} here"),
+            subject=f"{art.path}:{path}",
+        )
+    if not checked:
+        yield Result.not_applicable("no document shows a cron line running this tree's backup scripts")
+    elif not bad:
+        yield Result.passed(
+            f"{checked} documented cron line(s) use files the repository installs",
+            pairs[0][0].artifact.evidence(1),
         )

@@ -496,3 +496,88 @@ def dead_links(ctx: ScanContext) -> Iterator[Result]:
         )
     elif not checked and not bad:
         yield Result.not_applicable("no relative links in documents")
+
+
+_RESTORE_CMD = re.compile(
+    r"\b(restic|rustic)\b.*\b(restore|dump)\b|\bborg\s+extract\b|\bpg_restore\b|"
+    r"\btar\b[^|;&]*\s-?-?[a-zA-Z]*x[a-zA-Z]*f?\b|\b(gunzip|zcat|zstdcat|xzcat)\b.*\|\s*(mysql|mariadb|psql)\b|"
+    r"\b(mysql|mariadb|psql)\b[^|]*<\s*\S+|\bmariabackup\s+--copy-back\b|\bxtrabackup\s+--copy-back\b|"
+    r"\bduplicity\s+restore\b|\bkopia\s+(snapshot\s+)?restore\b|\brclone\s+copy\b.*\brestore"
+)
+_KEY_LINE = re.compile(
+    r"(pw\.txt|password[-_.]?file|passphrase|key[-_]?file|\bRESTIC_PASSWORD\w*|\bBORG_PASS\w*|encryption key|"
+    r"repository (password|key))",
+    re.I,
+)
+
+
+def _restore_procedure(ctx: ScanContext) -> tuple[Artifact, int, str] | None:
+    for art, doc in docs(ctx):
+        for cb in doc.code_blocks:
+            for i, ln in enumerate(cb.text.splitlines()):
+                if _RESTORE_CMD.search(ln):
+                    return art, cb.line + i, "restore command in a document"
+        heads = doc.find_headings(r"\brestor|\brecover")
+        if heads:
+            return art, heads[0].line, f"section '{heads[0].text}'"
+    for a in ctx.artifacts("shell"):
+        name = posixpath.basename(a.path).lower()
+        if "restore" in name or re.search(r"^\s*(function\s+)?restore\w*\s*\(", a.text, re.M):
+            return a, 1, "restore script"
+        for n, ln in enumerate(a.lines, 1):
+            if _RESTORE_CMD.search(ln) and not ln.lstrip().startswith("#"):
+                return a, n, "restore command in a script"
+    return None
+
+
+@check("DR020", "restore-procedure-documented", category="dr", severity="high", pillar="reliability")
+def restore_procedure(ctx: ScanContext) -> Iterator[Result]:
+    """Backups come with a restore procedure, and the key to open them is kept off the host.
+
+    What it does
+        When the tree writes backups (a backup script, see BAK001), looks for a restore procedure:
+        a document with a restore/recovery section or a restore command in a code block (`restic
+        restore`, `borg extract`, `tar -x`, `pg_restore`, `mysql < dump`), or a restore script.
+        Without one, points at the place where the documents create the repository password or
+        key: a restore needs it, and it lives only on the machine being backed up.
+    Why it matters
+        A backup nobody knows how to restore is discovered on the worst day; an encrypted backup
+        whose only key is on the lost disk cannot be restored at all. High: data loss in the very
+        disaster the backup exists for.
+    Example
+        README: "generate pw.txt with openssl rand ..." and no word on restoring or keeping a copy.
+    Fix
+        Document the restore (list snapshots, restore a file, restore everything, verify), keep
+        the password/key in a password manager or vault off the host, and drill it (BAK007).
+    References
+        https://restic.readthedocs.io/en/stable/050_restore.html
+    """
+    model = backup_model(ctx)
+    if not model.scripts:
+        yield Result.not_applicable("no backup script in this target")
+        return
+    found = _restore_procedure(ctx)
+    if found is not None:
+        art, line, what = found
+        yield Result.passed(f"restore procedure: {what} ({art.label})", art.evidence(line))
+        return
+    created: list[Evidence] = []
+    mentioned: list[Evidence] = []
+    for art, doc in docs(ctx):
+        if re.search(r"change|history|news", posixpath.basename(art.path), re.I):
+            continue  # release notes mention keys; the setup instructions are what people follow
+        for cb in doc.code_blocks:
+            for i, ln in enumerate(cb.text.splitlines()):
+                if _KEY_LINE.search(ln):
+                    made = bool(re.search(r">|\btee\b|openssl\s+rand|pwgen|/dev/urandom|gpg\s+--gen", ln))
+                    (created if made else mentioned).append(
+                        art.evidence(cb.line + i, note="the key a restore needs, created on this host only")
+                    )
+    evs = created or mentioned
+    b = model.scripts[0]
+    yield Result.fail(
+        f"{b.artifact.label} writes backups, but no document or script says how to restore them"
+        + (" and the repository key the documents create stays only on the backed-up host" if evs else ""),
+        *evs[:3],
+        b.artifact.evidence(1, note="backup script"),
+    )
