@@ -74,7 +74,11 @@ def reference_docs(ctx: ScanContext) -> list[tuple[Artifact, Document]]:
 def obligations_na(ctx: ScanContext) -> Result | None:
     """not_applicable for repository-wide absences when the tree is not a deployment, else None."""
     d = deployment(ctx)
-    return None if d.is_deployment else Result.not_applicable(d.reason)
+    if not d.is_deployment:
+        return Result.not_applicable(d.reason)
+    if d.certified_only and not docs(ctx):  # a folder of scripts certified on its own has no docs to judge
+        return Result.not_applicable("no Markdown documents in this target (certified profile, no deployment found)")
+    return None
 
 
 def absence_evidence(ctx: ScanContext, note: str) -> Evidence:

@@ -38,6 +38,7 @@ class Deployment:
     is_deployment: bool
     reason: str
     signals: list[str] = field(default_factory=list)
+    certified_only: bool = False  # a deployment only because --profile certified asks for it
 
 
 def _signals(ctx: ScanContext) -> list[str]:
@@ -78,7 +79,7 @@ def _build(ctx: ScanContext) -> Deployment:
     if len(sig) >= 3:
         return Deployment(True, f"inferred from {', '.join(sig)}", sig)
     if ctx.options.profile == "certified":
-        return Deployment(True, "--profile certified", sig)
+        return Deployment(True, "--profile certified", sig, certified_only=True)
     what = f" (only {', '.join(sig)})" if sig else ""
     return Deployment(
         False,
