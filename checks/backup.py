@@ -30,9 +30,9 @@ from chom_validate.facts.backups import (
     is_backup_unit,
     missing_unit_refs,
     physical_line,
+    repository_checks,
     run_safety,
     schedule_collisions,
-    shallow_checks,
     wipes_before_restore,
 )
 from chom_validate.findings import Evidence, Result
@@ -722,12 +722,19 @@ def verification_reads_data(ctx: ScanContext) -> Iterator[Result]:
     References
         https://restic.readthedocs.io/en/stable/045_working_with_repos.html#checking-integrity-and-consistency
     """
-    found = [(a, s, ll) for a, s in _all_scripts(ctx) for ll in shallow_checks(s)]
+    found = [(a, s, ll, reads) for a, s in _all_scripts(ctx) for ll, reads in repository_checks(s)]
     if not found:
         yield Result.not_applicable("no restic check command in any script")
         return
-    for a, s, ll in found:
+    for a, s, ll, reads in found:
         n = physical_line(s, ll, r"\bcheck\b")
+        if reads:
+            yield Result.passed(
+                f"{a.label}:{n + a.line_offset}: restic check reads pack data",
+                a.evidence(n),
+                subject=f"{a.path}:{ll.start}",
+            )
+            continue
         yield Result.fail(
             f"{a.label}:{n + a.line_offset}: `restic check` without --read-data/--read-data-subset "
             "verifies metadata only; corrupt or missing data is not detected",

@@ -199,13 +199,18 @@ def empty_array_args(script: ShellScript) -> list[tuple[str, int, list[LogicalLi
 _CHECK_CMD = re.compile(r"\b(restic|rustic)\b(?P<rest>[^|;&]*)\bcheck\b(?P<args>[^|;&]*)")
 
 
-def shallow_checks(script: ShellScript) -> list[LogicalLine]:
+def repository_checks(script: ShellScript) -> list[tuple[LogicalLine, bool]]:
+    """`restic check` commands and whether each reads (a subset of) the pack data."""
     out = []
     for ll in logical_lines(script):
         m = _CHECK_CMD.search(ll.text)
-        if m and not re.search(r"--read-data", ll.text) and not re.match(r"^\s*(echo|printf)\b", ll.text):
-            out.append(ll)
+        if m and not re.match(r"^\s*(echo|printf)\b", ll.text):
+            out.append((ll, bool(re.search(r"--read-data", ll.text))))
     return out
+
+
+def shallow_checks(script: ShellScript) -> list[LogicalLine]:
+    return [ll for ll, reads in repository_checks(script) if not reads]
 
 
 # -- jobs that run at the same time on one repository -------------------------------------------------
