@@ -298,7 +298,7 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 # Commands that create the file (or directory) named by their argument: a later line of the same
 # block may then use it. `cd`/`pushd`/`git clone` move or fetch: relative paths after them are unknown.
 _CREATES = re.compile(
-    r"(?:>>?|\btee\s+(?:-a\s+)?|\btouch\s+|\bmkdir\s+(?:-p\s+)?|-o\s+|-O\s+|--output[= ])[\"']?(?P<p>[\w./${}-]+)"
+    r"(?:>>?\s*|\btee\s+(?:-a\s+)?|\btouch\s+|\bmkdir\s+(?:-p\s+)?|-o\s+|-O\s+|--output[= ])[\"']?(?P<p>[\w./${}-]+)"
 )
 _MOVES = re.compile(r"(^|[;&|]\s*)(cd|pushd|git\s+clone|tar\s+-?x|unzip|curl|wget)\b")
 _COPY_DEST = re.compile(r"^\s*(?:sudo\s+)?(?:cp|mv|install|ln)\s+.*\s[\"']?(?P<p>[\w./${}-]+)[\"']?\s*$")
@@ -339,14 +339,15 @@ def _block_refs(text: str, first_line: int) -> list[tuple[int, str]]:
             env[m.group(1)] = _VAR.sub(lambda v: env.get(v.group(1) or v.group(2), v.group(0)), m.group(3))
             continue
         line = _VAR.sub(lambda v: env.get(v.group(1) or v.group(2), v.group(0)), line)
-        refs = [p.group("p") for p in _PATH_TOKEN.finditer(line)]
+        moved = _MOVES.search(line)
+        refs = [p.group("p") for p in _PATH_TOKEN.finditer(line[: moved.start()] if moved else line)]
         made = {c.group("p").lstrip("./") for c in _CREATES.finditer(line)}
         cp = _COPY_DEST.match(line)
         if cp:
             made.add(cp.group("p").lstrip("./"))
         out += [(first_line + i, r) for r in refs if r.lstrip("./") not in created | made]
         created |= made
-        if _MOVES.search(line):
+        if moved:
             break  # the working directory or the tree changed: later relative paths are unknown
     return out
 
