@@ -28,6 +28,7 @@ from chom_validate.facts.backups import (
     chained_dumps,
     empty_array_args,
     is_backup_unit,
+    lost_status_wrappers,
     missing_unit_refs,
     physical_line,
     repository_checks,
@@ -1089,4 +1090,36 @@ def documented_backup_commands(ctx: ScanContext) -> Iterator[Result]:
         yield Result.passed(
             f"{checked} documented cron line(s) use files the repository installs",
             pairs[0][0].artifact.evidence(1),
+        )
+
+
+@check("BAK030", "wrapper-keeps-exit-status", category="backup", severity="medium", pillar="reliability")
+def wrapper_exit_status(ctx: ScanContext) -> Iterator[Result]:
+    """Job wrappers (mail the output, log, notify) pass on the exit status of the job they run.
+
+    What it does
+        Finds scripts that run the command they were given (`"$@"`, `eval "$cmd"` with
+        `cmd="$*"`) inside a command substitution (`out=$(...)`) and never read `$?` afterwards,
+        without `set -e`: the wrapper then exits with the status of its last command.
+    Why it matters
+        Wrapped around a backup in cron, a failed backup looks like a successful one: cron, the
+        mail subject and anything watching the exit code see 0. Medium: failures stay unnoticed
+        until the next look at the output.
+    Example
+        cmd="$*"; body=$(eval "$cmd" 2>&1); echo "$body" | mail -s "$cmd" root
+    Fix
+        `body=$(eval "$cmd" 2>&1); rc=$?`, put the status in the subject, and `exit "$rc"`.
+    References
+        https://www.gnu.org/software/bash/manual/html_node/Command-Substitution.html
+    """
+    found = [(a, n) for a, s in _all_scripts(ctx) for n in lost_status_wrappers(s)]
+    if not found:
+        yield Result.not_applicable("no wrapper script runs its arguments in a command substitution")
+        return
+    for a, n in found:
+        yield Result.fail(
+            f"{a.label}:{n + a.line_offset}: runs the job it wraps in $(...) and never reads $?: the "
+            "job's failure is lost and the wrapper exits with its last command's status",
+            a.evidence(n, note="exit status of the wrapped job dropped"),
+            subject=f"{a.path}:{n}",
         )

@@ -10,7 +10,7 @@ from chom_validate.results import RunReport
 
 from .conftest import findings, scan_tree
 
-IDS = [f"BAK0{i}" for i in range(20, 30)] + ["DR020"]
+IDS = [f"BAK0{i}" for i in range(20, 31)] + ["DR020"]
 
 
 def _tree(root: Path, files: dict[str, str]) -> Path:
@@ -168,3 +168,12 @@ def test_no_restore_procedure_points_at_the_key(tmp_path: Path) -> None:
     )
     r = _scan(root)
     assert findings(r, "DR020", Status.PASS) and findings(r, "BAK029", Status.PASS)
+
+
+def test_wrapper_exit_status(tmp_path: Path) -> None:
+    bad = '#!/bin/sh\n[ $# -eq 0 ] && exit 1\ncmd="$*"\nbody=$(eval "$cmd" 2>&1)\necho "$body" | mail -s "$cmd" root\n'
+    r = _scan(_tree(tmp_path / "bad", {"bin/cron_mail": bad}))
+    assert ("bin/cron_mail", 4) in _fail_lines(r, "BAK030")
+    good = bad.replace("2>&1)\n", "2>&1)\nrc=$?\n") + 'exit "$rc"\n'
+    r = _scan(_tree(tmp_path / "good", {"bin/cron_mail": good}))
+    assert not findings(r, "BAK030", Status.FAIL)

@@ -361,3 +361,32 @@ def physical_line(script: ShellScript, ll: LogicalLine, pattern: str) -> int:
         if re.search(pattern, script.lines[n - 1]):
             return n
     return ll.start
+
+
+# -- wrappers that run a job and lose its exit status -------------------------------------------------
+
+
+def lost_status_wrappers(script: ShellScript) -> list[int]:
+    """Lines where a wrapper runs the command it was given (`"$@"`, or `eval` of a variable holding
+    `$*`/`$@`) inside `x=$(...)` and never looks at `$?` afterwards (no `set -e` either): the
+    wrapper exits with the status of whatever it does next, usually 0."""
+    if run_safety(script).errexit is not None:
+        return []
+    argvars = {
+        name
+        for name, value, _ in script.assignments
+        if re.fullmatch(r"[\"']?\$(\*|@|\{\*\}|\{@\})[\"']?", value.strip())
+    }
+    names = "|".join(re.escape(n) for n in sorted(argvars))
+    run_args = r"\$\(\s*(?:\"\$@\"|\$@|eval\s+\"?\$(?:\*|@)"
+    if names:
+        run_args += rf"|eval\s+\"?\$\{{?(?:{names})\b"
+    rx = re.compile(run_args + ")")
+    out = []
+    for i, line in enumerate(script.lines):
+        if line.lstrip().startswith("#") or not re.search(r"\w+=\$\(", line) or not rx.search(line):
+            continue
+        after = script.lines[i:]
+        if not any(re.search(r"\$\?|\bPIPESTATUS\b", ln) for ln in after) and not re.search(r"\|\||&&", line):
+            out.append(i + 1)
+    return out
