@@ -384,7 +384,7 @@ def lost_status_wrappers(script: ShellScript) -> list[int]:
     rx = re.compile(run_args + ")")
     out = []
     for i, line in enumerate(script.lines):
-        if line.lstrip().startswith("#") or not re.search(r"\w+=\$\(", line) or not rx.search(line):
+        if line.lstrip().startswith("#") or "=$(" not in line or not rx.search(line):
             continue
         after = script.lines[i:]
         if not any(re.search(r"\$\?|\bPIPESTATUS\b", ln) for ln in after) and not re.search(r"\|\||&&", line):
