@@ -14,11 +14,14 @@ from chom_validate.artifacts.docs import (
     TableRow,
     is_dr_plan,
     is_incident_plan,
+    is_recovery_doc,
     is_runbook,
+    is_runbook_doc,
     parse_duration,
 )
 from chom_validate.engine import ScanContext
-from chom_validate.findings import Evidence
+from chom_validate.facts.deployment import deployment
+from chom_validate.findings import Evidence, Result
 
 # component -> (label, regex over a table cell / text naming it)
 COMPONENTS: dict[str, tuple[str, str]] = {
@@ -52,6 +55,42 @@ def incident_plans(ctx: ScanContext) -> list[tuple[Artifact, Document]]:
 
 def runbooks(ctx: ScanContext) -> list[tuple[Artifact, Document]]:
     return [(a, d) for a, d in docs(ctx) if is_runbook(a.path)]
+
+
+def reference_docs(ctx: ScanContext) -> list[tuple[Artifact, Document]]:
+    """Documents whose commands people run under stress: DR plans, runbooks (by place, name or
+    content), incident plans and restore/recovery/rollback procedures. Proposals, changelogs and
+    READMEs without such a section are not held to their references."""
+    return [
+        (a, d)
+        for a, d in docs(ctx)
+        if is_dr_plan(a.path, d)
+        or is_runbook_doc(a.path, d)
+        or is_incident_plan(a.path, d)
+        or is_recovery_doc(a.path, d)
+    ]
+
+
+def obligations_na(ctx: ScanContext) -> Result | None:
+    """not_applicable for repository-wide absences when the tree is not a deployment, else None."""
+    d = deployment(ctx)
+    if not d.is_deployment:
+        return Result.not_applicable(d.reason)
+    if d.certified_only and not docs(ctx):  # a folder of scripts certified on its own has no docs to judge
+        return Result.not_applicable("no Markdown documents in this target (certified profile, no deployment found)")
+    return None
+
+
+def absence_evidence(ctx: ScanContext, note: str) -> Evidence:
+    """Where a repository-wide absence is reported: the first document, else the config, else the
+    first artifact of the tree."""
+    ds = docs(ctx)
+    if ds:
+        return ds[0][0].evidence(None, note=note)
+    if ctx.config.source:
+        return Evidence(path=posixpath.basename(ctx.config.source), note=note)
+    arts = ctx.index.artifacts
+    return arts[0].evidence(None, note=note) if arts else Evidence(path=".", note=note)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 import re
 from collections.abc import Iterator
 
@@ -16,10 +17,26 @@ from chom_validate.checks._dr_util import (
 
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.backup import CRONTAB_CMD, BackupScript, Step, backup_model
-from chom_validate.artifacts.docs import find_dates, format_duration
+from chom_validate.artifacts.cron import split_cron_line
+from chom_validate.artifacts.docs import Document, find_dates, format_duration
 from chom_validate.artifacts.prometheus import RuleFile
+from chom_validate.artifacts.shell import ShellScript
+from chom_validate.artifacts.systemd import Unit
 from chom_validate.engine import ScanContext
-from chom_validate.findings import Result
+from chom_validate.facts.backups import (
+    blocking_saves,
+    chained_dumps,
+    empty_array_args,
+    is_backup_unit,
+    lost_status_wrappers,
+    missing_unit_refs,
+    physical_line,
+    repository_checks,
+    run_safety,
+    schedule_collisions,
+    wipes_before_restore,
+)
+from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
 
@@ -181,7 +198,7 @@ def retention_matches_docs(ctx: ScanContext) -> Iterator[Result]:
             )
             continue
         r = b.retention[0]
-        if r.kind == "age" and r.days is None:
+        if (r.kind == "age" and r.days is None) or r.kind == "policy":
             yield Result.not_applicable(
                 f"{b.artifact.label} prunes old backups, but the age is a variable or template; value unknown",
                 b.artifact.evidence(r.line, note="retention value unknown"),
@@ -286,6 +303,16 @@ def backup_verified(ctx: ScanContext) -> Iterator[Result]:
         yield _no_scripts(ctx)
         return
     for b in model.scripts:
+        companion = None if b.verification else _repository_check(ctx, b)
+        if companion is not None:
+            art, line = companion
+            yield Result.passed(
+                f"{b.artifact.label}: its repository is checked by {art.label}:{line + art.line_offset} "
+                "(see BAK022 for whether that check reads the data)",
+                art.evidence(line, note="repository check"),
+                subject=b.name,
+            )
+            continue
         if not b.verification:
             yield Result.fail(
                 f"{b.artifact.label} never verifies what it wrote (no gzip -t, tar -t, sha256sum -c, check)",
@@ -294,6 +321,23 @@ def backup_verified(ctx: ScanContext) -> Iterator[Result]:
             )
         else:
             yield from _steps_result(ctx, b, b.verification, "verification")
+
+
+_REPO_TOOL = re.compile(r"\b(restic|borg|kopia|rustic)\b")
+
+
+def _repository_check(ctx: ScanContext, b: BackupScript) -> tuple[Artifact, int] | None:
+    """A separate job checking the repository this script backs up to (`restic check` in a sibling
+    check script): repository tools verify apart from the backup run."""
+    m = _REPO_TOOL.search(b.artifact.text)
+    if not m:
+        return None
+    rx = re.compile(rf"^\s*(?:\S+/)?{m.group(1)}\b.*\b(check|verify)\b")
+    for a, s in _all_scripts(ctx):
+        for c in s.commands:
+            if rx.search(c.text):
+                return a, c.line
+    return None
 
 
 @check("BAK005", "offsite-copy", category="backup", severity="high", pillar="reliability")
@@ -485,8 +529,8 @@ def backup_freshness_alert(ctx: ScanContext) -> Iterator[Result]:
 
 
 _CRED_RE = re.compile(
-    r"\b(mysqldump|mariadb-dump|mysql|mariadb|mysqlpump|xtrabackup|mariabackup)\b[^|;&]*\s"
-    r"(-p(?!\s)\S+|--password=\S+)|\bPGPASSWORD=\S+|\bpg_dump\b[^|;&]*postgres(ql)?://[^:\s]+:[^@\s]+@|"
+    r"(?<!['\"])\b(mysqldump|mariadb-dump|mysql|mariadb|mysqlpump|xtrabackup|mariabackup)\b(?!['\"])[^|;&]*\s"
+    r"(-p(?!\s|rintf)\S+|--password=\S+)|\b(xtrabackup|mariabackup)\b[^|;&]*\s--password\s+(?!-)\S+|\bPGPASSWORD=\S+|\bpg_dump\b[^|;&]*postgres(ql)?://[^:\s]+:[^@\s]+@|"
     r"\b(aws_secret_access_key|AWS_SECRET_ACCESS_KEY)=\S+|\bRESTIC_PASSWORD=\S+|\bBORG_PASSPHRASE=\S+|"
     r"\bredis-cli\b[^|;&]*\s-a\s+\S+"
 )
@@ -540,4 +584,542 @@ def backup_credentials(ctx: ScanContext) -> Iterator[Result]:
         yield Result.passed(
             f"no credentials on backup command lines ({len(arts)} file(s) read)",
             first.evidence(1, note="read"),
+        )
+
+
+# -- round trip: what a run does when a step fails, what a restore does to live data -----------------
+
+
+def _script_pairs(ctx: ScanContext) -> list[tuple[BackupScript, ShellScript]]:
+    scripts = {a.path: s for a, s in ctx.parsed("shell") if isinstance(s, ShellScript) and not a.embedded}
+    return [(b, scripts[b.artifact.path]) for b in backup_model(ctx).scripts if b.artifact.path in scripts]
+
+
+def _all_scripts(ctx: ScanContext) -> list[tuple[Artifact, ShellScript]]:
+    return [(a, s) for a, s in ctx.parsed("shell") if isinstance(s, ShellScript) and not a.embedded]
+
+
+def _units(ctx: ScanContext) -> dict[str, tuple[Artifact, Unit]]:
+    return {u.name: (a, u) for a, u in ctx.parsed("systemd_unit") if isinstance(u, Unit)}
+
+
+@check("BAK020", "backup-unit-references", category="backup", severity="high", pillar="reliability")
+def backup_unit_references(ctx: ScanContext) -> Iterator[Result]:
+    """Units of backup jobs name units that can exist (`Conflicts=`, `OnFailure=`, `Requires=`...).
+
+    What it does
+        For every systemd unit of a backup, check or prune job, reads `Conflicts=`, `OnFailure=`,
+        `OnSuccess=`, `Requires=`, `BindsTo=`, `Wants=`, `After=`, `Before=` and `PartOf=`, and
+        reports a plain name `X.service` when the tree defines only the template `X@.service`: a
+        template is never loaded under its plain name, only as `X@INSTANCE.service`.
+    Why it matters
+        The dependency silently does nothing. `Conflicts=backup.service` meant to keep a check
+        from running during the backup never fires, so both take the repository lock at the same
+        time and one fails; an `OnFailure=` that names nothing sends no failure mail. High: the
+        backup or its alert is lost without any error at install time.
+    Example
+        restic-check@.service: Conflicts=restic-backup.service   (only restic-backup@.service exists)
+    Fix
+        Name the instance (`Conflicts=restic-backup@%i.service`), and prefer serialising with a
+        shared lock (`flock`) or `After=` over `Conflicts=`, which stops (kills) the other job.
+    References
+        https://www.freedesktop.org/software/systemd/man/latest/systemd.unit.html
+    """
+    units = _units(ctx)
+    backup_units = {n: v for n, v in units.items() if is_backup_unit(v[1])}
+    if not backup_units:
+        yield Result.not_applicable("no systemd unit of a backup, check or prune job")
+        return
+    bad = [m for m in missing_unit_refs(units) if m.unit.name in backup_units]
+    for m in bad:
+        yield Result.fail(
+            f"{m.artifact.label}:{m.line + m.artifact.line_offset}: {m.key}={m.name} names a unit that "
+            f"cannot exist: the tree defines only the template {m.template} (instances are "
+            f"{m.template.replace('@.', '@NAME.')}), so this {m.key}= never takes effect",
+            m.artifact.evidence(m.line, note=f"{m.key}= names {m.name}"),
+            units[m.template][0].evidence(1, note=f"the template {m.template}"),
+            subject=f"{m.unit.name}:{m.key}",
+        )
+    if not bad:
+        yield Result.passed(
+            f"unit names in {len(backup_units)} backup unit(s) resolve",
+            next(iter(backup_units.values()))[0].evidence(1),
+        )
+
+
+@check("BAK021", "backup-schedule-collision", category="backup", severity="high", pillar="reliability")
+def backup_schedule_collision(ctx: ScanContext) -> Iterator[Result]:
+    """A backup and a check/prune job of the same repository do not start at the same moment.
+
+    What it does
+        Takes every schedule (cron files, cron lines installed by scripts, timers with the service
+        they start), pairs backup jobs with check/prune/forget/verify jobs of the same tool
+        (restic, borg, kopia...) or name family, computes their start times over a year
+        (`OnCalendar=daily` is 00:00, `monthly` is 00:00 on the 1st, `@midnight` likewise) and
+        reports the pairs that start in the same minute, unless both commands take a lock
+        (`flock`) or the timer spreads its start (`RandomizedDelaySec=`). A `Conflicts=` that
+        names a unit that cannot exist (BAK020) is shown as the serialisation that does not work.
+    Why it matters
+        Backup tools lock the repository: the check takes an exclusive lock and `forget --prune`
+        needs one, so one of the two fails ("repository is already locked") on every collision,
+        usually silently, once a month or more.
+    Example
+        restic-backup@.timer OnCalendar=daily  and  restic-check@.timer OnCalendar=monthly
+    Fix
+        Move one of them (`OnCalendar=*-*-01 03:00`), add `RandomizedDelaySec=`, or run both under
+        `flock /run/lock/restic.lock` so the second waits.
+    References
+        https://restic.readthedocs.io/en/stable/100_references.html#locks
+    """
+    model = backup_model(ctx)
+    if not model.schedules:
+        yield Result.not_applicable("no schedules (cron, timers) in this target")
+        return
+    units = _units(ctx)
+    collisions = schedule_collisions(model, units)
+    refs = {m.unit.name: m for m in missing_unit_refs(units) if m.key == "Conflicts"}
+    for c in collisions:
+        b, m = c.backup.schedule, c.maintenance.schedule
+        evs = [
+            b.artifact.evidence(b.line, note=f"backup job: {b.spec}"),
+            m.artifact.evidence(m.line, note=f"{c.maintenance.role} job: {m.spec}"),
+        ]
+        svc = posixpath.splitext(posixpath.basename(m.artifact.path))[0] + ".service"
+        broken = refs.get(svc)
+        if broken:
+            evs.append(
+                broken.artifact.evidence(broken.line, note=f"Conflicts={broken.name} cannot take effect")
+            )
+        yield Result.fail(
+            f"backup ({b.spec} in {b.label}) and {c.maintenance.family} check/prune ({m.spec} in "
+            f"{m.label}) start at the same minute ({c.when:%d %H:%M}, {c.count} time(s) a year) and "
+            "nothing serialises them: one fails on the repository lock",
+            *evs,
+            subject=f"{b.label}|{m.label}",
+        )
+    if not collisions:
+        yield Result.passed(
+            f"no backup and check/prune job of one repository start together ({len(model.schedules)} schedule(s))",
+            model.schedules[0].artifact.evidence(model.schedules[0].line),
+        )
+
+
+@check("BAK022", "verification-reads-data", category="backup", severity="medium", pillar="reliability")
+def verification_reads_data(ctx: ScanContext) -> Iterator[Result]:
+    """A repository check reads (a sample of) the backed-up data, not only the metadata.
+
+    What it does
+        Finds `restic check` (and rustic) commands in scripts and reports those without
+        `--read-data` or `--read-data-subset=`.
+    Why it matters
+        Without it, `restic check` verifies the structure and index only; packs that are corrupt
+        or missing on the remote are not noticed until the restore. Medium: the backups may be
+        fine, but the job sold as verification cannot tell.
+    Example
+        restic check          # monthly "verification" job
+    Fix
+        `restic check --read-data-subset=5%` (or `=1/12` monthly, covering everything in a year),
+        and a periodic real restore test (BAK007).
+    References
+        https://restic.readthedocs.io/en/stable/045_working_with_repos.html#checking-integrity-and-consistency
+    """
+    found = [(a, s, ll, reads) for a, s in _all_scripts(ctx) for ll, reads in repository_checks(s)]
+    if not found:
+        yield Result.not_applicable("no restic check command in any script")
+        return
+    for a, s, ll, reads in found:
+        n = physical_line(s, ll, r"\bcheck\b")
+        if reads:
+            yield Result.passed(
+                f"{a.label}:{n + a.line_offset}: restic check reads pack data",
+                a.evidence(n),
+                subject=f"{a.path}:{ll.start}",
+            )
+            continue
+        yield Result.fail(
+            f"{a.label}:{n + a.line_offset}: `restic check` without --read-data/--read-data-subset "
+            "verifies metadata only; corrupt or missing data is not detected",
+            a.evidence(n, note="check without reading data"),
+            subject=f"{a.path}:{ll.start}",
+        )
+
+
+@check("BAK023", "backup-failures-ignored", category="backup", severity="high", pillar="reliability")
+def backup_failures_ignored(ctx: ScanContext) -> Iterator[Result]:
+    """A backup script fails when a backup step fails (no silent exit 0).
+
+    What it does
+        In each backup script without `set -e` (or an ERR trap), finds the steps that produce
+        backup data (dumps, `tar -c`, `rsync`, `restic backup`, also inside `docker run/exec`)
+        whose status is neither tested (`if`, `||  exit`, `&&`) nor read from `$?` on the next
+        line. One finding per script, with every such step.
+    Why it matters
+        The script then exits with the status of its last command, usually 0: cron, timers,
+        `OnFailure=` and monitoring see success while the archive is missing or partial, and the
+        folder it created looks like a good restore point. High: backups stop without anybody
+        knowing.
+    Example
+        docker run ... tar -cf /backup/vmail.tar /vmail     # error printed, loop goes on, exit 0
+    Fix
+        `set -euo pipefail` at the top, or `|| { echo "vmail backup failed" >&2; exit 1; }` on every
+        step, and report the final status to monitoring.
+    References
+        https://www.gnu.org/software/bash/manual/html_node/The-Set-Builtin.html
+    """
+    pairs = _script_pairs(ctx)
+    if not pairs:
+        yield _no_scripts(ctx)
+        return
+    for b, s in pairs:
+        rs = run_safety(s)
+        if rs.unchecked:
+            a = b.artifact
+            yield Result.fail(
+                f"{a.label}: {len(rs.unchecked)} backup step(s) run without any failure handling (no "
+                "`set -e`, no `|| exit`, no `$?` test): a failed step is ignored and the script exits 0",
+                *(a.evidence(ll.start, note="failure ignored") for ll in rs.unchecked[:10]),
+                subject=a.path,
+            )
+        else:
+            why = f"`set -e` (line {rs.errexit})" if rs.errexit else "every step is tested"
+            yield Result.passed(
+                f"{b.artifact.label}: backup step failures stop the run ({why})",
+                b.artifact.evidence(rs.errexit or 1),
+            )
+
+
+@check("BAK024", "dump-chained-with-semicolon", category="backup", severity="high", pillar="reliability")
+def dump_chained(ctx: ScanContext) -> Iterator[Result]:
+    """A dump is not chained to the archiving step with `;` (its failure would be archived).
+
+    What it does
+        Finds command strings (often the `sh -c "..."` of a container) where a dump or hot-backup
+        tool (mysqldump, mariabackup/xtrabackup, pg_dump, redis-cli) is followed by `;` and then
+        the step that packs, prepares, copies or uploads the result.
+    Why it matters
+        With `;` the next step runs whatever the dump did: a failed or partial dump is archived
+        under the normal name, and the command's status is that of the last step (tar: 0). Even
+        `set -e` in the calling script does not see inside the string. High: the backup is
+        silently bad.
+    Example
+        sh -c "mariabackup --backup --target-dir=/b ; mariabackup --prepare --target-dir=/b ; tar -cf /backup/db.tar /b"
+    Fix
+        Chain with `&&` (or `set -e;` at the start of the string) so a failed dump stops the chain
+        and the container exits non-zero, and check that status.
+    References
+        https://mariadb.com/kb/en/full-backup-and-restore-with-mariabackup/
+    """
+    pairs = _script_pairs(ctx)
+    if not pairs:
+        yield _no_scripts(ctx)
+        return
+    bad = False
+    for b, s in pairs:
+        for ll, tool in chained_dumps(s):
+            bad = True
+            n = physical_line(s, ll, rf"\b{re.escape(tool)}\b")
+            yield Result.fail(
+                f"{b.artifact.label}:{n + b.artifact.line_offset}: {tool} is chained to the next step "
+                "with `;`: a failed or partial dump is packed as a normal backup",
+                b.artifact.evidence(n, note=f"{tool} ... ; next step"),
+                subject=f"{b.artifact.path}:{ll.start}",
+            )
+    if not bad:
+        yield Result.passed(
+            f"no dump chained with `;` in {len(pairs)} backup script(s)", pairs[0][0].artifact.evidence(1)
+        )
+
+
+@check("BAK025", "retention-after-failed-backup", category="backup", severity="high", pillar="reliability")
+def retention_after_failure(ctx: ScanContext) -> Iterator[Result]:
+    """Old backups are deleted only after the new backup succeeded.
+
+    What it does
+        In backup scripts that prune (`find -mtime/-mmin ... -delete/-exec rm`, `ls | tail | rm`,
+        `restic forget`, `borg prune`), checks that a failed backup step stops the run before the
+        pruning: `set -e`, or every step tested (see BAK023).
+    Why it matters
+        Age-based retention keeps deleting while the backups keep failing: after N days of silent
+        failures the last good backup is gone and only empty or partial folders remain. High: data
+        loss the day a restore is needed.
+    Example
+        backup steps without `set -e`, then `find /backup/app-* -mmin +4320 -exec rm -rf {} \\;`
+    Fix
+        Stop on failure (`set -euo pipefail`), prune only after verifying the new backup, and keep
+        at least the N newest *verified* backups rather than deleting by age alone.
+    References
+        https://www.borgbackup.org/releases/borg-1.2/docs/usage/prune.html
+    """
+    pairs = [(b, s, run_safety(s)) for b, s in _script_pairs(ctx)]
+    pairs = [(b, s, rs) for b, s, rs in pairs if rs.retention]
+    if not pairs:
+        yield Result.not_applicable("no backup script prunes old backups")
+        return
+    for b, _s, rs in pairs:
+        a = b.artifact
+        if rs.unchecked:
+            ret = rs.retention[0]
+            yield Result.fail(
+                f"{a.label}:{ret.start + a.line_offset}: old backups are deleted even when this run's "
+                f"backup failed ({len(rs.unchecked)} backup step(s) whose failure does not stop the script)",
+                a.evidence(ret.start, note="retention runs unconditionally"),
+                a.evidence(rs.unchecked[0].start, note="a backup step whose failure is ignored"),
+                subject=a.path,
+            )
+        else:
+            yield Result.passed(
+                f"{a.label}: pruning runs only after successful backup steps",
+                a.evidence(rs.retention[0].start),
+            )
+
+
+@check("BAK026", "restore-wipes-before-verify", category="backup", severity="high", pillar="reliability")
+def restore_wipes(ctx: ScanContext) -> Iterator[Result]:
+    """A restore does not delete the live data before it knows the archive is good.
+
+    What it does
+        In every script, finds `rm -rf DIR/*` (or `rm -rf DIR`) followed by extracting or copying
+        a backup into DIR (`tar -x`, `rsync`, `restic restore`, `mbstream -x`, `gunzip | mysql`)
+        with no integrity test (`tar -t`, `zstd -t`, `gzip -t`, `sha256sum -c`) before the removal.
+        Scratch directories (/tmp, $TMPDIR) are not judged.
+    Why it matters
+        When the archive is truncated or the extraction fails, the live data is already gone and
+        the service is started on an empty or partial data directory. High: a failed restore
+        becomes data loss.
+    Example
+        sh -c "rm -rf /var/lib/mysql/* ; tar -xf /backup/db.tar.zst"
+    Fix
+        Test the archive first (`zstd -t`, `tar -tf`), extract into a new directory, then swap
+        (`mv live live.old && mv new live`), and stop on any error.
+    References
+        https://mariadb.com/kb/en/full-backup-and-restore-with-mariabackup/#restoring-the-backup
+    """
+    found = [(a, s, w) for a, s in _all_scripts(ctx) for w in wipes_before_restore(s)]
+    if not found:
+        yield Result.not_applicable("no script deletes a directory and then restores into it")
+        return
+    for a, s, w in found:
+        n = physical_line(s, w.wipe, r"\brm\s+-")
+        m = physical_line(
+            s, w.extract, r"\b(tar|rsync|unzip|restore|extract|mysql|psql|mbstream|xbstream|cp)\s+-"
+        )
+        yield Result.fail(
+            f"{a.label}:{n + a.line_offset}: the restore deletes {w.path} before it knows the backup "
+            "is good (no integrity test first, no copy of the current data): a bad archive leaves nothing",
+            a.evidence(n, note=f"rm -rf {w.path}"),
+            a.evidence(m, note="the extraction that may fail"),
+            subject=f"{a.path}:{w.wipe.start}",
+        )
+
+
+@check("BAK027", "empty-array-argument", category="backup", severity="high", pillar="reliability")
+def empty_array_argument(ctx: ScanContext) -> Iterator[Result]:
+    """Optional arguments built as arrays are empty arrays, not one empty string.
+
+    What it does
+        In backup scripts, finds a variable set to the empty string (`ARGS=`) and only on some
+        path to an array (`ARGS=(--option x)`), then expanded as `"${ARGS[@]}"`: when the array
+        branch is not taken, that expansion is one empty argument, not none. Critical when it
+        reaches a retention command (`forget`, `prune`, `delete`).
+    Why it matters
+        Backup tools read a stray "" as an argument: `restic forget "" --prune` takes it as a
+        snapshot ID prefix matching every snapshot, ignores the keep policy and deletes the
+        newest snapshot (or, with several, applies no retention at all), exit 0.
+    Example
+        B2_ARG=
+        [ -z "${B2_CONNECTIONS+x}" ] || B2_ARG=(--option b2.connections="$B2_CONNECTIONS")
+        restic forget "${B2_ARG[@]}" --prune --keep-daily 7
+    Fix
+        Initialise as an empty array: `B2_ARG=()`.
+    References
+        https://www.gnu.org/software/bash/manual/html_node/Arrays.html
+    """
+    pairs = _script_pairs(ctx)
+    if not pairs:
+        yield _no_scripts(ctx)
+        return
+    bad = False
+    for b, s in _all_scripts_of_backups(ctx, pairs):
+        for name, line, uses in empty_array_args(s):
+            bad = True
+            deleting = [u for u in uses if re.search(r"\b(forget|prune|delete|rm)\b", u.text)]
+            first = deleting[0] if deleting else uses[0]
+            n = physical_line(s, first, re.escape(f'"${{{name}[@]}}"'))
+            yield Result.fail(
+                f"{b.label}:{line + b.line_offset}: {name}= is the empty string unless the array branch "
+                f'runs, so "${{{name}[@]}}" passes ONE empty argument'
+                + (
+                    f" to a retention command (line {n + b.line_offset}): it can be read as a snapshot id and "
+                    "delete the newest backup or skip retention"
+                    if deleting
+                    else ""
+                ),
+                b.evidence(line, note=f"{name}= (a scalar, not {name}=())"),
+                *(
+                    b.evidence(
+                        physical_line(s, u, re.escape(f'"${{{name}[@]}}"')), note="one empty argument here"
+                    )
+                    for u in uses[:5]
+                ),
+                severity="critical" if deleting else None,
+                subject=f"{b.path}:{name}",
+            )
+    if not bad:
+        yield Result.passed(
+            "no optional array argument starts as an empty string", pairs[0][0].artifact.evidence(1)
+        )
+
+
+def _all_scripts_of_backups(
+    ctx: ScanContext, pairs: list[tuple[BackupScript, ShellScript]]
+) -> list[tuple[Artifact, ShellScript]]:
+    """Backup scripts and their companions (check/prune scripts of the same tool live beside them)."""
+    dirs = {posixpath.dirname(b.artifact.path) for b, _ in pairs}
+    return [(a, s) for a, s in _all_scripts(ctx) if posixpath.dirname(a.path) in dirs]
+
+
+@check("BAK028", "redis-blocking-save", category="backup", severity="low", pillar="performance")
+def redis_blocking_save(ctx: ScanContext) -> Iterator[Result]:
+    """Redis is dumped with BGSAVE, not the blocking SAVE.
+
+    What it does
+        Finds `redis-cli ... save` in scripts.
+    Why it matters
+        SAVE blocks every Redis client until the dump is on disk; whatever uses Redis (sessions,
+        queues, rate limits) stalls for the duration. Low: a latency spike, not data loss.
+    Example
+        docker exec redis redis-cli save
+    Fix
+        `redis-cli bgsave`, then wait until `LASTSAVE` changes before copying dump.rdb.
+    References
+        https://redis.io/docs/latest/commands/save/
+    """
+    found = [(a, s, ll) for a, s in _all_scripts(ctx) for ll in blocking_saves(s)]
+    if not found:
+        yield Result.not_applicable("no redis-cli save in any script")
+        return
+    for a, s, ll in found:
+        n = physical_line(s, ll, r"\bredis-cli\b")
+        yield Result.fail(
+            f"{a.label}:{n + a.line_offset}: `redis-cli save` blocks all Redis clients during the dump; use BGSAVE",
+            a.evidence(n, note="blocking SAVE"),
+            subject=f"{a.path}:{ll.start}",
+        )
+
+
+_ABS_PATH = re.compile(r"(?<![\w.$}-])(/(?:etc|usr|opt|srv|var|bin|sbin)(?:/[\w.@+-]+)+)")
+
+
+def _mirror_dir(ctx: ScanContext, host_dir: str) -> str | None:
+    """The tree directory that mirrors a host directory (`etc/restic/` for /etc/restic), if any,
+    found from where the repository keeps files and where its scripts install them."""
+    rel = host_dir.strip("/") + "/"
+    for f in ctx.index.files:
+        if f.startswith(rel) or ("/" + rel) in f:
+            return f[: f.index(rel) + len(rel)]
+    return None
+
+
+def _doc_cron_lines(doc: Document) -> Iterator[tuple[int, str, str]]:
+    for cb in doc.code_blocks:
+        for i, raw in enumerate(cb.text.splitlines()):
+            text = raw[1:] if cb.info == "diff" and raw[:1] in "+- " else raw
+            e = split_cron_line(text, None)
+            if e is not None and not text.lstrip().startswith(("$", "#")):
+                yield cb.line + i, e.schedule, e.command
+
+
+@check("BAK029", "documented-backup-commands", category="backup", severity="medium", pillar="operations")
+def documented_backup_commands(ctx: ScanContext) -> Iterator[Result]:
+    """Cron lines that documents tell people to install run files the repository really installs.
+
+    What it does
+        Reads cron lines in the code blocks of every document (also `diff` blocks) that run one of
+        the tree's backup or check scripts, and the host paths they source or run (`. /etc/x/y.sh
+        && backup.sh`). When the repository ships that host directory (it has `etc/x/`), the file
+        must be among what it ships there.
+    Why it matters
+        People copy these lines verbatim. In cron's /bin/sh a failed `.` aborts the whole command,
+        so a line sourcing a profile that does not exist runs no backup at all, every night,
+        without an error anyone reads. Medium: backups stop, but only for those who copy the doc.
+    Example
+        README: @midnight root . /etc/restic/default.sh && restic_backup.sh   (the profile is default.env.sh)
+    Fix
+        Use the file name the repository installs, and test the documented snippet in CI.
+    References
+        https://man7.org/linux/man-pages/man5/crontab.5.html
+    """
+    pairs = _script_pairs(ctx)
+    names = {posixpath.basename(a.path) for a, _ in _all_scripts_of_backups(ctx, pairs)} if pairs else set()
+    names |= {n for b, _ in pairs for n in b.aliases}
+    if not names:
+        yield _no_scripts(ctx)
+        return
+    checked = bad = 0
+    missing: dict[tuple[str, str], list[tuple[Artifact, int, str, str]]] = {}
+    for art, doc in docs(ctx):
+        for line, spec, command in _doc_cron_lines(doc):
+            words = {posixpath.basename(w) for w in re.split(r"[\s;&|]+", command) if w}
+            if not words & names:
+                continue
+            checked += 1
+            for m in _ABS_PATH.finditer(command):
+                path = m.group(1)
+                mirror = _mirror_dir(ctx, posixpath.dirname(path))
+                if mirror is None or ctx.index.exists(mirror + posixpath.basename(path)):
+                    continue
+                missing.setdefault((art.path, path), []).append((art, line, spec, mirror))
+    for (_, path), hits in missing.items():  # one finding per document and missing file
+        bad += 1
+        art, line, spec, mirror = hits[0]
+        shipped = sorted(
+            posixpath.basename(f) for f in ctx.index.files if posixpath.dirname(f) + "/" == mirror
+        )
+        yield Result.fail(
+            f"{art.label}:{line + art.line_offset}: the documented cron line ({spec}) uses {path}, which "
+            f"the repository does not install (its {posixpath.dirname(path)}/ holds "
+            f"{', '.join(shipped[:5])}); copied as is, the job fails before the backup runs"
+            + (f" ({len(hits)} lines)" if len(hits) > 1 else ""),
+            *(a.evidence(n, note=f"documented cron line uses {path}") for a, n, _, _ in hits[:10]),
+            Evidence(path=mirror.rstrip("/"), note=f"no {posixpath.basename(path)} here"),
+            subject=f"{art.path}:{path}",
+        )
+    if not checked:
+        yield Result.not_applicable("no document shows a cron line running this tree's backup scripts")
+    elif not bad:
+        yield Result.passed(
+            f"{checked} documented cron line(s) use files the repository installs",
+            pairs[0][0].artifact.evidence(1),
+        )
+
+
+@check("BAK030", "wrapper-keeps-exit-status", category="backup", severity="medium", pillar="reliability")
+def wrapper_exit_status(ctx: ScanContext) -> Iterator[Result]:
+    """Job wrappers (mail the output, log, notify) pass on the exit status of the job they run.
+
+    What it does
+        Finds scripts that run the command they were given (`"$@"`, `eval "$cmd"` with
+        `cmd="$*"`) inside a command substitution (`out=$(...)`) and never read `$?` afterwards,
+        without `set -e`: the wrapper then exits with the status of its last command.
+    Why it matters
+        Wrapped around a backup in cron, a failed backup looks like a successful one: cron, the
+        mail subject and anything watching the exit code see 0. Medium: failures stay unnoticed
+        until the next look at the output.
+    Example
+        cmd="$*"; body=$(eval "$cmd" 2>&1); echo "$body" | mail -s "$cmd" root
+    Fix
+        `body=$(eval "$cmd" 2>&1); rc=$?`, put the status in the subject, and `exit "$rc"`.
+    References
+        https://www.gnu.org/software/bash/manual/html_node/Command-Substitution.html
+    """
+    found = [(a, n) for a, s in _all_scripts(ctx) for n in lost_status_wrappers(s)]
+    if not found:
+        yield Result.not_applicable("no wrapper script runs its arguments in a command substitution")
+        return
+    for a, n in found:
+        yield Result.fail(
+            f"{a.label}:{n + a.line_offset}: runs the job it wraps in $(...) and never reads $?: the "
+            "job's failure is lost and the wrapper exits with its last command's status",
+            a.evidence(n, note="exit status of the wrapped job dropped"),
+            subject=f"{a.path}:{n}",
         )

@@ -7,16 +7,21 @@ import re
 from collections.abc import Iterator
 
 from chom_validate.checks._dr_util import (
+    absence_evidence,
     docs,
     dr_plans,
     objective_rows,
     objective_tables,
+    obligations_na,
+    reference_docs,
     stateful_components,
 )
 
+from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.backup import CRONTAB_CMD, backup_model
 from chom_validate.artifacts.docs import Document, find_dates, format_duration
 from chom_validate.engine import ScanContext
+from chom_validate.facts.deployment import deployment
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
@@ -49,10 +54,14 @@ def rto_rpo_table(ctx: ScanContext) -> Iterator[Result]:
     """
     plans = dr_plans(ctx)
     if not plans:
-        na = _no_plan(ctx)
-        yield na or Result.fail(
-            "no disaster-recovery plan among the documents (no DISASTER_RECOVERY.md, no RTO/RPO section)",
-            docs(ctx)[0][0].evidence(None, note="documents exist, none is a DR plan"),
+        na = obligations_na(ctx)
+        if na is not None:
+            yield na
+            return
+        yield Result.fail(
+            "no disaster-recovery plan among the documents (no DISASTER_RECOVERY.md, no RTO/RPO "
+            f"section) although this tree is a deployment ({deployment(ctx).reason})",
+            absence_evidence(ctx, "no document is a DR plan"),
         )
         return
     comps = stateful_components(ctx)
@@ -281,8 +290,19 @@ def dr_test_recency(ctx: ScanContext) -> Iterator[Result]:
 
 
 _PATH_TOKEN = re.compile(
-    r"(?<![\w/.:-])(?P<p>(?:\.{1,2}/)?[A-Za-z0-9_][\w.-]*(?:/[\w.-]+)+\.(?:sh|bash|py|pl|rb|php|ya?ml|conf|cnf|service|timer|sql|json|md|j2))(?![\w/-])"
+    r"(?<![\w/.:$~{}@-])(?P<p>(?:\.{1,2}/)?[A-Za-z0-9_][\w.-]*(?:/[\w.-]+)+\.(?:sh|bash|py|pl|rb|php|ya?ml|conf|cnf|service|timer|sql|json|md|j2))(?![\w/-])"
 )
+_SCRIPT_EXT = (".sh", ".bash", ".py", ".pl", ".rb")
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=([\"']?)([^\s\"';&|]*)\2\s*$")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+# Commands that create the file (or directory) named by their argument: a later line of the same
+# block may then use it. `cd`/`pushd`/`git clone` move or fetch: relative paths after them are unknown.
+_CREATES = re.compile(
+    r"(?:>>?\s*|\btee\s+(?:-a\s+)?|\btouch\s+|\bmkdir\s+(?:-p\s+)?|-o\s+|-O\s+|--output[= ])[\"']?(?P<p>[\w./${}-]+)"
+)
+_MOVES = re.compile(r"(^|[;&|]\s*)(cd|pushd|git\s+clone|tar\s+-?x|unzip|curl|wget)\b")
+_COPY_DEST = re.compile(r"^\s*(?:sudo\s+)?(?:cp|mv|install|ln)\s+.*\s[\"']?(?P<p>[\w./${}-]+)[\"']?\s*$")
+_WORKSTATION = re.compile(r"^(/home/[^/\s]+|/Users/[^/\s]+|[A-Za-z]:\\Users\\[^\\\s]+)")
 
 
 def _exists(ctx: ScanContext, doc_path: str, ref: str) -> bool:
@@ -304,13 +324,42 @@ def _exists(ctx: ScanContext, doc_path: str, ref: str) -> bool:
     return False
 
 
+def _block_refs(text: str, first_line: int) -> list[tuple[int, str]]:
+    """Path references of one code block, with block-local variables resolved; references to
+    files the block itself creates, and anything after a `cd` or a fetch, are left out."""
+    env: dict[str, str] = {}
+    created: set[str] = set()
+    out: list[tuple[int, str]] = []
+    for i, raw in enumerate(text.splitlines()):
+        line = raw.strip()
+        if line.startswith("#"):
+            continue
+        m = _ASSIGN.match(line)
+        if m:
+            env[m.group(1)] = _VAR.sub(lambda v: env.get(v.group(1) or v.group(2), v.group(0)), m.group(3))
+            continue
+        line = _VAR.sub(lambda v: env.get(v.group(1) or v.group(2), v.group(0)), line)
+        moved = _MOVES.search(line)
+        refs = [p.group("p") for p in _PATH_TOKEN.finditer(line[: moved.start()] if moved else line)]
+        made = {c.group("p").lstrip("./") for c in _CREATES.finditer(line)}
+        cp = _COPY_DEST.match(line)
+        if cp:
+            made.add(cp.group("p").lstrip("./"))
+        out += [(first_line + i, r) for r in refs if r.lstrip("./") not in created | made]
+        created |= made
+        if moved:
+            break  # the working directory or the tree changed: later relative paths are unknown
+    return out
+
+
 def _references(doc: Document) -> list[tuple[int, str]]:
+    """Paths in commands: code blocks, and inline code that is a command line or names a script."""
     out = []
     for ic in doc.inline_code:
-        out += [(ic.line, m.group("p")) for m in _PATH_TOKEN.finditer(ic.text)]
+        if " " in ic.text.strip() or ic.text.strip().endswith(_SCRIPT_EXT):
+            out += _block_refs(ic.text, ic.line)
     for cb in doc.code_blocks:
-        for i, ln in enumerate(cb.text.splitlines()):
-            out += [(cb.line + i, m.group("p")) for m in _PATH_TOKEN.finditer(ln)]
+        out += _block_refs(cb.text, cb.line)
     return out
 
 
@@ -319,13 +368,18 @@ def doc_references_exist(ctx: ScanContext) -> Iterator[Result]:
     """Scripts and files that DR plans and runbooks tell people to run exist.
 
     What it does
-        Collects relative paths with a file extension from inline code and code blocks of every
-        Markdown document (`scripts/restore-redis.sh`, `landsraad/deploy/deploy.sh`) and looks
-        them up in the target, relative to the repository root or the document. Host paths
-        (`/etc/...`) are not judged on a repository scan.
+        In DR plans, runbooks, incident plans and restore/rollback procedures (recognised by name,
+        place or headings; proposals and changelogs are not judged), collects relative paths with a
+        file extension from code blocks and from inline code that is a command or names a script
+        (`scripts/restore-redis.sh`), and looks them up in the target, relative to the repository
+        root or the document. Variables assigned in the same block are resolved, other `$VARS`
+        leave the path unknown; a file the block itself creates (`> x`, `tee`, `cp ... x`) is not
+        missing, and paths after a `cd` or a download are not judged. Host paths (`/etc/...`) are
+        not judged on a repository scan.
     Why it matters
         During an incident, "run scripts/restore-redis.sh" followed by "No such file or directory"
-        costs the time the runbook was meant to save.
+        costs the time the runbook was meant to save. Medium: it slows recovery, it does not by
+        itself lose data.
     Example
         docs/runbooks/instance-down.md: restore the snapshot with `scripts/restore-redis.sh`
     Fix
@@ -333,9 +387,9 @@ def doc_references_exist(ctx: ScanContext) -> Iterator[Result]:
     References
         https://sre.google/sre-book/being-on-call/
     """
-    arts = docs(ctx)
+    arts = reference_docs(ctx)
     if not arts:
-        yield Result.not_applicable("no Markdown documents in this target")
+        yield Result.not_applicable("no DR plan, runbook, incident plan or restore procedure in this target")
         return
     total = bad = 0
     nfiles = len(ctx.index.files)
@@ -392,15 +446,19 @@ def dead_links(ctx: ScanContext) -> Iterator[Result]:
     References
         https://docs.github.com/en/get-started/writing-on-github
     """
-    arts = docs(ctx)
+    arts = reference_docs(ctx)
     if not arts:
-        yield Result.not_applicable("no Markdown documents in this target")
+        yield Result.not_applicable("no DR plan, runbook, incident plan or restore procedure in this target")
         return
-    by_path = {a.path: d for a, d in arts}
+    by_path = {a.path: d for a, d in docs(ctx)}
     checked = bad = 0
+    workstation: list[tuple[Artifact, int, str]] = []
     for art, doc in arts:
         for link in doc.links:
             href = link.href
+            if href and (_WORKSTATION.match(href) or href.startswith("file://")):
+                workstation.append((art, link.line, href))  # reported once below
+                continue
             if not href or re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or href.startswith("//"):
                 continue
             path, _, frag = href.partition("#")
@@ -424,9 +482,103 @@ def dead_links(ctx: ScanContext) -> Iterator[Result]:
                     art.evidence(link.line, note="anchor not found"),
                     subject=href,
                 )
+    if workstation:
+        bad += 1
+        href0 = workstation[0][2]
+        yield Result.fail(
+            f"{len(workstation)} link(s) point into someone's workstation ({href0}...): they work for "
+            "nobody else",
+            *(a.evidence(n, note=f"link {h}") for a, n, h in workstation[:20]),
+            subject="workstation-paths",
+        )
     if checked and not bad:
         yield Result.passed(
             f"{checked} relative link(s) checked in {len(arts)} document(s)", arts[0][0].evidence(1)
         )
-    elif not checked:
+    elif not checked and not bad:
         yield Result.not_applicable("no relative links in documents")
+
+
+_RESTORE_CMD = re.compile(
+    r"\b(restic|rustic)\b.*\b(restore|dump)\b|\bborg\s+extract\b|\bpg_restore\b|"
+    r"\btar\b[^|;&]*\s-?-?[a-zA-Z]*x[a-zA-Z]*f?\b|\b(gunzip|zcat|zstdcat|xzcat)\b.*\|\s*(mysql|mariadb|psql)\b|"
+    r"\b(mysql|mariadb|psql)\b[^|]*<\s*\S+|\bmariabackup\s+--copy-back\b|\bxtrabackup\s+--copy-back\b|"
+    r"\bduplicity\s+restore\b|\bkopia\s+(snapshot\s+)?restore\b|\brclone\s+copy\b.*\brestore"
+)
+_KEY_LINE = re.compile(
+    r"(pw\.txt|password[-_.]?file|passphrase|key[-_]?file|\bRESTIC_PASSWORD\w*|\bBORG_PASS\w*|encryption key|"
+    r"repository (password|key))",
+    re.I,
+)
+
+
+def _restore_procedure(ctx: ScanContext) -> tuple[Artifact, int, str] | None:
+    for art, doc in docs(ctx):
+        for cb in doc.code_blocks:
+            for i, ln in enumerate(cb.text.splitlines()):
+                if _RESTORE_CMD.search(ln):
+                    return art, cb.line + i, "restore command in a document"
+        heads = doc.find_headings(r"\brestor|\brecover")
+        if heads:
+            return art, heads[0].line, f"section '{heads[0].text}'"
+    for a in ctx.artifacts("shell"):
+        name = posixpath.basename(a.path).lower()
+        if "restore" in name or re.search(r"^\s*(function\s+)?restore\w*\s*\(", a.text, re.M):
+            return a, 1, "restore script"
+        for n, ln in enumerate(a.lines, 1):
+            if _RESTORE_CMD.search(ln) and not ln.lstrip().startswith("#"):
+                return a, n, "restore command in a script"
+    return None
+
+
+@check("DR020", "restore-procedure-documented", category="dr", severity="high", pillar="reliability")
+def restore_procedure(ctx: ScanContext) -> Iterator[Result]:
+    """Backups come with a restore procedure, and the key to open them is kept off the host.
+
+    What it does
+        When the tree writes backups (a backup script, see BAK001), looks for a restore procedure:
+        a document with a restore/recovery section or a restore command in a code block (`restic
+        restore`, `borg extract`, `tar -x`, `pg_restore`, `mysql < dump`), or a restore script.
+        Without one, points at the place where the documents create the repository password or
+        key: a restore needs it, and it lives only on the machine being backed up.
+    Why it matters
+        A backup nobody knows how to restore is discovered on the worst day; an encrypted backup
+        whose only key is on the lost disk cannot be restored at all. High: data loss in the very
+        disaster the backup exists for.
+    Example
+        README: "generate pw.txt with openssl rand ..." and no word on restoring or keeping a copy.
+    Fix
+        Document the restore (list snapshots, restore a file, restore everything, verify), keep
+        the password/key in a password manager or vault off the host, and drill it (BAK007).
+    References
+        https://restic.readthedocs.io/en/stable/050_restore.html
+    """
+    model = backup_model(ctx)
+    if not model.scripts:
+        yield Result.not_applicable("no backup script in this target")
+        return
+    found = _restore_procedure(ctx)
+    if found is not None:
+        art, line, what = found
+        yield Result.passed(f"restore procedure: {what} ({art.label})", art.evidence(line))
+        return
+    created: list[Evidence] = []
+    mentioned: list[Evidence] = []
+    for art, doc in docs(ctx):
+        if re.search(r"change|history|news", posixpath.basename(art.path), re.I):
+            continue  # release notes mention keys; the setup instructions are what people follow
+        for cb in doc.code_blocks:
+            for i, ln in enumerate(cb.text.splitlines()):
+                if _KEY_LINE.search(ln):
+                    made = bool(re.search(r">|\btee\b|openssl\s+rand|pwgen|/dev/urandom|gpg\s+--gen", ln))
+                    (created if made else mentioned).append(
+                        art.evidence(cb.line + i, note="the key a restore needs, created on this host only")
+                    )
+    evs = created or mentioned
+    b = model.scripts[0]
+    yield Result.fail(
+        f"{b.artifact.label} writes backups, but no document or script says how to restore them"
+        + (" and the repository key the documents create stays only on the backed-up host" if evs else ""),
+        *evs[:3],
+        b.artifact.evidence(1, note="backup script"),
+    )

@@ -10,7 +10,13 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-from chom_validate.checks._dr_util import docs, dr_plans, incident_plans, runbooks
+from chom_validate.checks._dr_util import (
+    absence_evidence,
+    dr_plans,
+    incident_plans,
+    obligations_na,
+    runbooks,
+)
 
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.approutes import Route, RouteFile
@@ -18,6 +24,7 @@ from chom_validate.artifacts.docs import Document, parse_duration, placeholder
 from chom_validate.artifacts.prometheus import Rule, RuleFile
 from chom_validate.artifacts.yamlfile import LineDict, load_yaml
 from chom_validate.engine import ScanContext
+from chom_validate.facts.deployment import deployment
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
@@ -235,13 +242,12 @@ def escalation_contacts(ctx: ScanContext) -> Iterator[Result]:
     """
     plans = {a.path: (a, d) for a, d in [*incident_plans(ctx), *dr_plans(ctx)]}
     if not plans:
-        if docs(ctx):
-            yield Result.fail(
-                "no incident-response or DR plan among the documents",
-                docs(ctx)[0][0].evidence(None, note="documents exist, none is an IR/DR plan"),
-            )
-        else:
-            yield Result.not_applicable("no Markdown documents in this target")
+        na = obligations_na(ctx)
+        yield na or Result.fail(
+            "no incident-response or DR plan, so no escalation contacts, although this tree is a "
+            f"deployment ({deployment(ctx).reason})",
+            absence_evidence(ctx, "no document is an IR/DR plan"),
+        )
         return
     for art, doc in plans.values():
         lines = _escalation_sections(doc)
@@ -294,13 +300,12 @@ def severity_response_times(ctx: ScanContext) -> Iterator[Result]:
     """
     plans = incident_plans(ctx)
     if not plans:
-        if docs(ctx):
-            yield Result.fail(
-                "no incident-response plan among the documents (INCIDENT_RESPONSE.md)",
-                docs(ctx)[0][0].evidence(None, note="documents exist, none is an IR plan"),
-            )
-        else:
-            yield Result.not_applicable("no Markdown documents in this target")
+        na = obligations_na(ctx)
+        yield na or Result.fail(
+            "no incident-response plan among the documents (INCIDENT_RESPONSE.md) although this "
+            f"tree is a deployment ({deployment(ctx).reason})",
+            absence_evidence(ctx, "no document is an IR plan"),
+        )
         return
     for art, doc in plans:
         tables = [

@@ -123,8 +123,11 @@ class Config(_Strict):
     profile: str = "hardened"
     hosts: dict[str, HostConfig] = Field(default_factory=dict)
     topology: TopologyConfig = Field(default_factory=TopologyConfig)
-    include: list[str] = Field(default_factory=list, description="Globs narrowing discovery in a tree")
-    exclude: list[str] = Field(default_factory=list)
+    include: list[str] = Field(
+        default_factory=list,
+        description="Globs analysed even when the default scope skips them (tests, vendor, examples)",
+    )
+    exclude: list[str] = Field(default_factory=list, description="Globs never analysed (gitignore-style)")
     max_file_size: int = Field(5 * 1024 * 1024, ge=1024)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     waivers: list[Waiver] = Field(default_factory=list)

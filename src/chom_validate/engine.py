@@ -202,6 +202,7 @@ def _open_target(
         "collect_seconds": round(st.seconds, 3),
         "artifacts": len(index.artifacts),
         "skipped_files": index.skipped,
+        "skipped_by_scope": index.out_of_scope,
         **({"unchanged_scripts_skipped": index.out_of_focus} if focus is not None else {}),
         "open_seconds": round(time.perf_counter() - t0, 3),
         **st.extra,
@@ -278,6 +279,13 @@ def scan(
         notices.append(
             f"--changed-only: {out_of_focus} unchanged shell script(s) not analysed (no whole-tree model "
             "needs them); 'no script ...' not-applicable verdicts speak of the analysed scripts"
+        )
+
+    out_of_scope = sum(ctx.index.out_of_scope for _, ctx, _ in opened if ctx is not None)
+    if out_of_scope:
+        notices.append(
+            f"skipped by scope: {out_of_scope} files (tests, fixtures, vendored code, lockfiles, examples; "
+            "--include GLOB to analyse them)"
         )
 
     spec_map = {s.id: s for s in specs}

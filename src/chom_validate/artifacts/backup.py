@@ -56,7 +56,7 @@ _METRIC = re.compile(r"\b([a-z][a-z0-9_]*backup[a-z0-9_]*)\b(?=[{ ])")
 
 @dataclass
 class Retention:
-    kind: str  # "age" (find -mtime), "count" (ls | tail -n +N), "tiers" (restic/borg --keep-*)
+    kind: str  # "age" (find -mtime), "count" (ls | tail -n +N), "tiers" (restic/borg --keep-*), "policy" (unknown values)
     line: int
     text: str
     days: int | None = None
@@ -70,6 +70,8 @@ class Retention:
             return f"{self.days} days (age-based pruning)"
         if self.kind == "count":
             return f"last {self.count} backups (count-based pruning)"
+        if self.kind == "policy":
+            return "a --keep-* policy whose values are set at run time"
         return " / ".join(f"{n} {t}" for t, n in self.tiers.items())
 
 
@@ -214,16 +216,40 @@ def _retention(cmd: Command, text: str) -> Retention | None:
             return Retention("tiers", cmd.line, cmd.text, tiers=tiers)
         if m:
             return Retention("count", cmd.line, cmd.text, count=int(m.group(1)))
+        if re.search(r"--keep-(last|hourly|daily|weekly|monthly|yearly|within)", text):
+            return Retention("policy", cmd.line, cmd.text)  # `--keep-daily "$DAYS"`: set at run time
     return None
 
 
+_WRAPPED_TOOL = re.compile(
+    r"\b(mysqldump|mariadb-dump|mariabackup|xtrabackup|pg_dump|pg_dumpall|pg_basebackup|tar|rsync)\b"
+)
+
+
+def _writes_backup(words: list[str]) -> bool:
+    """A dump tool, or restic/borg/kopia with the subcommand that writes a backup (not check/prune)."""
+    tool = posixpath.basename(words[0])
+    if tool in ("restic", "borg", "kopia", "rustic"):
+        return any(w in ("backup", "create", "snapshot") for w in words[1:])
+    return bool(_DUMP_TOOLS.match(tool))
+
+
 def is_backup_script(art: Artifact, script: ShellScript) -> bool:
+    """A script that writes backups: it runs a dump/backup tool, or is named *backup* and archives
+    (also through `docker run/exec ... tar`). A restore-only script is not; one that does both
+    (`backup_and_restore.sh`) is."""
     name = posixpath.basename(art.path).lower()
-    if "restore" in name:
+    if "restore" in name and "backup" not in name:
         return False
-    tools = any(c.words and _DUMP_TOOLS.match(posixpath.basename(c.words[0])) for c in script.commands)
-    return tools or (
-        "backup" in name and any(c.words and c.words[0] in ("tar", "rsync") for c in script.commands)
+    tools = any(c.words and _writes_backup(c.words) for c in script.commands)
+    if tools:
+        return True
+    if "backup" not in name:
+        return False
+    return any(
+        (c.words and c.words[0] in ("tar", "rsync"))
+        or (c.words and c.words[0] in ("docker", "podman") and _WRAPPED_TOOL.search(c.text))
+        for c in script.commands
     )
 
 

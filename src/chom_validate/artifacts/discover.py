@@ -19,6 +19,7 @@ from typing import Any
 from ..findings import sha256_hex
 from ..targets.base import Target, TargetError, TargetProblem
 from .base import Artifact, ArtifactParseError
+from .scope import Scope
 from .shell import detect_shell, find_heredocs
 from .systemd import UNIT_SUFFIXES, looks_like_unit
 from .yamlfile import load_yaml_fast
@@ -265,6 +266,7 @@ class ArtifactIndex:
     problems: list[TargetProblem] = field(default_factory=list)
     skipped: int = 0
     out_of_focus: int = 0  # unchanged shell scripts left out by --changed-only
+    out_of_scope: int = 0  # files left out by scope.py (tests, vendored code, samples, globs)
 
     def add(self, a: Artifact) -> None:
         self.artifacts.append(a)
@@ -304,16 +306,15 @@ def discover(
     in ``files`` and their heredoc artifacts (units, configs...) stay indexed. Every other kind is
     kept whole, so monitoring, topology, DR and firewall models see the same tree.
     """
-    include = list(include)
-    exclude = list(exclude)
+    scope = Scope.of(include, exclude)
     host_globs = host_globs or {}
     index = ArtifactIndex()
     found: list[tuple[Artifact, list[Artifact]]] = []
     for entry in target.files():
         path = entry.path
-        if include and not any(fnmatch.fnmatchcase(path, g) for g in include):
-            continue
-        if any(fnmatch.fnmatchcase(path, g) for g in exclude):
+        if scope.skips(path):  # tests, vendored code, samples: they exist but are not artifacts
+            index.files[path] = None
+            index.out_of_scope += 1
             continue
         ext = _ext(path)
         index.files[path] = None

@@ -205,6 +205,36 @@ def is_dr_plan(path: str, doc: Document) -> bool:
     return bool(doc.find_headings(r"\bRTO\b", r"\bRPO\b", r"recovery objectives")) and not is_runbook(path)
 
 
+_RUNBOOK_PARTS = re.compile(
+    r"symptom|diagnos|investigat|mitigat|resolution|remediat|escalat|triage|verification", re.I
+)
+
+
+def is_runbook_doc(path: str, doc: Document) -> bool:
+    """A runbook by place or name (`is_runbook`), or by content: titled runbook/playbook, or at
+    least two of the parts runbooks are made of (symptoms, diagnosis, mitigation, escalation...)."""
+    if is_runbook(path):
+        return True
+    if posixpath.basename(path).lower() in ("changelog.md", "contributing.md", "code_of_conduct.md"):
+        return False
+    if re.search(r"(run|play)book", doc.title, re.I):
+        return True
+    parts = {m.group(0).lower()[:5] for h in doc.headings for m in [_RUNBOOK_PARTS.search(h.text)] if m}
+    return len(parts) >= 2
+
+
+_PROCEDURE_HEAD = re.compile(
+    r"(restor\w*|recover\w*|rollback|roll back|failover|fail over|disaster)", re.I
+)
+
+
+def is_recovery_doc(path: str, doc: Document) -> bool:
+    """A document telling how to restore, recover, fail over or roll back (a heading says so)."""
+    if posixpath.basename(path).lower() in ("changelog.md", "history.md", "news.md"):
+        return False
+    return any(_PROCEDURE_HEAD.search(h.text) for h in doc.headings)
+
+
 def is_incident_plan(path: str, doc: Document) -> bool:
     name = posixpath.basename(path).lower()
     if re.search(r"incident|on[-_]?call|escalation", name) and not is_runbook(path):

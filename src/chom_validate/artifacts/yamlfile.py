@@ -87,9 +87,20 @@ def _error(exc: yaml.YAMLError) -> ArtifactParseError:
     return ArtifactParseError(f"invalid YAML: {problem}", line)
 
 
+class YamlDocuments(LineList):
+    """The documents of a multi-document stream (`---` separated, e.g. Kubernetes manifests)."""
+
+
 def _load(text: str, loader: Any) -> Any:
+    """One document -> its data; several (`---`) -> ``YamlDocuments`` of them: valid YAML either way."""
     try:
-        return yaml.load(text, Loader=loader)
+        docs = [d for d in yaml.load_all(text, Loader=loader) if d is not None]
+        if len(docs) <= 1:
+            return docs[0] if docs else None
+        out = YamlDocuments(docs)
+        out.line = 1
+        out.item_lines = []
+        return out
     except yaml.YAMLError as exc:
         raise _error(exc) from exc
     except RecursionError as exc:

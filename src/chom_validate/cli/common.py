@@ -172,6 +172,21 @@ class ScanArgs:
     prometheus_url: str | None = None
     probe_http: list[str] = field(default_factory=list)
     no_cache: bool = False
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+
+
+def include_option() -> Any:
+    return typer.Option(
+        [],
+        "--include",
+        help="Analyse files matching this glob even if the default scope skips them "
+        "(tests, vendored code, examples); `**/*.md` also matches README.md (repeatable).",
+    )
+
+
+def exclude_option() -> Any:
+    return typer.Option([], "--exclude", help="Never analyse files matching this glob (repeatable).")
 
 
 def parse_now(value: str | None) -> dt.datetime | None:
@@ -246,6 +261,10 @@ def default_config_path(args: ScanArgs) -> Path | None:
 
 def run_scan(args: ScanArgs, progress=None) -> tuple[RunReport, Config]:  # type: ignore[no-untyped-def]
     cfg = load_cfg(default_config_path(args))
+    if args.include or args.exclude:  # the command line adds to the config's scope globs
+        cfg = cfg.model_copy(
+            update={"include": [*cfg.include, *args.include], "exclude": [*cfg.exclude, *args.exclude]}
+        )
     profile = args.profile or cfg.profile
     if profile not in PROFILES:
         fail(f"--profile {profile!r}: one of {', '.join(PROFILES)}")

@@ -22,8 +22,10 @@ from .common import (
     command_timeout_option,
     config_option,
     connect_timeout_option,
+    exclude_option,
     host_option,
     hosts_option,
+    include_option,
     inventory_option,
     known_hosts_option,
     no_color_option,
@@ -122,6 +124,8 @@ def all_checks(
         None, "--baseline", help="Only findings not in this baseline fail.", rich_help_panel="CI"
     ),
     no_waivers: bool = no_waivers_option(),
+    include: list[str] = include_option(),
+    exclude: list[str] = exclude_option(),
     changed_only: str | None = typer.Option(
         None,
         "--changed-only",
@@ -183,6 +187,8 @@ def all_checks(
         prometheus_url=prometheus_url,
         probe_http=probe_http,
         no_cache=no_cache,
+        include=include,
+        exclude=exclude,
     )
     err_console = make_console(sys.stderr, no_color=no_color)
     # Per-host progress on stderr while collecting: styled on a terminal, plain lines otherwise
