@@ -77,6 +77,8 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
         yield Result.not_applicable("no shell scripts found")
         return
     for art, script in scripts:
+        if art.embedded:
+            continue  # generated scripts: DEP039 judges their error handling
         if is_library(script, art):
             yield Result.not_applicable(
                 f"{art.path} is a sourced library; it inherits the caller's mode",
@@ -173,6 +175,8 @@ def error_trap(ctx: ScanContext) -> Iterator[Result]:
     """
     seen = False
     for art, script in ctx.parsed("shell"):
+        if art.embedded:
+            continue
         creates_tmp = any("mktemp" in c.text for c in script.commands)
         if not (_OPS_NAME.search(art.path) or creates_tmp) or is_library(script, art):
             continue

@@ -37,7 +37,7 @@ def _report(
 
 
 _PIPE_SHELL = re.compile(
-    r"\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+(-\S+\s+)*)?(ba|z|da)?sh\b|"
+    r"\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+(-\S+\s+)*)?((ba|z|da)?sh|php\d*|python[\d.]*|perl|ruby|node)\b|"
     r"\b(ba)?sh\s+(-s\s+)?<\(\s*(curl|wget)\b|\b(ba)?sh\s+-c\s+[\"']?\$\(\s*(curl|wget)\b"
 )
 
@@ -47,7 +47,7 @@ def curl_pipe_shell(ctx: ScanContext) -> Iterator[Result]:
     """Scripts never pipe a download straight into a shell (`curl ... | bash`).
 
     What it does
-        Reports `curl|wget ... | sh/bash`, `bash <(curl ...)` and `sh -c "$(curl ...)"` in every
+        Reports `curl|wget ... | sh/bash` (or `php`, `python`, `perl`, `ruby`, `node`), `bash <(curl ...)` and `sh -c "$(curl ...)"` in every
         shell script.
     Why it matters
         Whatever the server (or anyone in the middle, or a truncated transfer) sends runs as
@@ -123,17 +123,51 @@ def verified_downloads(ctx: ScanContext) -> Iterator[Result]:
     for art, script in scripts:
         bad = []
         for c in script.commands:
-            if not (_downloads_file(c) and (_ARTIFACT_URL.search(c.text) or "releases" in c.text)):
+            piped = _piped_into_extractor(script, c)
+            if not piped and not (_downloads_file(c) and (_ARTIFACT_URL.search(c.text) or "releases" in c.text)):
                 continue
-            rng = script.functions.get(c.function or "", (c.line, len(script.lines)))
-            verified = any(
-                _VERIFY.search(o.logical) and not is_printer(o)
-                for o in script.commands
-                if c.line <= o.line <= rng[1] and (o.function == c.function)
-            )
-            if not verified:
-                bad.append((c, f"`{c.name}` download never verified"))
+            if not _verified_after(script, c):
+                what = f"`{c.name}` piped into `{piped}`" if piped else f"`{c.name}` download"
+                bad.append((c, f"{what} never verified"))
         yield _report(art, bad, "downloads are verified", "unverified download")
+
+
+def _saved_name(c: Command) -> str | None:
+    args = c.argv[1:]
+    for i, w in enumerate(args):
+        if w in ("-o", "-O", "--output", "--output-document") and i + 1 < len(args):
+            return args[i + 1].rsplit("/", 1)[-1]
+    urls = [w for w in args if "://" in w]
+    return urls[0].rsplit("/", 1)[-1] if urls else None
+
+
+def _verified_after(script: ShellScript, c: Command) -> bool:
+    """A checksum/signature step that names the saved file, or follows within a few lines."""
+    name = _saved_name(c)
+    if "pipeline" in c.contexts:
+        name = None
+    rng = script.functions.get(c.function or "", (c.line, len(script.lines)))
+    for o in script.commands:
+        if not (c.line <= o.line <= rng[1]) or o.function != c.function or is_printer(o):
+            continue
+        if not _VERIFY.search(o.logical):
+            continue
+        near = o.line - c.end_line <= 6
+        names_it = bool(name) and name is not None and (name in o.logical or "$" in name)
+        if near or names_it or c.function is not None and name is None:
+            return True
+    return False
+
+
+def _piped_into_extractor(script: ShellScript, c: Command) -> str | None:
+    if c.name not in ("curl", "wget") or "pipeline" not in c.contexts:
+        return None
+    for o in script.commands:
+        if o.line == c.line and "pipeline_last" in o.contexts and o.name in ("tar", "unzip", "bsdtar", "gunzip", "cpio"):
+            return o.name
+    return None
+
+
 
 
 def _world_writable(mode: str) -> bool:
