@@ -45,10 +45,9 @@ def ops_scripts(
     for art, script in ctx.parsed("shell"):
         if art.embedded or not pat.search(art.path.rsplit("/", 1)[-1]) or is_library(script, art):
             continue
-        if long_running and not (
-            LONG_RUNNING_NAME.search(art.path.rsplit("/", 1)[-1])
-            or len(script.commands) >= LONG_SCRIPT_COMMANDS
-        ):
+        # One-shot installers (`install.sh`, however long) are run by hand, once: the lock and log
+        # file policy is for jobs that run repeatedly or on a schedule, which their name says.
+        if long_running and not LONG_RUNNING_NAME.search(art.path.rsplit("/", 1)[-1]):
             continue
         yield art, script
 

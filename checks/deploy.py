@@ -13,6 +13,7 @@ from chom_validate.registry import check
 
 from ._deploy_util import OPS_NAME as _OPS_NAME
 from ._deploy_util import (
+    LONG_RUNNING_NAME,
     effective_commands,
     is_library,
     is_printer,
@@ -48,6 +49,9 @@ def _set_flags(words: list[str]) -> list[tuple[str, bool]]:
     return [("e" if f == "errexit" else "u" if f == "nounset" else f, on) for f, on in out]
 
 
+_TEST_DIR = re.compile(r"(^|/)(tests?|testdata|e2e|fixtures?)/")
+
+
 @check("DEP001", "strict-mode", category="deploy", severity="high", pillar="reliability")
 def strict_mode(ctx: ScanContext) -> Iterator[Result]:
     """Scripts run in strict mode (`set -euo pipefail`) and never switch it off for good.
@@ -79,6 +83,8 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
     for art, script in scripts:
         if art.embedded:
             continue  # generated scripts: DEP039 judges their error handling
+        if _TEST_DIR.search(art.path):
+            continue  # test harness scripts are not deployment artifacts
         if is_library(script, art):
             yield Result.not_applicable(
                 f"{art.path} is a sourced library; it inherits the caller's mode",
@@ -116,6 +122,17 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
             ):
                 first_cmd_line = cmd.line
         missing = sorted(f for f in need if not state.get(f))
+        long_job = bool(LONG_RUNNING_NAME.search(art.path.rsplit("/", 1)[-1]))
+        ops = bool(_OPS_NAME.search(art.path.rsplit("/", 1)[-1]))
+        if missing and "e" not in missing and not long_job:
+            # errexit is on: -u and pipefail are hardening the script's authors may reasonably skip
+            # (masked pipelines are reported by DEP030 where they matter); policy, not a defect
+            yield Result.passed(
+                f"{art.path}: errexit on (`set -e`); {', '.join(missing)} not set",
+                art.evidence(min(where.values())),
+                subject=art.path,
+            )
+            continue
         late = sorted(f for f in need if state.get(f) and first_cmd_line and where.get(f, 0) > first_cmd_line)
         flags_txt = "set -eu" if posix else "set -euo pipefail"
         if missing:
@@ -124,11 +141,15 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
                 if where
                 else art.evidence(1, note="no strict-mode `set` found")
             )
+            # Missing errexit matters most in operational scripts; elsewhere (build helpers,
+            # best-effort cleanup) it is a policy choice: low.
+            sev = "high" if "e" in missing and ops else "low"
             yield Result.fail(
                 f"{art.path}: strict mode incomplete, missing {', '.join('-' + f if len(f) == 1 else f for f in missing)} "
                 f"(want `{flags_txt}`)",
                 ev,
                 subject=art.path,
+                severity=sev,
             )
         elif undone:
             flag, line = undone[0]
@@ -146,6 +167,7 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
                 art.evidence(where[late[0]]),
                 art.evidence(first_cmd_line, note="first command runs without strict mode"),
                 subject=art.path,
+                severity="high" if ops else "low",
             )
         else:
             yield Result.passed(
@@ -177,8 +199,14 @@ def error_trap(ctx: ScanContext) -> Iterator[Result]:
     for art, script in ctx.parsed("shell"):
         if art.embedded:
             continue
-        creates_tmp = any("mktemp" in c.text for c in script.commands)
-        if not (_OPS_NAME.search(art.path) or creates_tmp) or is_library(script, art):
+        tmp_vars = [n for n, v, _ in script.assignments if "mktemp" in v]
+        # temp files removed explicitly on the normal path need no trap to be tidy
+        leaked = [
+            v for v in tmp_vars
+            if not any(c.name == "rm" and re.search(rf"\$\{{?{v}\b", c.text) for c in script.commands)
+        ]
+        long_job = bool(LONG_RUNNING_NAME.search(art.path.rsplit("/", 1)[-1]))
+        if not (long_job or leaked) or is_library(script, art):
             continue
         seen = True
         traps = [c for c in script.commands if c.words[:1] == ["trap"] and len(c.words) >= 3]
@@ -189,6 +217,7 @@ def error_trap(ctx: ScanContext) -> Iterator[Result]:
                 "half-applied change behind",
                 art.evidence(1, note="no `trap ... ERR|EXIT`"),
                 subject=art.path,
+                severity=None if long_job else "low",
             )
             continue
         bad = []
@@ -229,8 +258,8 @@ def concurrency_lock(ctx: ScanContext) -> Iterator[Result]:
     """Deploy and backup scripts take a lock so two runs cannot interleave.
 
     What it does
-        For deploy, backup, restore and migration scripts (by name) and any operational script of 80
-        or more commands, looks for `flock` (directly or in a sourced library function), `mkdir` of a lock directory, `lockfile`/`lockrun`, or a
+        For deploy, provision, upgrade, backup, restore and migration scripts (by name: jobs that are
+        re-run or scheduled; a one-shot installer is not), looks for `flock` (directly or in a sourced library function), `mkdir` of a lock directory, `lockfile`/`lockrun`, or a
         `set -o noclobber` lock file.
     Why it matters
         Two overlapping runs (a cron backup and a manual one, two operators deploying) write the
@@ -275,8 +304,8 @@ def log_file(ctx: ScanContext) -> Iterator[Result]:
     """Operational scripts log to a file, with timestamps.
 
     What it does
-        For deploy, backup, restore and migration scripts and any operational script of 80 or more
-        commands, looks for output written to a log file (`tee -a FILE`, `>> "$LOG_FILE"`,
+        For deploy, provision, upgrade, backup, restore and migration scripts (by name; one-shot
+        installers are not expected to keep a log file), looks for output written to a log file (`tee -a FILE`, `>> "$LOG_FILE"`,
         `exec > >(tee -a ...)`) or sent to syslog (`logger`), and for timestamps (`date`,
         `logger`, `ts`) in the script or the library functions it sources.
     Why it matters

@@ -126,6 +126,8 @@ def verified_downloads(ctx: ScanContext) -> Iterator[Result]:
             piped = _piped_into_extractor(script, c)
             if not piped and not (_downloads_file(c) and (_ARTIFACT_URL.search(c.text) or "releases" in c.text)):
                 continue
+            if not piped and not _used_as_install(script, c):
+                continue  # saved for comparison or reading, never installed or run
             if not _verified_after(script, c):
                 what = f"`{c.name}` piped into `{piped}`" if piped else f"`{c.name}` download"
                 bad.append((c, f"{what} never verified"))
@@ -160,12 +162,35 @@ def _verified_after(script: ShellScript, c: Command) -> bool:
 
 
 def _piped_into_extractor(script: ShellScript, c: Command) -> str | None:
+    """`curl URL | tar x -C /usr/local/bin`: a download unpacked straight into a system directory."""
     if c.name not in ("curl", "wget") or "pipeline" not in c.contexts:
         return None
     for o in script.commands:
-        if o.line == c.line and "pipeline_last" in o.contexts and o.name in ("tar", "unzip", "bsdtar", "gunzip", "cpio"):
-            return o.name
+        if o.line == c.line and "pipeline_last" in o.contexts and o.name in ("tar", "bsdtar"):
+            dest = next((o.argv[i + 1] for i, w in enumerate(o.argv[:-1]) if w in ("-C", "--directory")), "")
+            if re.match(r"^/(usr|opt|bin|sbin|lib|etc)\b", dest):
+                return o.name
     return None
+
+
+_INSTALLS = ("tar", "unzip", "install", "mv", "cp", "chmod", "dpkg", "rpm", "apt-get", "apt", "sh", "bash", "gunzip", "php", "python3")
+
+
+def _used_as_install(script: ShellScript, c: Command) -> bool:
+    """The saved file is later unpacked, installed, made executable or run (or saved into a system path)."""
+    name = _saved_name(c)
+    args = c.argv[1:]
+    out = next((args[i + 1] for i, w in enumerate(args[:-1]) if w in ("-o", "--output", "-O", "--output-document")), "")
+    if re.match(r"^/(usr|opt|bin|sbin|lib|etc)\b", out):
+        return True
+    if not name or "$" in name and not out:
+        return True  # cannot tell: keep the conservative reading
+    for o in script.commands:
+        if o.line <= c.line or name not in o.text:
+            continue
+        if o.name in _INSTALLS or o.name.endswith(name) or o.name.startswith("./"):
+            return True
+    return False
 
 
 
@@ -247,27 +272,67 @@ def rm_rf_guarded(ctx: ScanContext) -> Iterator[Result]:
     if not scripts:
         yield Result.not_applicable("no shell scripts found")
     for art, script in scripts:
-        consts: dict[str, bool] = {}
-        for name, value, _ in script.assignments:
-            v = value.strip("'\"")
-            safe = (bool(v) and "$" not in v.replace("$(mktemp", "")) or v.startswith("$(mktemp")
-            consts[name] = consts.get(name, True) and safe
         bad = []
         for c in script.commands:
             if not _rm_rf(c):
                 continue
             for a in c.argv[1:]:
-                m = re.match(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*|[0-9@*])(:?[?])?", a)
+                m = re.match(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*|[0-9@*])(:?[?])?\}?(.*)$", a)
                 if not m or m.group(2):
                     continue
-                var = m.group(1)
-                if not consts.get(var, False):
+                var, rest = m.group(1), m.group(3)
+                loop_src = _loop_source(script, c, var)
+                if loop_src is not None:
+                    # `for old in $(ls "$DIR"/*)`: the danger is DIR, the loop variable is never empty
+                    inner = re.search(r"\$\{?([A-Za-z_]\w*)\}?\"?/", loop_src)
+                    if inner and _may_be_empty(script, c, inner.group(1)):
+                        bad.append((c, f"`rm -rf {a}` over `{loop_src[:40]}` with ${inner.group(1)} possibly empty"))
+                        break
+                    continue
+                # `rm -rf "$X"` with X empty removes nothing; `"$X/"*` or `$X/sub` becomes `/...`
+                if not rest.startswith(("/", "*")):
+                    continue
+                if _may_be_empty(script, c, var):
                     bad.append((c, f"`rm -rf {a}` with ${var} possibly empty"))
                     break
         yield _report(art, bad, "rm -rf paths are guarded", "dangerous rm -rf")
 
 
-_EXTERNAL = re.compile(r"\$\{?([0-9@*]|OPTARG|REPLY)\b|\$\((curl|wget|cat)\b")
+_EXTERNAL = re.compile(r"\$\{?([1-9@*]|OPTARG|REPLY)\b|\$\((curl|wget|cat)\b")
+
+
+def _loop_source(script: ShellScript, c: Command, var: str) -> str | None:
+    """The word list of the `for VAR in ...` loop around ``c``, if VAR is its loop variable."""
+    for ln in range(c.line, max(0, c.line - 30), -1):
+        m = re.match(rf"^\s*for\s+{re.escape(var)}\s+in\s+(.*?)(;\s*do)?\s*$", script.logical_line(ln))
+        if m:
+            return m.group(1)
+    return None
+
+
+def _may_be_empty(script: ShellScript, c: Command, var: str) -> bool:
+    """Can ``$var`` be empty or unset when ``c`` runs? False when every assignment gives a
+    non-empty value (literal, default, mktemp), an emptiness test guards it, or (for `$1`) every
+    caller of the function passes a non-empty word."""
+    if var.isdigit():
+        if c.function is None:
+            return True
+        calls = [x for x in script.commands if x.words[:1] == [c.function]]
+        n = int(var)
+        return not calls or any(len(x.words) <= n or x.words[n] in ("", '""') for x in calls)
+    assigns = [(v, ln) for name, v, ln in script.assignments if name == var]
+    if not assigns:
+        return True
+    for v, _ in assigns:
+        val = v.strip("'\"")
+        if not val or (val.startswith("$") and not val.startswith("$(mktemp") and not re.search(r":[-=][^}]+\}", val)):
+            # a value from another variable or command: safe only if a guard tests it
+            break
+    else:
+        return False
+    guard = re.compile(rf"(-[nzdefs]\s+\"?\$\{{?{re.escape(var)}\b|\$\{{{re.escape(var)}:[?]|\$\{{{re.escape(var)}:=)")
+    # a guard anywhere counts: functions defined early are called after the script's own checks
+    return not any(guard.search(x.text) for x in script.commands)
 
 
 @check("DEP013", "no-eval-external-input", category="deploy", severity="high", pillar="security")

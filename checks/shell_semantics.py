@@ -143,7 +143,9 @@ def pipeline_status_masked(ctx: ScanContext) -> Iterator[Result]:
                                 f"{reader.line + art.line_offset} is `{c.name}`'s, not the command's", "high"))
                 elif any(x in c.contexts for x in ("condition", "andor")):
                     bad.append((src, c, f"`{src.text[:50]} | {c.name}` is tested, but its status is `{c.name}`'s", "high"))
-                elif prog.errexit_at(art, c) and not src.name.startswith(("echo", "printf")):
+                elif prog.errexit_at(art, c) and c.name == "tee" and (
+                    MUTATING.match(src.name) or src.name in prog.functions
+                ) and src.name not in ("docker", "git", "sed"):
                     bad.append((src, c, f"set -e cannot stop on a failed `{src.text[:50]}`: the pipeline "
                                 f"ends in `{c.name}`", "medium"))
             for src, reader, why, sev in bad[:5]:
@@ -224,7 +226,7 @@ _BASH_ONLY: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(r"\$'[^']*'"), "`$'...'`", "dash keeps the `$` and the backslashes literally"),
     (re.compile(r"(?<![=!<>])\[\s[^\]]*\s==\s"), "`==` in `[ ]`", "dash `[`: 'unexpected operator' (status 2), the test is false"),
     (re.compile(r"^\s*[A-Za-z_]\w*=\((?!\()"), "array assignment", "dash: syntax error"),
-    (re.compile(r"\$\{[A-Za-z_]\w*:[0-9-]"), "`${v:off:len}`", "dash: 'Bad substitution'"),
+    (re.compile(r"\$\{[A-Za-z_]\w*:(?:[0-9]|\s+-[0-9])"), "`${v:off:len}`", "dash: 'Bad substitution'"),
     (re.compile(r"^\s*source\s"), "`source`", "dash: 'source: not found' (use `.`)"),
 ]
 
@@ -337,8 +339,8 @@ def error_exit_status(ctx: ScanContext) -> Iterator[Result]:
             cmds = script.commands
             hits = []
             for i, c in enumerate(cmds):
-                if c.name != "exit" or len(c.argv) > 1 and c.argv[1] not in ("0",):
-                    continue
+                if c.name != "exit" or len(c.argv) > 1:
+                    continue  # `exit 0` is a deliberate choice; a bare exit inherits the echo's 0
                 if not c.guarded or i == 0:
                     continue
                 prev = cmds[i - 1]
@@ -346,7 +348,7 @@ def error_exit_status(ctx: ScanContext) -> Iterator[Result]:
                     continue
                 msg = printed_text(prev)
                 to_stderr = any(t in ("&2", "/dev/stderr") for _, t in prev.redirects) or ">&2" in prev.logical
-                if not (ERRORISH.search(msg) or to_stderr):
+                if not (ERRORISH.search(msg) or to_stderr) or SUCCESSISH.search(msg) or "PASS" in msg:
                     continue
                 hits.append((c, prev))
             if hits:
@@ -641,9 +643,13 @@ def relative_path_after_cd(ctx: ScanContext) -> Iterator[Result]:
         if not cds:
             continue
         seen = True
+        cds = [(a, c) for a, c in cds if c.argv[1].startswith("/")]
         for name, val in prog.defaults.items():
             if not val or "/" in val or not re.search(r"\.(log|txt|out|state)$", val):
                 continue
+            decl0 = next(x for x in prog.assignments if x.name == name)
+            if not re.search(rf"\$\{{{re.escape(name)}:?[-=]", decl0.value):
+                continue  # only a configurable default is meant as "the log file here"
             targets = [
                 (a, c)
                 for a, c in prog.effective_commands()
