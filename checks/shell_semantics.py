@@ -13,6 +13,7 @@ from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command
 from chom_validate.engine import ScanContext
 from chom_validate.facts.shell_program import ShellProgram, shell_programs
+from chom_validate.facts.writes import assembled, program_writes
 from chom_validate.findings import Result
 from chom_validate.registry import check
 
@@ -715,6 +716,21 @@ def fed_shell_without_errexit(ctx: ScanContext) -> Iterator[Result]:
                     subject=art.label,
                 )
             continue
+        # scripts assembled by `echo "#!/bin/sh" > f; echo "..." >> f` (no heredoc artifact)
+        for path, (text, ws) in assembled(program_writes(prog)).items():
+            if not text.startswith("#!") or any(w.op.startswith("heredoc") for w in ws):
+                continue
+            body = [ln.strip() for ln in text.splitlines()[1:] if ln.strip() and not ln.strip().startswith("#")]
+            if len(body) < 3 or any(re.match(r"^set\s+-\w*e", ln) for ln in body):
+                continue
+            seen = True
+            yield Result.fail(
+                f"{art.path}: generated script {path} runs {len(body)} commands without `set -e`; only the "
+                "last one's status is its exit status (a unit running it reports success)",
+                ws[0].artifact.evidence(ws[0].line, note=f"{path} started here"),
+                ws[-1].artifact.evidence(ws[-1].line, note="last command appended here"),
+                subject=f"{art.path} {path}",
+            )
         for h in script.heredocs:
             c = next((x for x in script.commands if x.line == h.line and _SHELL_FED.match(x.name)), None)
             if c is None or h.target:

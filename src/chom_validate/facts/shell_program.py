@@ -149,10 +149,14 @@ class ShellProgram:
         n = re.escape(name)
         exp = re.compile(rf"\$\{{?[#!]?{n}\b|\$\{{{n}\[")
         arith = re.compile(rf"\(\([^)]*(?<![\w$]){n}\b(?!\s*=[^=])|-v\s+{n}\b|\blet\b.*\b{n}\b")
-        for art, _script in self.units:
+        for art, script in self.units:
             for i, ln in enumerate(art.lines, 1):
                 if name in ln and (exp.search(ln) or arith.search(ln)):
                     out.append((art, i))
+            # passed by name to a function (`local -n ref=$2` namerefs, `${!2}` indirection)
+            for c in script.commands:
+                if c.words and c.words[0] in self.functions and name in c.words[1:]:
+                    out.append((art, c.line))
         return out
 
     def value(self, text: str) -> str | None:
