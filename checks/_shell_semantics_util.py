@@ -14,7 +14,20 @@ MUTATING = re.compile(
     r"docker|mysql|psql|openssl|update-rc\.d|wg|easyrsa|ufw)$"
 )
 # Filters that succeed whatever their input: as the last element of a pipeline they decide its status.
-ALWAYS_OK_SINK = ("tee", "cat", "logger", "sed", "awk", "sort", "uniq", "head", "tr", "cut", "systemd-cat", "ts")
+ALWAYS_OK_SINK = (
+    "tee",
+    "cat",
+    "logger",
+    "sed",
+    "awk",
+    "sort",
+    "uniq",
+    "head",
+    "tr",
+    "cut",
+    "systemd-cat",
+    "ts",
+)
 PRINTERS = ("echo", "printf")
 ERRORISH = re.compile(
     r"\b(error|fail(ed|ure)?|unsupported|not supported|must be|needs? to|requires?|cannot|can't|could not|"
@@ -31,7 +44,9 @@ def indent(art: Artifact, line: int) -> int:
 
 
 def is_printer(c: Command) -> bool:
-    return c.name in PRINTERS or c.name.startswith(("log", "msg", "print", "warn", "err", "die", "info", "fatal"))
+    return c.name in PRINTERS or c.name.startswith(
+        ("log", "msg", "print", "warn", "err", "die", "info", "fatal")
+    )
 
 
 def printed_text(c: Command) -> str:

@@ -11,7 +11,6 @@ from chom_validate.engine import ScanContext
 from chom_validate.findings import Result
 from chom_validate.registry import check
 
-from ._deploy_util import OPS_NAME as _OPS_NAME
 from ._deploy_util import (
     LONG_RUNNING_NAME,
     effective_commands,
@@ -21,6 +20,7 @@ from ._deploy_util import (
     sourced_functions,
     var_refs,
 )
+from ._deploy_util import OPS_NAME as _OPS_NAME
 
 __all__ = ["is_library"]
 
@@ -202,7 +202,8 @@ def error_trap(ctx: ScanContext) -> Iterator[Result]:
         tmp_vars = [n for n, v, _ in script.assignments if "mktemp" in v]
         # temp files removed explicitly on the normal path need no trap to be tidy
         leaked = [
-            v for v in tmp_vars
+            v
+            for v in tmp_vars
             if not any(c.name == "rm" and re.search(rf"\$\{{?{v}\b", c.text) for c in script.commands)
         ]
         long_job = bool(LONG_RUNNING_NAME.search(art.path.rsplit("/", 1)[-1]))

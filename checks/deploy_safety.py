@@ -124,7 +124,9 @@ def verified_downloads(ctx: ScanContext) -> Iterator[Result]:
         bad = []
         for c in script.commands:
             piped = _piped_into_extractor(script, c)
-            if not piped and not (_downloads_file(c) and (_ARTIFACT_URL.search(c.text) or "releases" in c.text)):
+            if not piped and not (
+                _downloads_file(c) and (_ARTIFACT_URL.search(c.text) or "releases" in c.text)
+            ):
                 continue
             if not piped and not _used_as_install(script, c):
                 continue  # saved for comparison or reading, never installed or run
@@ -156,7 +158,7 @@ def _verified_after(script: ShellScript, c: Command) -> bool:
             continue
         near = o.line - c.end_line <= 6
         names_it = bool(name) and name is not None and (name in o.logical or "$" in name)
-        if near or names_it or c.function is not None and name is None:
+        if near or names_it or (c.function is not None and name is None):
             return True
     return False
 
@@ -173,17 +175,36 @@ def _piped_into_extractor(script: ShellScript, c: Command) -> str | None:
     return None
 
 
-_INSTALLS = ("tar", "unzip", "install", "mv", "cp", "chmod", "dpkg", "rpm", "apt-get", "apt", "sh", "bash", "gunzip", "php", "python3")
+_INSTALLS = (
+    "tar",
+    "unzip",
+    "install",
+    "mv",
+    "cp",
+    "chmod",
+    "dpkg",
+    "rpm",
+    "apt-get",
+    "apt",
+    "sh",
+    "bash",
+    "gunzip",
+    "php",
+    "python3",
+)
 
 
 def _used_as_install(script: ShellScript, c: Command) -> bool:
     """The saved file is later unpacked, installed, made executable or run (or saved into a system path)."""
     name = _saved_name(c)
     args = c.argv[1:]
-    out = next((args[i + 1] for i, w in enumerate(args[:-1]) if w in ("-o", "--output", "-O", "--output-document")), "")
+    out = next(
+        (args[i + 1] for i, w in enumerate(args[:-1]) if w in ("-o", "--output", "-O", "--output-document")),
+        "",
+    )
     if re.match(r"^/(usr|opt|bin|sbin|lib|etc)\b", out):
         return True
-    if not name or "$" in name and not out:
+    if not name or ("$" in name and not out):
         return True  # cannot tell: keep the conservative reading
     for o in script.commands:
         if o.line <= c.line or name not in o.text:
@@ -191,8 +212,6 @@ def _used_as_install(script: ShellScript, c: Command) -> bool:
         if o.name in _INSTALLS or o.name.endswith(name) or o.name.startswith("./"):
             return True
     return False
-
-
 
 
 def _world_writable(mode: str) -> bool:
@@ -286,7 +305,9 @@ def rm_rf_guarded(ctx: ScanContext) -> Iterator[Result]:
                     # `for old in $(ls "$DIR"/*)`: the danger is DIR, the loop variable is never empty
                     inner = re.search(r"\$\{?([A-Za-z_]\w*)\}?\"?/", loop_src)
                     if inner and _may_be_empty(script, c, inner.group(1)):
-                        bad.append((c, f"`rm -rf {a}` over `{loop_src[:40]}` with ${inner.group(1)} possibly empty"))
+                        bad.append(
+                            (c, f"`rm -rf {a}` over `{loop_src[:40]}` with ${inner.group(1)} possibly empty")
+                        )
                         break
                     continue
                 # `rm -rf "$X"` with X empty removes nothing; `"$X/"*` or `$X/sub` becomes `/...`
@@ -325,12 +346,16 @@ def _may_be_empty(script: ShellScript, c: Command, var: str) -> bool:
         return True
     for v, _ in assigns:
         val = v.strip("'\"")
-        if not val or (val.startswith("$") and not val.startswith("$(mktemp") and not re.search(r":[-=][^}]+\}", val)):
+        if not val or (
+            val.startswith("$") and not val.startswith("$(mktemp") and not re.search(r":[-=][^}]+\}", val)
+        ):
             # a value from another variable or command: safe only if a guard tests it
             break
     else:
         return False
-    guard = re.compile(rf"(-[nzdefs]\s+\"?\$\{{?{re.escape(var)}\b|\$\{{{re.escape(var)}:[?]|\$\{{{re.escape(var)}:=)")
+    guard = re.compile(
+        rf"(-[nzdefs]\s+\"?\$\{{?{re.escape(var)}\b|\$\{{{re.escape(var)}:[?]|\$\{{{re.escape(var)}:=)"
+    )
     # a guard anywhere counts: functions defined early are called after the script's own checks
     return not any(guard.search(x.text) for x in script.commands)
 

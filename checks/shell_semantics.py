@@ -134,21 +134,48 @@ def pipeline_status_masked(ctx: ScanContext) -> Iterator[Result]:
                 if not lhs:
                     continue
                 src = lhs[0]
-                if src.name in ALWAYS_OK_SINK + ("echo", "printf") or src.name.startswith("$") is False and not (
-                    MUTATING.match(src.name) or src.name in prog.functions or src.words[:1] in (['"$@"'], ["$@"])
-                ):
+                runs_step = (
+                    bool(MUTATING.match(src.name))
+                    or src.name in prog.functions
+                    or src.words[:1] in (['"$@"'], ["$@"])
+                )
+                if src.name in (*ALWAYS_OK_SINK, "echo", "printf") or not runs_step:
                     continue
                 reader = _status_read_after(prog, art, c)
                 if reader is not None:
-                    bad.append((src, reader, f"`{src.text[:50]}` status read at line "
-                                f"{reader.line + art.line_offset} is `{c.name}`'s, not the command's", "high"))
+                    bad.append(
+                        (
+                            src,
+                            reader,
+                            f"`{src.text[:50]}` status read at line "
+                            f"{reader.line + art.line_offset} is `{c.name}`'s, not the command's",
+                            "high",
+                        )
+                    )
                 elif any(x in c.contexts for x in ("condition", "andor")):
-                    bad.append((src, c, f"`{src.text[:50]} | {c.name}` is tested, but its status is `{c.name}`'s", "high"))
-                elif prog.errexit_at(art, c) and c.name == "tee" and (
-                    MUTATING.match(src.name) or src.name in prog.functions
-                ) and src.name not in ("docker", "git", "sed"):
-                    bad.append((src, c, f"set -e cannot stop on a failed `{src.text[:50]}`: the pipeline "
-                                f"ends in `{c.name}`", "medium"))
+                    bad.append(
+                        (
+                            src,
+                            c,
+                            f"`{src.text[:50]} | {c.name}` is tested, but its status is `{c.name}`'s",
+                            "high",
+                        )
+                    )
+                elif (
+                    prog.errexit_at(art, c)
+                    and c.name == "tee"
+                    and (MUTATING.match(src.name) or src.name in prog.functions)
+                    and src.name not in ("docker", "git", "sed")
+                ):
+                    bad.append(
+                        (
+                            src,
+                            c,
+                            f"set -e cannot stop on a failed `{src.text[:50]}`: the pipeline "
+                            f"ends in `{c.name}`",
+                            "medium",
+                        )
+                    )
             for src, reader, why, sev in bad[:5]:
                 yield Result.fail(
                     f"{art.path}: pipeline status masked without pipefail: {why}",
@@ -203,8 +230,15 @@ def readonly_reassigned(ctx: ScanContext) -> Iterator[Result]:
             before = [f for f in flags if f.line <= x.line <= f.line + 15]
             flag = max(before, key=lambda f: f.line) if before else None
             reported.add(x.name)
-            same = [y for y in prog.assignments if y.artifact is x.artifact and y.line != x.line
-                    and abs(y.line - x.line) <= 12 and y.name in prog.readonly and (id(y.artifact), y.line) not in decl_lines]
+            same = [
+                y
+                for y in prog.assignments
+                if y.artifact is x.artifact
+                and y.line != x.line
+                and abs(y.line - x.line) <= 12
+                and y.name in prog.readonly
+                and (id(y.artifact), y.line) not in decl_lines
+            ]
             also = f" (and {len(same)} more readonly variables next to it)" if same else ""
             reported.update(y.name for y in same)
             where = f" in the `{flag.name}` option" if flag is not None else ""
@@ -220,12 +254,24 @@ def readonly_reassigned(ctx: ScanContext) -> Iterator[Result]:
 
 
 _BASH_ONLY: list[tuple[re.Pattern[str], str, str]] = [
-    (re.compile(r"(?<![\w\[])\[\[\s"), "`[[ ]]`", "dash has no `[[`: 'not found' (status 127); in an `if` the else branch runs"),
-    (re.compile(r"&>\s*\S"), "`&>`", "dash reads `cmd &>file` as `cmd &` then `>file`: cmd runs in the background with its output not redirected"),
+    (
+        re.compile(r"(?<![\w\[])\[\[\s"),
+        "`[[ ]]`",
+        "dash has no `[[`: 'not found' (status 127); in an `if` the else branch runs",
+    ),
+    (
+        re.compile(r"&>\s*\S"),
+        "`&>`",
+        "dash reads `cmd &>file` as `cmd &` then `>file`: cmd runs in the background with its output not redirected",
+    ),
     (re.compile(r"(?<![<])<<<(?!<)"), "here-string `<<<`", "dash: syntax error"),
     (re.compile(r"^\s*function\s+\w+"), "`function` keyword", "dash: syntax error"),
     (re.compile(r"\$'[^']*'"), "`$'...'`", "dash keeps the `$` and the backslashes literally"),
-    (re.compile(r"(?<![=!<>])\[\s[^\]]*\s==\s"), "`==` in `[ ]`", "dash `[`: 'unexpected operator' (status 2), the test is false"),
+    (
+        re.compile(r"(?<![=!<>])\[\s[^\]]*\s==\s"),
+        "`==` in `[ ]`",
+        "dash `[`: 'unexpected operator' (status 2), the test is false",
+    ),
     (re.compile(r"^\s*[A-Za-z_]\w*=\((?!\()"), "array assignment", "dash: syntax error"),
     (re.compile(r"\$\{[A-Za-z_]\w*:(?:[0-9]|\s+-[0-9])"), "`${v:off:len}`", "dash: 'Bad substitution'"),
     (re.compile(r"^\s*source\s"), "`source`", "dash: 'source: not found' (use `.`)"),
@@ -269,7 +315,7 @@ def posix_sh_bashisms(ctx: ScanContext) -> Iterator[Result]:
         art, script = prog.entry, prog.script
         if prog.interpreter == "sh":
             seen = True
-            hits = []
+            hits: list[tuple[int, str, str]] = []
             for c in script.commands:
                 if c.line in script.heredoc_lines:
                     continue
@@ -292,7 +338,9 @@ def posix_sh_bashisms(ctx: ScanContext) -> Iterator[Result]:
         # cron lines the script writes (crontab pipes, /etc/cron.d heredocs and echoes)
         for a, s in prog.units:
             for c in s.commands:
-                if c.name not in ("echo", "printf") or "crontab" not in c.logical and "/etc/cron" not in c.logical:
+                if c.name not in ("echo", "printf") or (
+                    "crontab" not in c.logical and "/etc/cron" not in c.logical
+                ):
                     continue
                 line_text = " ".join(c.argv[1:])
                 if not re.match(r"^\s*(@\w+|[\d*$(][^ ]*\s+\S+\s+\S+\s+\S+\s+\S+)\s+\S", line_text):
@@ -348,7 +396,9 @@ def error_exit_status(ctx: ScanContext) -> Iterator[Result]:
                 if not is_printer(prev) or prev.line < c.line - 4 or prev.function != c.function:
                     continue
                 msg = printed_text(prev)
-                to_stderr = any(t in ("&2", "/dev/stderr") for _, t in prev.redirects) or ">&2" in prev.logical
+                to_stderr = (
+                    any(t in ("&2", "/dev/stderr") for _, t in prev.redirects) or ">&2" in prev.logical
+                )
                 if not (ERRORISH.search(msg) or to_stderr) or SUCCESSISH.search(msg) or "PASS" in msg:
                     continue
                 hits.append((c, prev))
@@ -356,8 +406,7 @@ def error_exit_status(ctx: ScanContext) -> Iterator[Result]:
                 c, prev = hits[0]
                 more = f" (+{len(hits) - 1} more)" if len(hits) > 1 else ""
                 yield Result.fail(
-                    f"{art.path}: error path ends in a bare `exit`: status 0 after "
-                    f"`{prev.text[:60]}`{more}",
+                    f"{art.path}: error path ends in a bare `exit`: status 0 after `{prev.text[:60]}`{more}",
                     *[art.evidence(h.line, note="exits 0 after an error message") for h, _ in hits[:12]],
                     subject=art.path,
                 )
@@ -402,7 +451,9 @@ def no_error_handling(ctx: ScanContext) -> Iterator[Result]:
         steps = [
             (a, c)
             for a, c in prog.commands()
-            if MUTATING.match(c.name) and c.name not in ("mkdir", "chmod", "ln", "sed") and "cmdsubst" not in c.contexts
+            if MUTATING.match(c.name)
+            and c.name not in ("mkdir", "chmod", "ln", "sed")
+            and "cmdsubst" not in c.contexts
         ]
         if len(steps) < 8:
             continue
@@ -417,7 +468,11 @@ def no_error_handling(ctx: ScanContext) -> Iterator[Result]:
                 break
         if final is None:
             continue
-        pkg = [(a, c) for a, c in unchecked if c.name in ("apt-get", "apt", "dnf", "yum", "zypper", "apk", "pacman")]
+        pkg = [
+            (a, c)
+            for a, c in unchecked
+            if c.name in ("apt-get", "apt", "dnf", "yum", "zypper", "apk", "pacman")
+        ]
         first = (pkg or unchecked)[:4]
         svc = [(a, c) for a, c in unchecked if c.name == "systemctl"][:1]
         yield Result.fail(
@@ -434,7 +489,8 @@ def no_error_handling(ctx: ScanContext) -> Iterator[Result]:
 def _saves_file(c: Command) -> bool:
     args = c.argv[1:]
     return any(
-        w in ("-o", "-O", "--output", "--remote-name", "--remote-name-all") or re.match(r"^-[a-zA-Z]*[oO]$", w)
+        w in ("-o", "-O", "--output", "--remote-name", "--remote-name-all")
+        or re.match(r"^-[a-zA-Z]*[oO]$", w)
         for w in args
     ) or any(op == ">" for op, _ in c.redirects)
 
@@ -474,8 +530,10 @@ def curl_without_fail(ctx: ScanContext) -> Iterator[Result]:
                 continue
             seen = True
             for c in cmds:
-                if _saves_file(c) and not _has_fail(c) and not any(
-                    w.startswith(("-w", "--write-out")) for w in c.argv
+                if (
+                    _saves_file(c)
+                    and not _has_fail(c)
+                    and not any(w.startswith(("-w", "--write-out")) for w in c.argv)
                 ):
                     yield Result.fail(
                         f"{art.path}: `curl` without -f saves an HTTP error page as the file: {c.text[:90]}",
@@ -511,7 +569,10 @@ def option_never_read(ctx: ScanContext) -> Iterator[Result]:
     seen = False
     for prog in _programs(ctx):
         exported = {
-            w.split("=", 1)[0] for _, c in prog.commands() if c.name in ("export", "declare") for w in c.words[1:]
+            w.split("=", 1)[0]
+            for _, c in prog.commands()
+            if c.name in ("export", "declare")
+            for w in c.words[1:]
         }
         for art, script in prog.units:
             for flag in script.flags.values():
@@ -529,7 +590,11 @@ def option_never_read(ctx: ScanContext) -> Iterator[Result]:
                         dead.append(var)
                 if dead and len(dead) == len({v for v, _ in flag.assigns}):
                     line = next(
-                        (x.line for x in prog.assignments if x.name == dead[0] and x.artifact is art and x.line >= flag.line),
+                        (
+                            x.line
+                            for x in prog.assignments
+                            if x.name == dead[0] and x.artifact is art and x.line >= flag.line
+                        ),
                         flag.line,
                     )
                     yield Result.fail(
@@ -541,18 +606,23 @@ def option_never_read(ctx: ScanContext) -> Iterator[Result]:
                     )
             # second order: `--force) force=true` then `if [[ $force == true ]]; then CONFIRM=y; fi`
             option_vars = {v for f in script.flags.values() for v, _ in f.assigns}
-            tests = [c for c in script.commands if c.name in ("[[", "[", "test") and "condition" in c.contexts]
+            tests = [
+                c for c in script.commands if c.name in ("[[", "[", "test") and "condition" in c.contexts
+            ]
             for x in prog.assignments:
                 if x.artifact is not art or x.name in option_vars or x.name in exported or x.local:
                     continue
                 t = next(
-                    (c for c in tests if 0 < x.line - c.line <= 2 and c.function == x.function
-                     and set(re.findall(r"\$\{?(\w+)", c.text)) & option_vars),
+                    (
+                        c
+                        for c in tests
+                        if 0 < x.line - c.line <= 2
+                        and c.function == x.function
+                        and set(re.findall(r"\$\{?(\w+)", c.text)) & option_vars
+                    ),
                     None,
                 )
-                if t is None or any(
-                    r for r in prog.reads(x.name) if not (r[0] is art and r[1] == x.line)
-                ):
+                if t is None or any(r for r in prog.reads(x.name) if not (r[0] is art and r[1] == x.line)):
                     continue
                 seen = True
                 opt = sorted(set(re.findall(r"\$\{?(\w+)", t.text)) & option_vars)[0]
@@ -602,7 +672,7 @@ def grep_count_fallback(ctx: ScanContext) -> Iterator[Result]:
                     if m:
                         done.add(c.line)
                         yield Result.fail(
-                            f"{art.path}: `grep -c ... || echo 0` yields \"0\\n0\" when nothing matches "
+                            f'{art.path}: `grep -c ... || echo 0` yields "0\\n0" when nothing matches '
                             "(grep -c already prints 0 and exits 1)",
                             art.evidence(c.line, note="count is two lines when empty"),
                             subject=f"{art.path}:{c.line}",
@@ -638,8 +708,11 @@ def relative_path_after_cd(ctx: ScanContext) -> Iterator[Result]:
         cds = [
             (a, c)
             for a, c in prog.commands()
-            if c.name in ("cd", "pushd") and len(c.argv) > 1 and c.argv[1].startswith(("/", "$"))
-            and "subshell" not in c.contexts and "cmdsubst" not in c.contexts
+            if c.name in ("cd", "pushd")
+            and len(c.argv) > 1
+            and c.argv[1].startswith(("/", "$"))
+            and "subshell" not in c.contexts
+            and "cmdsubst" not in c.contexts
         ]
         if not cds:
             continue
@@ -720,7 +793,9 @@ def fed_shell_without_errexit(ctx: ScanContext) -> Iterator[Result]:
         for path, (text, ws) in assembled(program_writes(prog)).items():
             if not text.startswith("#!") or any(w.op.startswith("heredoc") for w in ws):
                 continue
-            body = [ln.strip() for ln in text.splitlines()[1:] if ln.strip() and not ln.strip().startswith("#")]
+            body = [
+                ln.strip() for ln in text.splitlines()[1:] if ln.strip() and not ln.strip().startswith("#")
+            ]
             if len(body) < 3 or any(re.match(r"^set\s+-\w*e", ln) for ln in body):
                 continue
             seen = True
@@ -867,11 +942,15 @@ def swapfile_mode(ctx: ScanContext) -> Iterator[Result]:
                 if _name(c) not in ("mkswap", "swapon") or len(c.argv) < 2:
                     continue
                 f = c.argv[-1]
-                if f.startswith("-") or f.startswith("/dev/") and not f.startswith("/dev/shm"):
+                if f.startswith("-") or (f.startswith("/dev/") and not f.startswith("/dev/shm")):
                     continue
                 seen = True
                 ok = any(
-                    (_name(o) == "chmod" and f in o.argv and any(re.fullmatch(r"0?[46]00|u=rw|go-\w+", w) for w in o.argv))
+                    (
+                        _name(o) == "chmod"
+                        and f in o.argv
+                        and any(re.fullmatch(r"0?[46]00|u=rw|go-\w+", w) for w in o.argv)
+                    )
                     or (o.name == "umask" and "077" in o.text)
                     or (o.name == "install" and f in o.argv)
                     for o in script.commands
@@ -915,16 +994,13 @@ def delete_by_pattern_in_homes(ctx: ScanContext) -> Iterator[Result]:
         for art, c in prog.effective_commands():
             if True:
                 argv = c.argv
-                if _name(c) == "find" and len(argv) > 1 and re.match(r"^/home/?$", argv[1]) and (
-                    "-delete" in argv or ("-exec" in argv and "rm" in argv)
-                ) and any(w in ("-name", "-iname") for w in argv):
-                    seen = True
-                    yield Result.fail(
-                        f"{art.path}: deletes by pattern in every home directory: {c.text[:80]}",
-                        art.evidence(c.line, note="deletes files it did not create"),
-                        subject=f"{art.path}:{c.line}",
-                    )
-                elif _name(c) == "rm" and any(re.match(r"^/home/\*", w) for w in argv[1:]):
+                if (
+                    _name(c) == "find"
+                    and len(argv) > 1
+                    and re.match(r"^/home/?$", argv[1])
+                    and ("-delete" in argv or ("-exec" in argv and "rm" in argv))
+                    and any(w in ("-name", "-iname") for w in argv)
+                ) or (_name(c) == "rm" and any(re.match(r"^/home/\*", w) for w in argv[1:])):
                     seen = True
                     yield Result.fail(
                         f"{art.path}: deletes by pattern in every home directory: {c.text[:80]}",

@@ -110,7 +110,7 @@ def test_large_script_analyses_fast() -> None:
         f'step_{i}() {{\n  local out="/opt/app/{i}"\n  run_cmd "step {i}" mkdir -p "$out" | tee -a "$LOG"\n}}\nstep_{i}\n'
         for i in range(600)
     )
-    text = "#!/bin/bash\nrun_cmd() { shift; \"$@\"; }\n" + body  # 3,000+ lines
+    text = '#!/bin/bash\nrun_cmd() { shift; "$@"; }\n' + body  # 3,000+ lines
     t0 = time.perf_counter()
     (p,) = _programs({"big.sh": text})
     p.wrapped_commands()

@@ -49,7 +49,11 @@ def _program_model(prog: ShellProgram) -> dict[str, Any]:
     firewall: list[dict[str, Any]] = []
     schedules: list[dict[str, Any]] = []
     for art, c in prog.effective_commands():
-        if c.name == "systemctl" and len(c.argv) > 2 and c.argv[1] in ("enable", "start", "restart", "reload"):
+        if (
+            c.name == "systemctl"
+            and len(c.argv) > 2
+            and c.argv[1] in ("enable", "start", "restart", "reload")
+        ):
             services.update(w for w in c.argv[2:] if not w.startswith("-"))
         if c.name in _FIREWALL and c.words[:1] != ["command"]:
             firewall.append({"at": f"{art.path}:{c.line + art.line_offset}", "command": c.text[:200]})
@@ -78,7 +82,7 @@ def _program_model(prog: ShellProgram) -> dict[str, Any]:
             for ln in w.content.splitlines():
                 if _CRON_LINE.match(ln):
                     schedules.append({"at": w.where, "cron": ln.strip(), "file": w.path})
-        if w.content and w.path.endswith(".sh") or (w.content or "").startswith("#!"):
+        if (w.content and w.path.endswith(".sh")) or (w.content or "").startswith("#!"):
             for ln in (w.content or "").splitlines():
                 if ln.split(" ", 1)[0] in _FIREWALL:
                     firewall.append({"at": w.where, "command": ln.strip()[:200], "in": w.path})

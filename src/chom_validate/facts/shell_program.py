@@ -56,7 +56,9 @@ class FunctionDef:
     end: int
 
     def commands(self) -> list[Command]:
-        return [c for c in self.script.commands if c.function == self.name and self.start <= c.line <= self.end]
+        return [
+            c for c in self.script.commands if c.function == self.name and self.start <= c.line <= self.end
+        ]
 
 
 @dataclass
@@ -126,9 +128,9 @@ class ShellProgram:
         for a, ln, fn, f, val in self._set_events:
             if f != flag:
                 continue
-            if fn is None and a is self.entry and (a is not art or ln < line or function is not None):
-                on = val
-            elif fn is not None and fn == function and a is art and ln < line:
+            if (fn is None and a is self.entry and (a is not art or ln < line or function is not None)) or (
+                fn is not None and fn == function and a is art and ln < line
+            ):
                 on = val
         return on
 
@@ -192,7 +194,9 @@ class ShellProgram:
         return self.commands() + self.wrapped_commands()
 
     @staticmethod
-    def _at(c: Command, text: str, words: list[str], redirects: list[tuple[str, str]], ctx: tuple[str, ...]) -> Command:
+    def _at(
+        c: Command, text: str, words: list[str], redirects: list[tuple[str, str]], ctx: tuple[str, ...]
+    ) -> Command:
         return Command(
             c.line,
             c.end_line,
@@ -208,7 +212,9 @@ class ShellProgram:
 
 
 # ---- evaluation on constants -----------------------------------------------------------------
-_PARAM = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-=])([^}]*)|(%%?|##?)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_PARAM = re.compile(
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-=])([^}]*)|(%%?|##?)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
+)
 
 
 def _strip_pattern(value: str, op: str, pat: str) -> str:
@@ -312,7 +318,11 @@ def _source_target(cmd: Command) -> str | None:
 
 
 def _resolve_source(
-    raw: str, art: Artifact, consts: dict[str, str], by_path: dict[str, Artifact], by_name: dict[str, list[Artifact]]
+    raw: str,
+    art: Artifact,
+    consts: dict[str, str],
+    by_path: dict[str, Artifact],
+    by_name: dict[str, list[Artifact]],
 ) -> Artifact | None:
     here = posixpath.dirname(art.path)
     text = _SELF_DIR.sub(here or ".", raw)
@@ -394,7 +404,12 @@ def _build(ctx_shell: list[tuple[Artifact, ShellScript]]) -> list[ShellProgram]:
             argv = c.argv
             if argv and _INTERP_CALL.match(argv[0]) and argv[0] != "bash":
                 script_arg = next((w for w in argv[1:] if not w.startswith("-")), None)
-                if script_arg and "$" not in script_arg and script_arg.endswith((".sh", "")) and "/" in script_arg:
+                if (
+                    script_arg
+                    and "$" not in script_arg
+                    and script_arg.endswith((".sh", ""))
+                    and "/" in script_arg
+                ):
                     tgt = _resolve_source(script_arg, a, consts, by_path, by_name)
                     if tgt is not None:
                         run_by_sh.setdefault(id(tgt), (a, c.line))
@@ -450,7 +465,9 @@ def _program(
             local = text.startswith(("local ", "declare ")) and fn is not None
             prog.assignments.append(Assignment(name, value, art, line, fn, ro, local))
         for c in script.commands:
-            if c.name == "readonly" or (c.name in ("declare", "typeset") and any(re.match(r"^-\w*r", w) for w in c.words[1:3])):
+            if c.name == "readonly" or (
+                c.name in ("declare", "typeset") and any(re.match(r"^-\w*r", w) for w in c.words[1:3])
+            ):
                 for w in c.words[1:]:
                     if re.fullmatch(r"[A-Za-z_]\w*", w):
                         prog.assignments.append(Assignment(w, "", art, c.line, c.function, True, False))
@@ -496,7 +513,9 @@ def _wrappers(prog: ShellProgram) -> dict[str, tuple[str, int]]:
                 if w[0] == "shift":
                     shifted += int(w[1]) if len(w) > 1 and w[1].isdigit() else 1
                     continue
-                if w[0] in ('"$@"', "$@", "${@}") or (w[0] in out and any(x in ("$@", '"$@"') for x in w[1:])):
+                if w[0] in ('"$@"', "$@", "${@}") or (
+                    w[0] in out and any(x in ("$@", '"$@"') for x in w[1:])
+                ):
                     inner = out.get(w[0], ("argv", 0))[1] if w[0] in out else 0
                     pre = len([x for x in w[1:] if x not in ("$@", '"$@"')]) if w[0] in out else 0
                     out[name] = ("argv", shifted + max(0, inner - pre))
@@ -526,7 +545,9 @@ def program_for(ctx: object, artifact: Artifact) -> ShellProgram | None:
 
 def library_callers(ctx: object, artifact: Artifact) -> list[ShellProgram]:
     """Programs that source ``artifact`` (a library is judged in its callers' context)."""
-    return [p for p in shell_programs(ctx) if p.entry is not artifact and any(a is artifact for a, _ in p.units)]
+    return [
+        p for p in shell_programs(ctx) if p.entry is not artifact and any(a is artifact for a, _ in p.units)
+    ]
 
 
 def iter_units(programs: Iterable[ShellProgram]) -> Iterable[tuple[ShellProgram, Artifact, ShellScript]]:

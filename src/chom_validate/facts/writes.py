@@ -78,7 +78,12 @@ def program_writes(prog: ShellProgram) -> list[FileWrite]:
             elif c.name in ("cp", "install") and len(c.argv) >= 3:
                 args = [w for w in c.argv[1:] if not w.startswith("-")]
                 if c.name == "install":
-                    args = [w for i, w in enumerate(c.argv[1:], 1) if not w.startswith("-") and c.argv[i - 1] not in ("-m", "-o", "-g", "--mode", "--owner", "--group")]
+                    args = [
+                        w
+                        for i, w in enumerate(c.argv[1:], 1)
+                        if not w.startswith("-")
+                        and c.argv[i - 1] not in ("-m", "-o", "-g", "--mode", "--owner", "--group")
+                    ]
                 if len(args) >= 2:
                     targets.append((c.name, args[-1]))
             elif c.name == "sed" and any(w.startswith("-i") or w == "--in-place" for w in c.argv[1:]):
@@ -106,7 +111,9 @@ def program_writes(prog: ShellProgram) -> list[FileWrite]:
                 mode = None
                 assumed = True
                 if c.name == "install":
-                    mi = next((c.argv[i + 1] for i, w in enumerate(c.argv[:-1]) if w in ("-m", "--mode")), None)
+                    mi = next(
+                        (c.argv[i + 1] for i, w in enumerate(c.argv[:-1]) if w in ("-m", "--mode")), None
+                    )
                     if mi:
                         mode, assumed = mi, False
                 if mode is None and op == "sed -i":
