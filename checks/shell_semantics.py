@@ -1009,3 +1009,150 @@ def delete_by_pattern_in_homes(ctx: ScanContext) -> Iterator[Result]:
                     )
     if not seen:
         yield Result.not_applicable("no deletions in home directories")
+
+
+def _ends_branch(art: Artifact, c: Command) -> bool:
+    """The command is the last of a `case` arm or if/else branch: its status can be the function's."""
+    for ln in range(c.end_line + 1, min(c.end_line + 4, len(art.lines) + 1)):
+        t = art.line_text(ln).strip()
+        if not t or t.startswith("#"):
+            continue
+        return bool(re.match(r"^(;;|esac|else|elif|fi|\})", t)) or t.endswith(";;")
+    return True
+
+
+def _relies_on_errexit(prog: ShellProgram, name: str) -> list[Command]:
+    """Steps in a function body whose failure only errexit would catch: state-changing commands,
+    not the last one (whose status is the function's), not checked by `||`/`if`/`$?`."""
+    fn = prog.functions[name]
+    cmds = [c for c in fn.commands() if "cmdsubst" not in c.contexts and "subshell" not in c.contexts]
+    if len(cmds) < 2:
+        return []
+    last = cmds[-1]
+    out = []
+    for c in cmds:
+        if (
+            c is last
+            or c.line == last.line
+            or c.errexit_suppressed
+            or "||" in c.logical
+            or "pipeline" in c.contexts
+        ):
+            continue
+        if c.name == "return" or "$?" in c.logical:
+            return []  # the function reports its own status explicitly
+        if (
+            MUTATING.match(_name(c))
+            and c.name not in ("mkdir", "chmod", "ln")
+            and not _ends_branch(fn.artifact, c)
+        ):
+            out.append(c)
+    return out
+
+
+@check("DEP044", "errexit-off-in-condition", category="deploy", severity="medium", pillar="reliability")
+@_ok("no function relying on set -e is called where bash ignores it")
+def errexit_off_in_condition(ctx: ScanContext) -> Iterator[Result]:
+    """Functions that rely on `set -e` are not called where bash switches errexit off.
+
+    What it does
+        In scripts that use `set -e`, finds functions whose state-changing steps are checked by
+        nothing but errexit, and reports their calls in an `if`/`while`/`until` condition, on the
+        left of `&&`/`||`, after `!`, or (without `shopt -s inherit_errexit`) inside `$( )`. The
+        call is the first evidence, the unchecked step in the body the second.
+    Why it matters
+        bash ignores errexit for the whole body of a function called in those contexts: the step
+        fails, the next one runs, and the function returns the status of its last command. The
+        classic `install_app || rollback` never rolls back (BashFAQ 105).
+    Example
+        set -e
+        install() { apt-get install -y app; systemctl enable --now app; }
+        if install; then echo ok; fi     # a failed apt-get still prints ok
+    Fix
+        Check each step inside the function (`apt-get install -y app || return 1`), or call it
+        plainly and let errexit work.
+    References
+        https://mywiki.wooledge.org/BashFAQ/105
+        https://www.shellcheck.net/wiki/SC2310
+    Severity
+        Medium: failed steps pass silently on that path.
+    """
+    for prog in _programs(ctx):
+        if not prog.errexit_anywhere():
+            continue
+        for name in sorted(prog.functions):
+            suppressed = [(a, c, why) for a, c, why in prog.suppressed_callers(name) if c.words[:1] == [name]]
+            if not suppressed:
+                continue
+            steps = _relies_on_errexit(prog, name)
+            if not steps:
+                continue
+            a, c, why = suppressed[0]
+            if not prog.errexit_at(a, c):
+                continue
+            fn = prog.functions[name]
+            label = {
+                "condition": "an if/while condition",
+                "andor": "a `&&`/`||` list",
+                "negated": "`!`",
+                "cmdsubst": "`$( )` without inherit_errexit",
+            }[why]
+            yield Result.fail(
+                f"{a.path}: `{name}` is called in {label}, where bash ignores set -e inside it: a failing "
+                f"`{steps[0].text[:50]}` does not stop it",
+                a.evidence(c.line, note="errexit off for this call"),
+                fn.artifact.evidence(steps[0].line, note="unchecked step in the body"),
+                subject=f"{a.path} {name}",
+                # under `$( )` the caller usually trips over the missing output soon after: low
+                severity="low" if why == "cmdsubst" else None,
+            )
+
+
+_POST_INC = re.compile(
+    r"^\s*(?:\(\(\s*([A-Za-z_]\w*)(\+\+|--)\s*\)\)|let\s+[\"']?([A-Za-z_]\w*)(\+\+|--)[\"']?)\s*$"
+)
+
+
+@check("DEP045", "arith-status-under-errexit", category="deploy", severity="medium", pillar="reliability")
+@_ok("no `((x++))` that set -e turns into an exit")
+def arith_status_under_errexit(ctx: ScanContext) -> Iterator[Result]:
+    """`((x++))` / `let x++` are not used under `set -e` on a counter that starts at 0.
+
+    What it does
+        Reports a standalone `((x++))`, `((x--))` or `let x++` at a line where errexit is on, when x
+        is initialised to 0 in the script.
+    Why it matters
+        An arithmetic command's status is 1 when its value is 0, and `x++` evaluates to the old
+        value: the first increment of a zero counter returns 1 and `set -e` ends the script there.
+    Example
+        set -e; count=0; for f in *.conf; do ((count++)); done     # exits at the first file
+    Fix
+        `((count+=1))`, `count=$((count + 1))` or `((count++)) || true`.
+    References
+        https://mywiki.wooledge.org/BashFAQ/105
+    Severity
+        Medium: the script stops early and halfway.
+    """
+    for prog in _programs(ctx):
+        if not prog.errexit_anywhere():
+            continue
+        zero = {x.name for x in prog.assignments if x.value.strip("'\"") == "0"}
+        for art, script in prog.units:
+            fn_ranges = sorted(script.functions.items(), key=lambda kv: kv[1][0])
+            for i, ln in enumerate(art.lines, 1):
+                m = _POST_INC.match(ln)
+                if not m or i in script.heredoc_lines:
+                    continue
+                var = m.group(1) or m.group(3)
+                if var not in zero:
+                    continue
+                func = next((n for n, (s, e) in fn_ranges if s < i <= e), None)
+                probe = Command(i, i, ln.strip(), ln.split(), func)
+                if not prog.errexit_at(art, probe):
+                    continue
+                yield Result.fail(
+                    f"{art.path}: `{ln.strip()}` under set -e returns status 1 when {var} is 0, and the "
+                    "script exits there",
+                    art.evidence(i, note="arithmetic status 1 on 0"),
+                    subject=f"{art.path}:{i}",
+                )

@@ -30,6 +30,8 @@ CASES = {
     "DEP041": ("setup-box.sh", 8),
     "DEP042": ("setup-box.sh", 10),
     "DEP043": ("run-wrapper.sh", 20),
+    "DEP044": ("errexit-deploy.sh", 8),
+    "DEP045": ("errexit-deploy.sh", 11),
 }
 
 
