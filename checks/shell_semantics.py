@@ -1156,3 +1156,118 @@ def arith_status_under_errexit(ctx: ScanContext) -> Iterator[Result]:
                     art.evidence(i, note="arithmetic status 1 on 0"),
                     subject=f"{art.path}:{i}",
                 )
+
+
+_LOOP_HEAD = re.compile(r"^\s*(until|while)\s+(?:\[\[|\[)\s*[!]?\s*\"?\$\{?([A-Za-z_]\w*)")
+
+
+def _read_var(c: Command) -> str | None:
+    if c.name != "read":
+        return None
+    names = [w for w in c.argv[1:] if re.fullmatch(r"[A-Za-z_]\w*", w)]
+    return names[-1] if names else None
+
+
+def _under_z_guard(art: Artifact, c: Command, start: int) -> bool:
+    """The command sits in an `if` whose condition tests `-z $X` (it runs only when X is unset)."""
+    ind = indent(art, c.line)
+    for ln in range(c.line - 1, start, -1):
+        t = art.line_text(ln)
+        if t.strip() and indent(art, ln) < ind:
+            if re.match(r"^\s*(if|elif)\b", t):
+                return bool(re.search(r"-z\s+\"?\$", t))
+            ind = indent(art, ln)
+    return False
+
+
+_UNATTENDED = re.compile(r"^-(f|y|-force|-yes|-assume-yes|-non-?interactive|-batch|-unattended)$")
+
+
+def _option_answers(prog: ShellProgram) -> set[str]:
+    """Variables an unattended option (`--force`, `--yes`, ...) answers: set in its `case` arm, or
+    in a branch testing such a variable."""
+    first = {
+        v for _, s in prog.units for f in s.flags.values() if _UNATTENDED.match(f.name) for v, _ in f.assigns
+    }
+    out = set(first)
+    for art, script in prog.units:
+        tests = [c for c in script.commands if c.name in ("[[", "[", "test") and "condition" in c.contexts]
+        for x in prog.assignments:
+            if x.artifact is art and any(
+                0 < x.line - t.line <= 2 and set(re.findall(r"\$\{?(\w+)", t.text)) & first for t in tests
+            ):
+                out.add(x.name)
+    return out
+
+
+@check("DEP046", "prompt-loop-without-eof", category="deploy", severity="low", pillar="operations")
+@_ok("non-interactive paths never reach a prompt loop that spins at end of input")
+def prompt_loop_without_eof(ctx: ScanContext) -> Iterator[Result]:
+    """A path meant to run unattended does not reach a prompt loop that never ends at end of input.
+
+    What it does
+        Finds functions that skip their prompt when the answer is already set (`if [[ -z $X ]];
+        then read ... X; fi`: the unattended path, e.g. after `--force`) and follows their calls to
+        `until [[ $Y =~ ... ]]; do read ... Y; done` loops whose answer nothing pre-sets and whose
+        `read` status is unchecked.
+    Why it matters
+        With stdin at end of file (CI, cloud-init, Ansible, `</dev/null`) `read` fails at once and
+        leaves Y unchanged, so the loop repeats forever, often logging on each pass: the
+        unattended run never finishes and can fill the disk.
+    Example
+        remove() { [[ -z $REMOVE ]] && read -rp "remove? " REMOVE; ...; remove_extra; }
+        remove_extra() { until [[ $ALSO =~ (y|n) ]]; do read -rp "also? " ALSO; done; }
+    Fix
+        `read ... || exit 1` (or `|| break` with a default), and let the unattended option answer
+        the second question too.
+    References
+        https://www.gnu.org/software/bash/manual/html_node/Bash-Builtins.html#index-read
+    Severity
+        Low: a hang on one unattended path.
+    """
+    for prog in _programs(ctx):
+        assigned = {x.name for x in prog.assignments if x.value}
+        answers = _option_answers(prog)
+        pre_answered: dict[str, tuple[Artifact, Command]] = {}  # function -> guarded prompt
+        spinning: dict[str, tuple[Artifact, int, str]] = {}  # function -> loop line, variable
+        for art, script in prog.units:
+            for c in script.commands:
+                var = _read_var(c)
+                if var is None or not c.function:
+                    continue
+                above = " ".join(art.line_text(i) for i in range(max(1, c.line - 2), c.line + 1))
+                if re.search(rf"-z\s+\"?\$\{{?{var}\b", above) and var in answers:
+                    pre_answered.setdefault(c.function, (art, c))
+                    continue
+                for ln in range(c.line - 1, max(0, c.line - 4), -1):
+                    m = _LOOP_HEAD.match(art.line_text(ln))
+                    if m and m.group(2) == var and "||" not in c.logical and var not in assigned:
+                        spinning.setdefault(c.function, (art, ln, var))
+                        break
+        for fn, (art, prompt) in pre_answered.items():
+            todo = [(fn, 0, None)]
+            seen = {fn}
+            while todo:
+                cur, depth, via = todo.pop(0)
+                if cur in spinning and cur != fn:
+                    la, line, var = spinning[cur]
+                    assert via is not None
+                    yield Result.fail(
+                        f"{la.path}: `{fn}` skips its prompt when answered in advance (unattended use), but "
+                        f"then reaches the `{var}` prompt loop, which spins forever when stdin is at end of file",
+                        la.evidence(line, note="read failure at EOF never ends this loop"),
+                        art.evidence(prompt.line, note="prompt skipped when pre-answered"),
+                        via[0].evidence(via[1].line, note="called here"),
+                        subject=f"{la.path} {var}",
+                    )
+                    break
+                if depth >= 3 or cur not in prog.functions:
+                    continue
+                fart = prog.functions[cur].artifact
+                for c in prog.functions[cur].commands():
+                    callee = c.words[0] if c.words else ""
+                    if _under_z_guard(fart, c, prog.functions[cur].start):
+                        continue  # this call only prompts when the answer is not given: pre-answerable
+                    if callee in prog.functions and callee not in seen:
+                        seen.add(callee)
+                        todo.append((callee, depth + 1, via or (prog.functions[cur].artifact, c)))

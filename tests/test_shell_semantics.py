@@ -32,6 +32,7 @@ CASES = {
     "DEP043": ("run-wrapper.sh", 20),
     "DEP044": ("errexit-deploy.sh", 8),
     "DEP045": ("errexit-deploy.sh", 11),
+    "DEP046": ("vpn-uninstall.sh", 3),
 }
 
 
