@@ -14,7 +14,7 @@ from chom_validate.artifacts.shell import Command
 from chom_validate.engine import ScanContext
 from chom_validate.facts.shell_program import ShellProgram, shell_programs
 from chom_validate.facts.writes import assembled, program_writes
-from chom_validate.findings import Result
+from chom_validate.findings import Result, Status
 from chom_validate.registry import check
 
 from ._shell_semantics_util import (
@@ -32,14 +32,26 @@ def _programs(ctx: ScanContext) -> list[ShellProgram]:
     return shell_programs(ctx)
 
 
-def _finish(results: Iterator[Result], ok: str) -> Iterator[Result]:
-    """Pass through the results; when the scan looked and found nothing wrong, say so once."""
-    any_result = False
+def _finish(ctx: ScanContext, results: Iterator[Result], ok: str) -> Iterator[Result]:
+    """Pass through the results; each program with no failure passes, with its script as evidence
+    (per script, so results stay attributable to files)."""
+    failed: set[str] = set()
+    nothing_to_judge = False
     for r in results:
-        any_result = True
+        nothing_to_judge |= r.status == Status.NOT_APPLICABLE
+        for e in r.evidence:
+            if e.path:
+                failed.add(e.path)
         yield r
-    if not any_result:
-        yield Result.passed(ok)
+    if nothing_to_judge:
+        return
+    programs = [p for p in _programs(ctx) if not p.entry.embedded and p.entry.path not in failed]
+    if not _programs(ctx):
+        yield Result.not_applicable("no shell scripts found")
+    for p in programs:
+        yield Result.passed(
+            f"{p.entry.path}: {ok}", p.entry.evidence(1, note="whole script inspected"), subject=p.entry.path
+        )
 
 
 def _name(c: Command) -> str:
@@ -79,7 +91,7 @@ def _ok(msg: str):  # type: ignore[no-untyped-def]
 
         @functools.wraps(fn)
         def run(ctx: ScanContext) -> Iterator[Result]:
-            yield from _finish(fn(ctx), msg)
+            yield from _finish(ctx, fn(ctx), msg)
 
         return run
 
@@ -1245,7 +1257,7 @@ def prompt_loop_without_eof(ctx: ScanContext) -> Iterator[Result]:
                         spinning.setdefault(c.function, (art, ln, var))
                         break
         for fn, (art, prompt) in pre_answered.items():
-            todo = [(fn, 0, None)]
+            todo: list[tuple[str, int, tuple[Artifact, Command] | None]] = [(fn, 0, None)]
             seen = {fn}
             while todo:
                 cur, depth, via = todo.pop(0)

@@ -45,6 +45,7 @@ _SELF_DIR = re.compile(
     r"|\$\(\s*realpath\s+[\"']?\$\(\s*dirname\s+[\"']?\$\{?(?:0|BASH_SOURCE(?:\[0\])?)\}?[\"']?\s*\)[\"']?\s*\)"
 )
 _SUPPRESSING = ("condition", "andor", "negated")
+_POS_ARG = re.compile(r"[\"']?\$\{?([1-9])\}?[\"']?")
 
 
 @dataclass
@@ -495,17 +496,35 @@ def _wrappers(prog: ShellProgram) -> dict[str, tuple[str, int]]:
     """Functions that run their arguments: name -> ('argv', shifted) for `shift N; "$@"`, or
     ('string', index) for `eval "$1"` / `bash -c "$1"` / `local cmd=$1; eval "$cmd"`."""
     out: dict[str, tuple[str, int]] = {}
+    # indexes first: a 3,000-line script has hundreds of functions
+    cmds_of: dict[str, list[Command]] = {}
+    for _a, script in prog.units:
+        for c in script.commands:
+            if c.function in prog.functions:
+                cmds_of.setdefault(c.function, []).append(c)
+    args_of: dict[str, dict[str, int]] = {}
+    for x in prog.assignments:
+        if x.function and "$" in x.value:
+            m = _POS_ARG.fullmatch(x.value.strip())
+            if m:
+                args_of.setdefault(x.function, {})[x.name] = int(m.group(1))
+    # only functions that run something given to them can be wrappers
+    candidates = [
+        n
+        for n, cs in cmds_of.items()
+        if any(
+            c.words
+            and (c.words[0] in ("eval", "bash", "sh") or "$@" in c.words[0] or "$@" in " ".join(c.words[1:]))
+            for c in cs
+        )
+    ]
     for _ in range(3):  # wrappers of wrappers (`run_fatal() { shift; run "$desc" "$@"; }`)
-        for name, fn in prog.functions.items():
+        for name in candidates:
             if name in out:
                 continue
-            cmds = fn.commands()
+            cmds = cmds_of.get(name, [])
             shifted = 0
-            arg_vars: dict[str, int] = {}
-            for x in prog.assignments:
-                m = re.fullmatch(r"[\"']?\$\{?([1-9])\}?[\"']?", x.value.strip())
-                if x.function == name and m:
-                    arg_vars[x.name] = int(m.group(1))
+            arg_vars: dict[str, int] = dict(args_of.get(name, {}))
             for c in cmds:
                 w = c.words
                 if not w:
