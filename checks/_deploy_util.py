@@ -21,7 +21,8 @@ def is_library(script: ShellScript, artifact: Artifact) -> bool:
         return False
     top = [c for c in script.commands if c.function is None]
     decl = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[.*\])?\+?=|^(readonly|export|declare|local)\b|^\w+\s*\(\)")
-    return bool(script.functions) and all(
+    # functions and/or plain settings (an env file sourced by a script or a unit)
+    return (bool(top) or bool(script.functions)) and all(
         decl.match(c.text) or decl.match(c.logical) or c.words[:1] in (["source"], ["."], ["}"]) for c in top
     )
 

@@ -61,6 +61,10 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
         `#!/bin/bash -e` form) before the first real command, and reports a later `set +e`,
         `set +u` or `set +o pipefail` that is never switched back on. POSIX `sh` scripts need
         `-e` and `-u` (pipefail is not POSIX). Sourced libraries inherit the caller's mode.
+        Missing errexit is high in operational scripts (deploy, install, setup, backup...) and low
+        elsewhere (build helpers, best-effort cleanup); with errexit on, a missing `-u` is not
+        reported, and a missing pipefail only for deploy/backup jobs (low), since masked pipelines
+        are reported where they matter by DEP030.
     Why it matters
         Without `-e` a failed step (a download, a migration) is ignored and the script carries on
         deploying a half-configured host; without `pipefail` `curl ... | tar x` hides a failed
@@ -68,7 +72,7 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
         `rm -rf /`.
     Example
         #!/usr/bin/env bash
-        set -eo pipefail        # -u missing: fails
+        set -uo pipefail        # -e missing: a failed step does not stop the deploy
     Fix
         Put `set -euo pipefail` right after the shebang. Where a command may fail on purpose,
         use `cmd || true` or `if cmd; then` rather than `set +e`.
@@ -124,7 +128,7 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
         missing = sorted(f for f in need if not state.get(f))
         long_job = bool(LONG_RUNNING_NAME.search(art.path.rsplit("/", 1)[-1]))
         ops = bool(_OPS_NAME.search(art.path.rsplit("/", 1)[-1]))
-        if missing and "e" not in missing and not long_job:
+        if missing and "e" not in missing and (not long_job or missing == ["u"]):
             # errexit is on: -u and pipefail are hardening the script's authors may reasonably skip
             # (masked pipelines are reported by DEP030 where they matter); policy, not a defect
             yield Result.passed(

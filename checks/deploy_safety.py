@@ -392,7 +392,10 @@ def eval_external(ctx: ScanContext) -> Iterator[Result]:
                 continue
             rest = " ".join(c.argv[1:])
             refs = set(re.findall(r"\$\{?([A-Za-z_]\w*)", rest))
-            if _EXTERNAL.search(rest) or refs & tainted:
+            external = _EXTERNAL.search(rest)
+            if external and c.function is not None and re.fullmatch(r"\$\{?[1-9]", external.group(0)):
+                external = None  # a function's own argument: what its callers pass, not user input
+            if external or refs & tainted:
                 bad.append((c, "eval of external input"))
         yield _report(art, bad, "no eval of external input", "command injection risk")
 

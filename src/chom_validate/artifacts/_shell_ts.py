@@ -247,7 +247,13 @@ def parse(text: str, shell: str, line_level: Callable[[str, str], ShellScript]) 
             f"tree-sitter could not parse lines {lo}-{hi}: line-level analysis used for them"
         )
         fallback = line_level(text, shell)
-        commands += [c for c in fallback.commands if c.line in error_lines]
+        broken = [c for c in fallback.commands if c.line in error_lines]
+        for c in broken:
+            if c.function is None:  # inside a function tree-sitter did delimit: it belongs there
+                inside = [(rng[0], name) for name, rng in functions.items() if rng[0] <= c.line <= rng[1]]
+                if inside:
+                    c.function = max(inside)[1]
+        commands += broken
         assignments += [a for a in fallback.assignments if a[2] in error_lines]
         # keep functions the line layer found in broken regions
         for name, rng in fallback.functions.items():
