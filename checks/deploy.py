@@ -21,6 +21,7 @@ from ._deploy_util import (
     var_refs,
 )
 from ._deploy_util import OPS_NAME as _OPS_NAME
+from ._shell_semantics_util import MUTATING
 
 __all__ = ["is_library"]
 
@@ -128,6 +129,22 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
         missing = sorted(f for f in need if not state.get(f))
         long_job = bool(LONG_RUNNING_NAME.search(art.path.rsplit("/", 1)[-1]))
         ops = bool(_OPS_NAME.search(art.path.rsplit("/", 1)[-1]))
+        if missing and "e" in missing and not ops:
+            steps = [
+                c
+                for c in script.commands
+                if MUTATING.match(c.name.rsplit("/", 1)[-1])
+                and not c.errexit_suppressed
+                and "||" not in c.logical
+            ]
+            if len(steps) < 3:
+                # a helper with nothing to abort half-way: errexit would change nothing that matters
+                yield Result.passed(
+                    f"{art.path}: no errexit, but fewer than 3 unchecked state-changing steps",
+                    art.evidence(1),
+                    subject=art.path,
+                )
+                continue
         if missing and "e" not in missing and (not long_job or missing == ["u"]):
             # errexit is on: -u and pipefail are hardening the script's authors may reasonably skip
             # (masked pipelines are reported by DEP030 where they matter); policy, not a defect
@@ -164,7 +181,7 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
                 art.evidence(where[flag], note="enabled here"),
                 subject=art.path,
             )
-        elif late:
+        elif late and ops:
             yield Result.fail(
                 f"{art.path}: strict mode set only after commands already ran (line "
                 f"{where[late[0]] + art.line_offset})",

@@ -27,9 +27,12 @@ from ._shell_semantics_util import (
     printed_text,
 )
 
+_TEST_DIR = re.compile(r"(^|/)(tests?|testdata|e2e|fixtures?)/")
+
 
 def _programs(ctx: ScanContext) -> list[ShellProgram]:
-    return shell_programs(ctx)
+    # test harness scripts are not deployment artifacts
+    return [p for p in shell_programs(ctx) if not _TEST_DIR.search(p.entry.path)]
 
 
 def _finish(ctx: ScanContext, results: Iterator[Result], ok: str) -> Iterator[Result]:

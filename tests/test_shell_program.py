@@ -136,6 +136,7 @@ def test_model_wireguard_generated_units_and_modes() -> None:
     assert wg0 and all(w["mode"] == "600" for w in wg0)
     assert any("&>/dev/null" in s["cron"] for s in p["schedules"])
     assert any(f["command"].startswith("firewall-cmd") for f in p["firewall"])
+    assert any(li["in"] == "/etc/wireguard/wg0.conf" and "ListenPort" in li["setting"] for li in p["listeners"])
 
 
 def test_model_openvpn_generated_iptables_unit_and_scripts() -> None:

@@ -28,6 +28,10 @@ _ROLE_HINTS: tuple[tuple[str, str], ...] = (
     (r"postfix|dovecot|mailpit", "mail"),
 )
 _FIREWALL = ("iptables", "ip6tables", "nft", "firewall-cmd", "ufw")
+# listen settings in generated configs: WireGuard, OpenVPN, nginx, MySQL, PostgreSQL, Redis, sshd
+_LISTEN = re.compile(
+    r"^\s*(ListenPort|listen|Listen|port|bind-address|bind|listen_addresses|ListenAddress)\s*[=:\s]\s*\S+"
+)
 _CRON_LINE = re.compile(r"^\s*(@\w+|[\d*$(][^ ]*\s+\S+\s+\S+\s+\S+\s+\S+)\s+\S")
 
 
@@ -86,6 +90,12 @@ def _program_model(prog: ShellProgram) -> dict[str, Any]:
             for ln in (w.content or "").splitlines():
                 if ln.split(" ", 1)[0] in _FIREWALL:
                     firewall.append({"at": w.where, "command": ln.strip()[:200], "in": w.path})
+    listeners = []
+    for w in writes:
+        for i, ln in enumerate((w.content or "").splitlines()):
+            m = _LISTEN.match(ln)
+            if m:
+                listeners.append({"in": w.path, "setting": ln.strip()[:120], "at": w.where, "body_line": i + 1})
     hay = " ".join(pkgs + sorted(services))
     roles = sorted({role for rx, role in _ROLE_HINTS if re.search(rx, hay)})
     return {
@@ -97,6 +107,7 @@ def _program_model(prog: ShellProgram) -> dict[str, Any]:
         "services": sorted(services),
         "units": units,
         "writes": generated,
+        "listeners": listeners,
         "firewall": firewall,
         "schedules": schedules,
         "functions": len(prog.functions),
@@ -131,6 +142,8 @@ def _text(model: dict[str, Any]) -> str:
         for w in p["writes"]:
             mode = f"{w['mode']}{' (umask default)' if w['mode_assumed'] else ''}"
             out.append(f"  writes {w['path']} ({w['op']}, mode {mode}) at {w['at']}")
+        for li in p["listeners"]:
+            out.append(f"  listens {li['setting']} in {li['in']} ({li['at']})")
         for f in p["firewall"]:
             out.append(f"  firewall {f['command'][:100]} at {f['at']}")
         for s in p["schedules"]:
