@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command
 from chom_validate.engine import ScanContext
+from chom_validate.facts.shell_program import library_callers
 from chom_validate.findings import Result
 from chom_validate.registry import check
 
@@ -90,7 +91,7 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
             continue  # generated scripts: DEP039 judges their error handling
         if _TEST_DIR.search(art.path):
             continue  # test harness scripts are not deployment artifacts
-        if is_library(script, art):
+        if is_library(script, art) or library_callers(ctx, art):
             yield Result.not_applicable(
                 f"{art.path} is a sourced library; it inherits the caller's mode",
                 art.evidence(1),
