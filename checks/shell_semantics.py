@@ -591,8 +591,8 @@ def option_never_read(ctx: ScanContext) -> Iterator[Result]:
         }
         for art, script in prog.units:
             for flag in script.flags.values():
-                if not flag.assigns or flag.name in ("-h", "--help"):
-                    continue
+                if not flag.assigns or flag.name in ("-h", "--help", "--dry-run", "--rollback"):
+                    continue  # --dry-run/--rollback: DEP007 judges what they promise
                 seen = True
                 dead = []
                 for var, _ in flag.assigns:
