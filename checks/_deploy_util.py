@@ -21,7 +21,8 @@ def is_library(script: ShellScript, artifact: Artifact) -> bool:
         return False
     top = [c for c in script.commands if c.function is None]
     decl = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[.*\])?\+?=|^(readonly|export|declare|local)\b|^\w+\s*\(\)")
-    return bool(script.functions) and all(
+    # functions and/or plain settings (an env file sourced by a script or a unit)
+    return (bool(top) or bool(script.functions)) and all(
         decl.match(c.text) or decl.match(c.logical) or c.words[:1] in (["source"], ["."], ["}"]) for c in top
     )
 
@@ -45,10 +46,9 @@ def ops_scripts(
     for art, script in ctx.parsed("shell"):
         if art.embedded or not pat.search(art.path.rsplit("/", 1)[-1]) or is_library(script, art):
             continue
-        if long_running and not (
-            LONG_RUNNING_NAME.search(art.path.rsplit("/", 1)[-1])
-            or len(script.commands) >= LONG_SCRIPT_COMMANDS
-        ):
+        # One-shot installers (`install.sh`, however long) are run by hand, once: the lock and log
+        # file policy is for jobs that run repeatedly or on a schedule, which their name says.
+        if long_running and not LONG_RUNNING_NAME.search(art.path.rsplit("/", 1)[-1]):
             continue
         yield art, script
 

@@ -8,11 +8,12 @@ from collections.abc import Callable, Iterator
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command
 from chom_validate.engine import ScanContext
+from chom_validate.facts.shell_program import library_callers
 from chom_validate.findings import Result
 from chom_validate.registry import check
 
-from ._deploy_util import OPS_NAME as _OPS_NAME
 from ._deploy_util import (
+    LONG_RUNNING_NAME,
     effective_commands,
     is_library,
     is_printer,
@@ -20,6 +21,8 @@ from ._deploy_util import (
     sourced_functions,
     var_refs,
 )
+from ._deploy_util import OPS_NAME as _OPS_NAME
+from ._shell_semantics_util import MUTATING
 
 __all__ = ["is_library"]
 
@@ -48,6 +51,9 @@ def _set_flags(words: list[str]) -> list[tuple[str, bool]]:
     return [("e" if f == "errexit" else "u" if f == "nounset" else f, on) for f, on in out]
 
 
+_TEST_DIR = re.compile(r"(^|/)(tests?|testdata|e2e|fixtures?)/")
+
+
 @check("DEP001", "strict-mode", category="deploy", severity="high", pillar="reliability")
 def strict_mode(ctx: ScanContext) -> Iterator[Result]:
     """Scripts run in strict mode (`set -euo pipefail`) and never switch it off for good.
@@ -57,6 +63,10 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
         `#!/bin/bash -e` form) before the first real command, and reports a later `set +e`,
         `set +u` or `set +o pipefail` that is never switched back on. POSIX `sh` scripts need
         `-e` and `-u` (pipefail is not POSIX). Sourced libraries inherit the caller's mode.
+        Missing errexit is high in operational scripts (deploy, install, setup, backup...) and low
+        elsewhere (build helpers, best-effort cleanup); with errexit on, a missing `-u` is not
+        reported, and a missing pipefail only for deploy/backup jobs (low), since masked pipelines
+        are reported where they matter by DEP030.
     Why it matters
         Without `-e` a failed step (a download, a migration) is ignored and the script carries on
         deploying a half-configured host; without `pipefail` `curl ... | tar x` hides a failed
@@ -64,7 +74,7 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
         `rm -rf /`.
     Example
         #!/usr/bin/env bash
-        set -eo pipefail        # -u missing: fails
+        set -uo pipefail        # -e missing: a failed step does not stop the deploy
     Fix
         Put `set -euo pipefail` right after the shebang. Where a command may fail on purpose,
         use `cmd || true` or `if cmd; then` rather than `set +e`.
@@ -77,7 +87,11 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
         yield Result.not_applicable("no shell scripts found")
         return
     for art, script in scripts:
-        if is_library(script, art):
+        if art.embedded:
+            continue  # generated scripts: DEP039 judges their error handling
+        if _TEST_DIR.search(art.path):
+            continue  # test harness scripts are not deployment artifacts
+        if is_library(script, art) or library_callers(ctx, art):
             yield Result.not_applicable(
                 f"{art.path} is a sourced library; it inherits the caller's mode",
                 art.evidence(1),
@@ -114,6 +128,33 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
             ):
                 first_cmd_line = cmd.line
         missing = sorted(f for f in need if not state.get(f))
+        long_job = bool(LONG_RUNNING_NAME.search(art.path.rsplit("/", 1)[-1]))
+        ops = bool(_OPS_NAME.search(art.path.rsplit("/", 1)[-1]))
+        if missing and "e" in missing and not ops:
+            steps = [
+                c
+                for c in script.commands
+                if MUTATING.match(c.name.rsplit("/", 1)[-1])
+                and not c.errexit_suppressed
+                and "||" not in c.logical
+            ]
+            if len(steps) < 3:
+                # a helper with nothing to abort half-way: errexit would change nothing that matters
+                yield Result.passed(
+                    f"{art.path}: no errexit, but fewer than 3 unchecked state-changing steps",
+                    art.evidence(1),
+                    subject=art.path,
+                )
+                continue
+        if missing and "e" not in missing and (not long_job or missing == ["u"]):
+            # errexit is on: -u and pipefail are hardening the script's authors may reasonably skip
+            # (masked pipelines are reported by DEP030 where they matter); policy, not a defect
+            yield Result.passed(
+                f"{art.path}: errexit on (`set -e`); {', '.join(missing)} not set",
+                art.evidence(min(where.values())),
+                subject=art.path,
+            )
+            continue
         late = sorted(f for f in need if state.get(f) and first_cmd_line and where.get(f, 0) > first_cmd_line)
         flags_txt = "set -eu" if posix else "set -euo pipefail"
         if missing:
@@ -122,11 +163,15 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
                 if where
                 else art.evidence(1, note="no strict-mode `set` found")
             )
+            # Missing errexit matters most in operational scripts; elsewhere (build helpers,
+            # best-effort cleanup) it is a policy choice: low.
+            sev = "high" if "e" in missing and ops else "low"
             yield Result.fail(
                 f"{art.path}: strict mode incomplete, missing {', '.join('-' + f if len(f) == 1 else f for f in missing)} "
                 f"(want `{flags_txt}`)",
                 ev,
                 subject=art.path,
+                severity=sev,
             )
         elif undone:
             flag, line = undone[0]
@@ -137,13 +182,14 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
                 art.evidence(where[flag], note="enabled here"),
                 subject=art.path,
             )
-        elif late:
+        elif late and ops:
             yield Result.fail(
                 f"{art.path}: strict mode set only after commands already ran (line "
                 f"{where[late[0]] + art.line_offset})",
                 art.evidence(where[late[0]]),
                 art.evidence(first_cmd_line, note="first command runs without strict mode"),
                 subject=art.path,
+                severity="high" if ops else "low",
             )
         else:
             yield Result.passed(
@@ -173,8 +219,17 @@ def error_trap(ctx: ScanContext) -> Iterator[Result]:
     """
     seen = False
     for art, script in ctx.parsed("shell"):
-        creates_tmp = any("mktemp" in c.text for c in script.commands)
-        if not (_OPS_NAME.search(art.path) or creates_tmp) or is_library(script, art):
+        if art.embedded:
+            continue
+        tmp_vars = [n for n, v, _ in script.assignments if "mktemp" in v]
+        # temp files removed explicitly on the normal path need no trap to be tidy
+        leaked = [
+            v
+            for v in tmp_vars
+            if not any(c.name == "rm" and re.search(rf"\$\{{?{v}\b", c.text) for c in script.commands)
+        ]
+        long_job = bool(LONG_RUNNING_NAME.search(art.path.rsplit("/", 1)[-1]))
+        if not (long_job or leaked) or is_library(script, art):
             continue
         seen = True
         traps = [c for c in script.commands if c.words[:1] == ["trap"] and len(c.words) >= 3]
@@ -185,6 +240,7 @@ def error_trap(ctx: ScanContext) -> Iterator[Result]:
                 "half-applied change behind",
                 art.evidence(1, note="no `trap ... ERR|EXIT`"),
                 subject=art.path,
+                severity=None if long_job else "low",
             )
             continue
         bad = []
@@ -225,8 +281,8 @@ def concurrency_lock(ctx: ScanContext) -> Iterator[Result]:
     """Deploy and backup scripts take a lock so two runs cannot interleave.
 
     What it does
-        For deploy, backup, restore and migration scripts (by name) and any operational script of 80
-        or more commands, looks for `flock` (directly or in a sourced library function), `mkdir` of a lock directory, `lockfile`/`lockrun`, or a
+        For deploy, provision, upgrade, backup, restore and migration scripts (by name: jobs that are
+        re-run or scheduled; a one-shot installer is not), looks for `flock` (directly or in a sourced library function), `mkdir` of a lock directory, `lockfile`/`lockrun`, or a
         `set -o noclobber` lock file.
     Why it matters
         Two overlapping runs (a cron backup and a manual one, two operators deploying) write the
@@ -271,8 +327,8 @@ def log_file(ctx: ScanContext) -> Iterator[Result]:
     """Operational scripts log to a file, with timestamps.
 
     What it does
-        For deploy, backup, restore and migration scripts and any operational script of 80 or more
-        commands, looks for output written to a log file (`tee -a FILE`, `>> "$LOG_FILE"`,
+        For deploy, provision, upgrade, backup, restore and migration scripts (by name; one-shot
+        installers are not expected to keep a log file), looks for output written to a log file (`tee -a FILE`, `>> "$LOG_FILE"`,
         `exec > >(tee -a ...)`) or sent to syslog (`logger`), and for timestamps (`date`,
         `logger`, `ts`) in the script or the library functions it sources.
     Why it matters

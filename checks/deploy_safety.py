@@ -37,7 +37,7 @@ def _report(
 
 
 _PIPE_SHELL = re.compile(
-    r"\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+(-\S+\s+)*)?(ba|z|da)?sh\b|"
+    r"\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+(-\S+\s+)*)?((ba|z|da)?sh|php\d*|python[\d.]*|perl|ruby|node)\b|"
     r"\b(ba)?sh\s+(-s\s+)?<\(\s*(curl|wget)\b|\b(ba)?sh\s+-c\s+[\"']?\$\(\s*(curl|wget)\b"
 )
 
@@ -47,7 +47,7 @@ def curl_pipe_shell(ctx: ScanContext) -> Iterator[Result]:
     """Scripts never pipe a download straight into a shell (`curl ... | bash`).
 
     What it does
-        Reports `curl|wget ... | sh/bash`, `bash <(curl ...)` and `sh -c "$(curl ...)"` in every
+        Reports `curl|wget ... | sh/bash` (or `php`, `python`, `perl`, `ruby`, `node`), `bash <(curl ...)` and `sh -c "$(curl ...)"` in every
         shell script.
     Why it matters
         Whatever the server (or anyone in the middle, or a truncated transfer) sends runs as
@@ -123,17 +123,95 @@ def verified_downloads(ctx: ScanContext) -> Iterator[Result]:
     for art, script in scripts:
         bad = []
         for c in script.commands:
-            if not (_downloads_file(c) and (_ARTIFACT_URL.search(c.text) or "releases" in c.text)):
+            piped = _piped_into_extractor(script, c)
+            if not piped and not (
+                _downloads_file(c) and (_ARTIFACT_URL.search(c.text) or "releases" in c.text)
+            ):
                 continue
-            rng = script.functions.get(c.function or "", (c.line, len(script.lines)))
-            verified = any(
-                _VERIFY.search(o.logical) and not is_printer(o)
-                for o in script.commands
-                if c.line <= o.line <= rng[1] and (o.function == c.function)
-            )
-            if not verified:
-                bad.append((c, f"`{c.name}` download never verified"))
+            if not piped and not _used_as_install(script, c):
+                continue  # saved for comparison or reading, never installed or run
+            if not _verified_after(script, c):
+                what = f"`{c.name}` piped into `{piped}`" if piped else f"`{c.name}` download"
+                bad.append((c, f"{what} never verified"))
         yield _report(art, bad, "downloads are verified", "unverified download")
+
+
+def _saved_name(c: Command) -> str | None:
+    args = c.argv[1:]
+    for i, w in enumerate(args):
+        if w in ("-o", "-O", "--output", "--output-document") and i + 1 < len(args):
+            return args[i + 1].rsplit("/", 1)[-1]
+    urls = [w for w in args if "://" in w]
+    return urls[0].rsplit("/", 1)[-1] if urls else None
+
+
+def _verified_after(script: ShellScript, c: Command) -> bool:
+    """A checksum/signature step that names the saved file, or follows within a few lines."""
+    name = _saved_name(c)
+    if "pipeline" in c.contexts:
+        name = None
+    rng = script.functions.get(c.function or "", (c.line, len(script.lines)))
+    for o in script.commands:
+        if not (c.line <= o.line <= rng[1]) or o.function != c.function or is_printer(o):
+            continue
+        if not _VERIFY.search(o.logical):
+            continue
+        near = o.line - c.end_line <= 6
+        names_it = bool(name) and name is not None and (name in o.logical or "$" in name)
+        if near or names_it or (c.function is not None and name is None):
+            return True
+    return False
+
+
+def _piped_into_extractor(script: ShellScript, c: Command) -> str | None:
+    """`curl URL | tar x -C /usr/local/bin`: a download unpacked straight into a system directory."""
+    if c.name not in ("curl", "wget") or "pipeline" not in c.contexts:
+        return None
+    for o in script.commands:
+        if o.line == c.line and "pipeline_last" in o.contexts and o.name in ("tar", "bsdtar"):
+            dest = next((o.argv[i + 1] for i, w in enumerate(o.argv[:-1]) if w in ("-C", "--directory")), "")
+            if re.match(r"^/(usr|opt|bin|sbin|lib|etc)\b", dest):
+                return o.name
+    return None
+
+
+_INSTALLS = (
+    "tar",
+    "unzip",
+    "install",
+    "mv",
+    "cp",
+    "chmod",
+    "dpkg",
+    "rpm",
+    "apt-get",
+    "apt",
+    "sh",
+    "bash",
+    "gunzip",
+    "php",
+    "python3",
+)
+
+
+def _used_as_install(script: ShellScript, c: Command) -> bool:
+    """The saved file is later unpacked, installed, made executable or run (or saved into a system path)."""
+    name = _saved_name(c)
+    args = c.argv[1:]
+    out = next(
+        (args[i + 1] for i, w in enumerate(args[:-1]) if w in ("-o", "--output", "-O", "--output-document")),
+        "",
+    )
+    if re.match(r"^/(usr|opt|bin|sbin|lib|etc)\b", out):
+        return True
+    if not name or ("$" in name and not out):
+        return True  # cannot tell: keep the conservative reading
+    for o in script.commands:
+        if o.line <= c.line or name not in o.text:
+            continue
+        if o.name in _INSTALLS or o.name.endswith(name) or o.name.startswith("./"):
+            return True
+    return False
 
 
 def _world_writable(mode: str) -> bool:
@@ -213,27 +291,73 @@ def rm_rf_guarded(ctx: ScanContext) -> Iterator[Result]:
     if not scripts:
         yield Result.not_applicable("no shell scripts found")
     for art, script in scripts:
-        consts: dict[str, bool] = {}
-        for name, value, _ in script.assignments:
-            v = value.strip("'\"")
-            safe = (bool(v) and "$" not in v.replace("$(mktemp", "")) or v.startswith("$(mktemp")
-            consts[name] = consts.get(name, True) and safe
         bad = []
         for c in script.commands:
             if not _rm_rf(c):
                 continue
             for a in c.argv[1:]:
-                m = re.match(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*|[0-9@*])(:?[?])?", a)
+                m = re.match(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*|[0-9@*])(:?[?])?\}?(.*)$", a)
                 if not m or m.group(2):
                     continue
-                var = m.group(1)
-                if not consts.get(var, False):
+                var, rest = m.group(1), m.group(3)
+                loop_src = _loop_source(script, c, var)
+                if loop_src is not None:
+                    # `for old in $(ls "$DIR"/*)`: the danger is DIR, the loop variable is never empty
+                    inner = re.search(r"\$\{?([A-Za-z_]\w*)\}?\"?/", loop_src)
+                    if inner and _may_be_empty(script, c, inner.group(1)):
+                        bad.append(
+                            (c, f"`rm -rf {a}` over `{loop_src[:40]}` with ${inner.group(1)} possibly empty")
+                        )
+                        break
+                    continue
+                # `rm -rf "$X"` with X empty removes nothing; `"$X/"*` or `$X/sub` becomes `/...`
+                if not rest.startswith(("/", "*")):
+                    continue
+                if _may_be_empty(script, c, var):
                     bad.append((c, f"`rm -rf {a}` with ${var} possibly empty"))
                     break
         yield _report(art, bad, "rm -rf paths are guarded", "dangerous rm -rf")
 
 
-_EXTERNAL = re.compile(r"\$\{?([0-9@*]|OPTARG|REPLY)\b|\$\((curl|wget|cat)\b")
+_EXTERNAL = re.compile(r"\$\{?([1-9@*]|OPTARG|REPLY)\b|\$\((curl|wget|cat)\b")
+
+
+def _loop_source(script: ShellScript, c: Command, var: str) -> str | None:
+    """The word list of the `for VAR in ...` loop around ``c``, if VAR is its loop variable."""
+    for ln in range(c.line, max(0, c.line - 30), -1):
+        m = re.match(rf"^\s*for\s+{re.escape(var)}\s+in\s+(.*?)(;\s*do)?\s*$", script.logical_line(ln))
+        if m:
+            return m.group(1)
+    return None
+
+
+def _may_be_empty(script: ShellScript, c: Command, var: str) -> bool:
+    """Can ``$var`` be empty or unset when ``c`` runs? False when every assignment gives a
+    non-empty value (literal, default, mktemp), an emptiness test guards it, or (for `$1`) every
+    caller of the function passes a non-empty word."""
+    if var.isdigit():
+        if c.function is None:
+            return True
+        calls = [x for x in script.commands if x.words[:1] == [c.function]]
+        n = int(var)
+        return not calls or any(len(x.words) <= n or x.words[n] in ("", '""') for x in calls)
+    assigns = [(v, ln) for name, v, ln in script.assignments if name == var]
+    if not assigns:
+        return True
+    for v, _ in assigns:
+        val = v.strip("'\"")
+        if not val or (
+            val.startswith("$") and not val.startswith("$(mktemp") and not re.search(r":[-=][^}]+\}", val)
+        ):
+            # a value from another variable or command: safe only if a guard tests it
+            break
+    else:
+        return False
+    guard = re.compile(
+        rf"(-[nzdefs]\s+\"?\$\{{?{re.escape(var)}\b|\$\{{{re.escape(var)}:[?]|\$\{{{re.escape(var)}:=)"
+    )
+    # a guard anywhere counts: functions defined early are called after the script's own checks
+    return not any(guard.search(x.text) for x in script.commands)
 
 
 @check("DEP013", "no-eval-external-input", category="deploy", severity="high", pillar="security")
@@ -268,7 +392,10 @@ def eval_external(ctx: ScanContext) -> Iterator[Result]:
                 continue
             rest = " ".join(c.argv[1:])
             refs = set(re.findall(r"\$\{?([A-Za-z_]\w*)", rest))
-            if _EXTERNAL.search(rest) or refs & tainted:
+            external = _EXTERNAL.search(rest)
+            if external and c.function is not None and re.fullmatch(r"\$\{?[1-9]", external.group(0)):
+                external = None  # a function's own argument: what its callers pass, not user input
+            if external or refs & tainted:
                 bad.append((c, "eval of external input"))
         yield _report(art, bad, "no eval of external input", "command injection risk")
 

@@ -68,6 +68,58 @@ def _conditional(node: Any) -> bool:
     return False
 
 
+_STATEMENT_WRAPPERS = ("pipeline", "list", "redirected_statement", "negated_command")
+
+
+def _contexts(node: Any) -> tuple[str, ...]:
+    """Execution contexts of a command node, innermost first, up to its function body."""
+    out: list[str] = []
+    child = node
+    parent = node.parent
+    while parent is not None and parent.type not in ("program", "function_definition"):
+        pt = parent.type
+        if pt == "list":
+            ops = [c for c in parent.children if c.type in ("&&", "||")]
+            last = parent.children[-1] if parent.children else None
+            out.append("andor_last" if last is not None and last.id == child.id and ops else "andor")
+        elif pt == "negated_command":
+            out.append("negated")
+        elif pt == "pipeline":
+            parts = [c for c in parent.children if c.is_named]
+            out.append("pipeline_last" if parts and parts[-1].id == child.id else "pipeline")
+        elif pt == "command_substitution":
+            out.append("cmdsubst")
+        elif pt == "process_substitution":
+            out.append("procsubst")
+        elif pt == "subshell":
+            out.append("subshell")
+        elif pt in ("if_statement", "while_statement", "elif_clause"):
+            is_cond = False
+            for c in parent.children:
+                if c.type in ("then", "do_group"):
+                    break
+                if c.id == child.id:
+                    is_cond = True
+                    break
+            if is_cond:
+                out.append("condition")
+        if pt not in _STATEMENT_WRAPPERS:
+            nxt = child.next_sibling
+            if nxt is not None and nxt.type == "&" and child.type != "command_name":
+                out.append("background")
+        child, parent = parent, parent.parent
+    if parent is not None and parent.type == "program":
+        nxt = child.next_sibling
+        if nxt is not None and nxt.type == "&":
+            out.append("background")
+    return tuple(out)
+
+
+def _flat(text: str) -> str:
+    """One logical line: backslash-newline continuations joined, whitespace collapsed."""
+    return " ".join(text.replace("\\\n", " ").split())
+
+
 def parse(text: str, shell: str, line_level: Callable[[str, str], ShellScript]) -> ShellScript:
     """Parse with tree-sitter; ``line_level`` runs only when a region fails to parse."""
     tree = _parser().parse(text.encode("utf-8"))
@@ -122,6 +174,24 @@ def parse(text: str, shell: str, line_level: Callable[[str, str], ShellScript]) 
             if name_node is not None:
                 name = _text(name_node).split("[", 1)[0]
                 assignments.append((name, _text(value_node) if value_node else "", node.start_point[0] + 1))
+        elif t == "test_command":
+            # `[ ... ]` / `[[ ... ]]`: emitted as a command named `[`/`[[` with its tokens as words
+            toks = _text(node).split()
+            start, end = node.start_point[0] + 1, node.end_point[0] + 1
+            if toks:
+                commands.append(
+                    Command(
+                        start,
+                        end,
+                        _flat(_text(node)),
+                        [_unquote(w) for w in toks],
+                        func,
+                        logical=logical(start, min(end, start + 30)),
+                        conditional=_conditional(node),
+                        guarded=guarded(node),
+                        contexts=_contexts(node),
+                    )
+                )
         elif t in ("command", "declaration_command", "unset_command"):
             words: list[str] = []
             redirects: list[tuple[str, str]] = []
@@ -158,13 +228,14 @@ def parse(text: str, shell: str, line_level: Callable[[str, str], ShellScript]) 
                     Command(
                         start,
                         end,
-                        " ".join(_text(node).split()) if "\n" not in _text(node) else _text(node),
+                        _flat(_text(node)) if "<<" not in _text(node) else _text(node),
                         words,
                         func,
                         logical=logical(stmt.start_point[0] + 1, min(s_end, start + 30)),
                         redirects=redirects,
                         conditional=_conditional(node),
                         guarded=guarded(node),
+                        contexts=_contexts(node),
                     )
                 )
         for child in reversed(node.children):
@@ -176,7 +247,13 @@ def parse(text: str, shell: str, line_level: Callable[[str, str], ShellScript]) 
             f"tree-sitter could not parse lines {lo}-{hi}: line-level analysis used for them"
         )
         fallback = line_level(text, shell)
-        commands += [c for c in fallback.commands if c.line in error_lines]
+        broken = [c for c in fallback.commands if c.line in error_lines]
+        for c in broken:
+            if c.function is None:  # inside a function tree-sitter did delimit: it belongs there
+                inside = [(rng[0], name) for name, rng in functions.items() if rng[0] <= c.line <= rng[1]]
+                if inside:
+                    c.function = max(inside)[1]
+        commands += broken
         assignments += [a for a in fallback.assignments if a[2] in error_lines]
         # keep functions the line layer found in broken regions
         for name, rng in fallback.functions.items():

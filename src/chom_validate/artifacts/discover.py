@@ -443,7 +443,10 @@ def embedded_artifacts(script: Artifact) -> list[Artifact]:
         where = h.target or f"{script.path}#heredoc-{h.line}"
         cand = make_candidate(where, h.body)
         kind = detect_kind(cand)
-        if kind in (None, "shell", "yaml", "json", "markdown"):
+        # A generated script (`cat > /etc/x/rules.sh <<EOF` with a shebang) is a program of its own;
+        # other shell-looking heredocs (snippets fed to `bash <<EOF`, messages) are not.
+        generated_script = kind == "shell" and h.target is not None and h.body.startswith("#!")
+        if kind in (None, "yaml", "json", "markdown") or (kind == "shell" and not generated_script):
             continue
         child = Artifact(
             path=script.path,
@@ -459,6 +462,8 @@ def embedded_artifacts(script: Artifact) -> list[Artifact]:
             templated=bool(_TEMPLATE_RE.search(h.body)) or (not h.quoted and "$" in h.body),
         )
         child.meta["heredoc"] = h
+        if kind == "shell":
+            child.meta["shell"] = detect_shell(h.body, h.target or "")
         if cand.data_error is not None:
             child._parse_error = ArtifactParseError(cand.data_error.args[0], cand.data_error.line)
         out.append(child)

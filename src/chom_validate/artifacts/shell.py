@@ -50,12 +50,12 @@ WRAPPERS = ("run", "run_cmd", "execute", "dry_run", "maybe_run", "retry", "with_
 
 
 _WRAPPER_WORDS = frozenset(("sudo", "command", "exec", "nohup", "time", *WRAPPERS))
-_ASSIGN_RE = re.compile(r"^\w+=")
+_ENV_ASSIGN_RE = re.compile(r"^\w+=")  # `VAR=value cmd`: an environment prefix, not the command
 
 
 def _strip_wrappers(words: tuple[str, ...]) -> tuple[str, ...]:
     i, n = 0, len(words)
-    while i < n and (words[i] in _WRAPPER_WORDS or _ASSIGN_RE.match(words[i])):
+    while i < n and (words[i] in _WRAPPER_WORDS or _ENV_ASSIGN_RE.match(words[i])):
         i += 1
         while i < n and words[i].startswith("-") and n - i > 1:
             i += 1
@@ -73,6 +73,16 @@ class Command:
     redirects: list[tuple[str, str]] = field(default_factory=list)  # (op, target) e.g. ('>>', '/etc/x')
     conditional: bool = False  # runs as an if/while condition or in a `&&`/`||` list
     guarded: bool = False  # conditional, or inside an if/case branch (runs only when a test holds)
+    # Where the command runs, innermost first, up to its function body (tree-sitter layer only):
+    # 'condition' (if/while/until test), 'andor' (left of a `&&`/`||`), 'andor_last' (after the last
+    # `&&`/`||`), 'negated', 'cmdsubst', 'pipeline' (not its last element), 'pipeline_last',
+    # 'subshell', 'background', 'procsubst'. Errexit is off for the first three and under 'cmdsubst'.
+    contexts: tuple[str, ...] = ()
+
+    @property
+    def errexit_suppressed(self) -> bool:
+        """bash ignores errexit for this command's own failure (its context, not its callers')."""
+        return any(c in ("condition", "andor", "negated") for c in self.contexts)
 
     @property
     def name(self) -> str:

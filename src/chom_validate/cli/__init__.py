@@ -12,7 +12,7 @@ import sys
 from .app import app, fail
 
 # Command modules register themselves on `app` when imported.
-for _name in ("scan", "info", "report", "governance", "remote"):
+for _name in ("scan", "info", "report", "governance", "remote", "model"):
     try:
         importlib.import_module(f"{__name__}.{_name}")
     except ModuleNotFoundError as _exc:  # a room not built yet

@@ -1,0 +1,169 @@
+"""What shell programs write: files created or changed, with resolved path, content, mode and line.
+
+API (no I/O; memoised per scan through ``ctx.derived``):
+
+- ``program_writes(program) -> list[FileWrite]``: every write of one ``ShellProgram`` (redirections
+  `>`/`>>`, `tee [-a]`, `cp`/`install` destinations, `sed -i`, heredocs with a target, heredocs
+  captured into a variable with `read -d ''` or `V=$(cat <<EOF)` and written later with
+  `echo "$V" > f`/`printf`), in line order.
+- ``all_writes(ctx) -> list[FileWrite]``: the writes of every program of the scan.
+- ``FileWrite``: ``path`` (resolved with the program's known constants; unknown parts stay `$X`),
+  ``raw`` (as written), ``op``, ``artifact``/``line`` (where the write happens), ``content`` (when
+  known: heredoc body, echo/printf text), ``mode`` and ``mode_line`` (`install -m`, a later
+  `chmod` of the same path, else the umask in effect: ``mode_assumed`` is True when it rests on
+  the default umask 022), ``owner`` (a later `chown`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..artifacts import Artifact
+from ..artifacts.shell import Command
+from .shell_program import ShellProgram, shell_programs
+
+
+@dataclass
+class FileWrite:
+    path: str
+    raw: str
+    op: str  # '>', '>>', 'tee', 'tee -a', 'cp', 'install', 'sed -i', 'heredoc', 'heredoc >>'
+    artifact: Artifact
+    line: int
+    function: str | None
+    content: str | None = None
+    mode: str | None = None
+    mode_line: int | None = None
+    mode_assumed: bool = True
+    owner: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.artifact.path}:{self.line + self.artifact.line_offset}"
+
+
+_SKIP = ("/dev/null", "/dev/stderr", "/dev/stdout", "/dev/tty")
+
+
+def _content(c: Command) -> str | None:
+    if c.name == "echo":
+        args = [w for w in c.argv[1:] if not re.fullmatch(r"-[neE]+", w)]
+        return " ".join(args) + "\n"
+    if c.name == "printf" and len(c.argv) > 1:
+        return c.argv[1].replace("\\n", "\n")
+    return None
+
+
+def program_writes(prog: ShellProgram) -> list[FileWrite]:
+    out: list[FileWrite] = []
+    captured: dict[str, str] = {}  # variables holding a heredoc body (`read -d '' V <<EOF`, `V=$(cat <<EOF)`)
+    for art, script in prog.units:
+        docs = {h.line: h for h in script.heredocs}
+        umask = "022"
+        for c in script.commands:
+            if c.name == "umask" and len(c.argv) > 1 and re.fullmatch(r"0?[0-7]{3}", c.argv[1]):
+                umask = c.argv[1][-3:]
+            h = docs.get(c.line)
+            if h is not None and c.name == "read" and "-d" in c.argv:
+                var = c.argv[-1]
+                captured[var] = h.body
+            m = re.match(r"^\s*(?:local\s+|export\s+)?(\w+)=\$\(\s*cat\s*<<", script.logical_line(c.line))
+            if h is not None and m:
+                captured[m.group(1)] = h.body
+            targets: list[tuple[str, str]] = [(op, t) for op, t in c.redirects if op in (">", ">>")]
+            if c.name == "tee":
+                append = any(w in ("-a", "--append") for w in c.argv[1:])
+                targets += [("tee -a" if append else "tee", w) for w in c.argv[1:] if not w.startswith("-")]
+            elif c.name in ("cp", "install") and len(c.argv) >= 3:
+                args = [w for w in c.argv[1:] if not w.startswith("-")]
+                if c.name == "install":
+                    args = [
+                        w
+                        for i, w in enumerate(c.argv[1:], 1)
+                        if not w.startswith("-")
+                        and c.argv[i - 1] not in ("-m", "-o", "-g", "--mode", "--owner", "--group")
+                    ]
+                if len(args) >= 2:
+                    targets.append((c.name, args[-1]))
+            elif c.name == "sed" and any(w.startswith("-i") or w == "--in-place" for w in c.argv[1:]):
+                plain = [w for w in c.argv[1:] if not w.startswith("-")]
+                has_e = any(w in ("-e", "--expression") for w in c.argv[1:])
+                files = plain if has_e else plain[1:]  # the first word is the script
+                targets += [("sed -i", w) for w in files]
+            if h is not None and h.target and not any(t == h.target for _, t in targets):
+                # `cat << EOF > /etc/x.conf`: the redirect sits after the heredoc operator
+                targets.append((">>" if h.append else ">", h.target))
+            for op, raw in targets:
+                if raw in _SKIP or raw.startswith("&"):
+                    continue
+                content: str | None = None
+                if h is not None and (h.target or op in ("tee", "tee -a", ">", ">>")):
+                    content = h.body
+                    op = "heredoc" if op in (">", "tee") else "heredoc >>" if op in (">>", "tee -a") else op
+                elif op in (">", ">>"):
+                    content = _content(c)
+                    if content is not None:
+                        ref = re.fullmatch(r"\s*\$\{?(\w+)\}?\s*", content)
+                        if ref and ref.group(1) in captured:
+                            content = captured[ref.group(1)]
+                path = prog.value(raw) or raw
+                mode = None
+                assumed = True
+                if c.name == "install":
+                    mi = next(
+                        (c.argv[i + 1] for i, w in enumerate(c.argv[:-1]) if w in ("-m", "--mode")), None
+                    )
+                    if mi:
+                        mode, assumed = mi, False
+                if mode is None and op == "sed -i":
+                    mode, assumed = None, False  # sed -i keeps the file's existing mode
+                elif mode is None:
+                    base = 0o666 & ~int(umask, 8)
+                    mode = f"0{base:o}"
+                    assumed = umask == "022"
+                out.append(FileWrite(path, raw, op, art, c.line, c.function, content, mode, None, assumed))
+    # later chmod/chown of the same path
+    by_path: dict[str, list[FileWrite]] = {}
+    for w in out:
+        by_path.setdefault(w.path, []).append(w)
+    for art, c in prog.commands():
+        if c.name not in ("chmod", "chown") or len(c.argv) < 3:
+            continue
+        arg = c.argv[1] if not c.argv[1].startswith("-") else (c.argv[2] if len(c.argv) > 3 else None)
+        for f in c.argv[2:]:
+            path = prog.value(f) or f
+            for w in by_path.get(path, []):
+                if w.artifact is art and w.line > c.line:
+                    continue
+                if c.name == "chmod" and arg:
+                    w.mode, w.mode_line, w.mode_assumed = arg, c.line, False
+                elif c.name == "chown" and arg:
+                    w.owner = arg
+    return out
+
+
+def assembled(writes: list[FileWrite]) -> dict[str, tuple[str, list[FileWrite]]]:
+    """Content of each path as the writes build it in line order (`>` restarts, `>>` appends);
+    only paths whose every write has known content."""
+    out: dict[str, tuple[str, list[FileWrite]]] = {}
+    unknown: set[str] = set()
+    for w in sorted(writes, key=lambda x: (x.artifact.path, x.line)):
+        if w.content is None or w.op in ("cp", "install", "sed -i"):
+            unknown.add(w.path)
+            continue
+        if w.op in (">", "heredoc", "tee") or w.path not in out:
+            out[w.path] = (w.content, [w])
+        else:
+            text, ws = out[w.path]
+            out[w.path] = (text + w.content, [*ws, w])
+    return {k: v for k, v in out.items() if k not in unknown}
+
+
+def all_writes(ctx: object) -> list[FileWrite]:
+    from ..engine import ScanContext
+
+    assert isinstance(ctx, ScanContext)
+    return ctx.derived(  # type: ignore[no-any-return]
+        ("facts.writes",), lambda: [w for p in shell_programs(ctx) for w in program_writes(p)]
+    )
