@@ -44,7 +44,7 @@ def test_bad_fails_at_line(bad: RunReport, check_id: str, path: str, line: int) 
 
 def test_literal_credential_on_command_line_is_critical(bad: RunReport) -> None:
     sev = {f.evidence[0].line: f.effective_severity for f in findings(bad, "SEC001", "fail")}
-    assert sev[5] == Severity.CRITICAL and sev[4] == Severity.HIGH
+    assert sev[5] == Severity.CRITICAL and sev[4] == Severity.MEDIUM
 
 
 @pytest.mark.parametrize("check_id", IDS)
