@@ -15,9 +15,11 @@ stay visible so a reader still knows *what* leaked and where.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import threading
+from typing import Any
 
 MASK = "***REDACTED***"
 
@@ -98,7 +100,14 @@ _known_re: re.Pattern[str] | None = None
 _lock = threading.Lock()
 # Too short or too common to mask everywhere without eating ordinary words.
 _MIN_KNOWN = 4
-_NEVER_KNOWN = frozenset(("true", "false", "none", "null", "admin", "root", "password", "secret", "test"))
+# Words of the output formats themselves (statuses, severities, field values) are never masked as values.
+_NEVER_KNOWN = frozenset(
+    (
+        "true", "false", "none", "null", "admin", "root", "password", "secret", "test", "pass", "fail", "error",
+        "not_applicable", "critical", "high", "medium", "low", "info", "local", "waiver", "baseline", "passed",
+        "failed", "warning", "note", "secrets", "security",
+    )
+)
 
 
 def remember(value: str | None) -> None:
@@ -114,9 +123,11 @@ def remember(value: str | None) -> None:
             return
         _known.add(v)
         # The JSON-escaped spelling too, so a value with a quote or backslash is masked in JSON output.
-        esc = json.dumps(v)[1:-1]
-        if esc != v:
-            _known.add(esc)
+        # The JSON- and XML/HTML-escaped spellings too, so the final pass over a rendered document
+        # masks a value holding a quote, `&` or `<`.
+        for esc in (json.dumps(v)[1:-1], html.escape(v), html.escape(v, quote=False)):
+            if esc != v:
+                _known.add(esc)
         _known_re = None
 
 
@@ -223,3 +234,43 @@ def looks_like_placeholder(value: str) -> bool:
             "<",
         )
     )
+
+
+def redact_values(text: str) -> str:
+    """Mask only the run-wide known values: safe on rendered XML/HTML/JSON text, whose escaping the
+    pattern rules could break (a rendered document is built from already-redacted findings)."""
+    known = _known_pattern()
+    return known.sub(MASK, text) if known is not None and text else text
+
+
+def redact_tree(obj: Any) -> Any:
+    """`redact` every string leaf of a JSON-like structure (keys stay), before it is serialized."""
+    if isinstance(obj, str):
+        return redact(obj)
+    if isinstance(obj, dict):
+        return {k: redact_tree(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [redact_tree(v) for v in obj]
+    return obj
+
+
+class RedactingWriter:
+    """A text stream that redacts everything written through it (terminal, errors, progress, explain).
+
+    Rich writes a rendered print in one call, so a secret is never split across writes in practice;
+    the run-wide value set is consulted at write time, so values found late in the run are masked too.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact(text))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for ln in lines:
+            self.write(ln)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding...
+        return getattr(self._stream, name)

@@ -6,13 +6,15 @@ import json
 from importlib import resources
 from typing import Any
 
+from ..redact import redact_tree
 from ..results import RunReport
 
 SCHEMA_FILE = "run-report.schema.json"
 
 
 def to_json(report: RunReport) -> str:
-    return json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
+    # Final pass: values found anywhere in the run are masked even where no pattern sees them.
+    return json.dumps(redact_tree(report.model_dump(mode="json")), indent=2, sort_keys=False) + "\n"
 
 
 def generate_schema() -> dict[str, Any]:

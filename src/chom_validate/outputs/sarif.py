@@ -17,6 +17,7 @@ import posixpath
 from typing import Any
 
 from ..findings import Evidence, Finding, Severity, Status
+from ..redact import redact_tree
 from ..registry import DOC_SECTIONS
 from ..results import CheckMeta, RunReport
 
@@ -42,7 +43,7 @@ SECURITY_SEVERITY = {
 
 
 def render(report: RunReport) -> str:
-    return json.dumps(to_sarif(report), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(redact_tree(to_sarif(report)), indent=2, ensure_ascii=False) + "\n"
 
 
 def to_sarif(report: RunReport) -> dict[str, Any]:
