@@ -70,7 +70,13 @@ _RUNNERS = frozenset(("exec", "run", "--", "ssh", "sudo", "env", "nsenter", "chr
 
 def _cmdline_secret(c: Command) -> tuple[str, str] | None:
     """(what, value) when a command passes a credential in its argv (or its environment prefix)."""
+    m = _ENV_PREFIX.match(c.text.strip())
+    if m:  # `PGPASSWORD=x psql`: the parser keeps the assignment out of the words
+        return f"{m.group(1)}= environment prefix", m.group(2).strip("'\"")
     return argv_secret(c.words)
+
+
+_ENV_PREFIX = re.compile(r"^(?:\w+=\S*\s+)*(PGPASSWORD|MYSQL_PWD|REDISCLI_AUTH|SSHPASS)=(\"[^\"]*\"|'[^']*'|\S+)\s+\S")
 
 
 def argv_secret(words: list[str], depth: int = 0) -> tuple[str, str] | None:
@@ -367,8 +373,13 @@ def hardcoded(ctx: ScanContext) -> Iterator[Result]:
             if len(ln) > 4000:
                 ln = ln[:4000]
             if PRIVATE_KEY_BEGIN.search(ln):
-                if _private_key_is_real(art, i) and not test:
-                    leaks.append((i, "private key committed", "critical"))
+                if _private_key_is_real(art, i):
+                    for body in art.lines[i : i + 200]:  # every body line joins the run-wide mask set
+                        if "-----END" in body:
+                            break
+                        remember(body.strip().strip("\"',"))
+                    if not test:
+                        leaks.append((i, "private key committed", "critical"))
                 continue
             comment = bool(_COMMENT.match(ln))
             for what, value, vc in line_secrets(ln):
