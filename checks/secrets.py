@@ -235,6 +235,8 @@ def secrets_on_cmdline(ctx: ScanContext) -> Iterator[Result]:
             seen.add(c.line)
             what, value = hit
             kind = _value_kind(value)
+            if "environment prefix" in what and kind != "literal":
+                continue  # the environment is not argv: only its owner and root can read /proc/PID/environ
             if kind == "placeholder":
                 placeholders.append((c.line, what))
             else:

@@ -171,7 +171,7 @@ def _sub_val(match: re.Match[str]) -> str:
     val = match.group(group)
     if val is None or _NOT_SECRET.match(val) or MASK in val or val.startswith("="):
         return match.group(0)
-    if "qval" in match.groupdict() and not _secret_key_name(match.group("key")):
+    if match.re in (_KEY_VALUE, _FLAG_VALUE) and not _secret_key_name(match.group("key").lstrip("-")):
         return match.group(0)  # `AUTH_MODE=pki`, `secret_name: x`: the key names no credential
     if group == "val" and "qval" in match.groupdict():
         # unquoted `key: value` in prose: only when the value ends the line or a flow item

@@ -43,7 +43,9 @@ _NOT_SECRET_TAIL = frozenset(
         "field", "header", "env", "var", "ref", "expiry", "ttl", "timeout", "expires", "count", "regex",
         "pattern", "format", "size", "manager", "provider", "helper", "command", "cmd", "enabled",
         "required", "method", "endpoint", "version", "store", "source", "location", "label",
-        "generator", "rotation", "uri", "arn", "kind", "url_path", "changed", "auth",
+        "generator", "rotation", "uri", "arn", "kind", "url_path", "changed", "auth", "controller", "handler",
+        "class", "form", "input", "view", "page", "route", "action", "request", "response", "validator",
+        "warning", "error", "message", "msg", "hint", "label", "help", "enable", "disable", "strength",
     )
 )
 # Shell variables whose names look secret but are not (`$PWD` is the working directory).
