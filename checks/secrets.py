@@ -449,12 +449,60 @@ def _secret_content(text: str) -> bool:
     return any(is_secret_key(v) for v in re.findall(r"\$\{?([A-Za-z_]\w*)", text))
 
 
-def _restrictive_before(script: ShellScript, line: int, target: str) -> bool:
+_KEY_FILE = re.compile(r"(/private/|\.key\b|\bid_(?:rsa|ecdsa|ed25519)\b|\.pem\b|\$\{?\w*key\w*\}?\b)", re.I)
+_GROUP_REDIRECT = re.compile(r"^\s*\}\s*(>>?)\s*(\"[^\"]+\"|'[^']+'|[^\s;|&<>()]+)\s*$")
+
+
+def _key_copies(art: Artifact, script: ShellScript) -> list[tuple[int, str]]:
+    """Private key material copied into another file: `cp KEY F`, `cat KEY >> F`, and
+    `{ ...; cat "$pki/private/$client.key"; ... } >> "$profile"` (a profile bundling the client key)."""
+    out: list[tuple[int, str]] = []
+    for c in script.commands:
+        if c.name == "cat" and any((_KEY_FILE.search(w) and "private" in w.lower()) or w.endswith(".key") for w in c.argv[1:]):
+            for op, t in c.redirects:
+                if op in (">", ">>") and "/dev/" not in t:
+                    out.append((c.line, t.strip("\"'")))
+    for i, ln in enumerate(art.lines, 1):
+        m = _GROUP_REDIRECT.match(ln)
+        if not m:
+            continue
+        depth, start = 0, None
+        for j in range(i - 1, max(0, i - 400), -1):
+            t = art.lines[j - 1].strip()
+            if t.startswith("}"):
+                depth += 1
+            if t == "{" or (t.endswith(" {") and not t.endswith("() {") and not re.match(r"^(function\s+)?\w+\s*\(\)", t)):
+                if depth == 0:
+                    start = j
+                    break
+                depth -= 1
+        if start is None:
+            continue
+        body = [c for c in script.commands if start < c.line < i]
+        if any(c.name == "cat" and any("private" in w.lower() and w.endswith(".key") for w in c.argv[1:]) for c in body):
+            target = m.group(2).strip("\"'")
+            # the fix belongs where the file is created (`cp template "$profile"` just before the group)
+            created = [
+                c.line
+                for c in script.commands
+                if start - 30 <= c.line <= start
+                and {"cp", "touch", "install"} & set(c.words[:4])
+                and target in c.text
+            ]
+            out.append((created[-1] if created else i, target))
+    return out
+
+
+def _restrictive_before(script: ShellScript, line: int, target: str, *, unguarded: bool = False) -> bool:
+    """umask 077 before the write, or a chmod/install of the target; with ``unguarded`` the chmod must
+    run on every path (a chmod only in one `if` branch leaves the other paths world-readable)."""
     for c in script.commands:
         if c.name == "umask" and len(c.argv) > 1 and c.line <= line and re.match(r"^0?0?[0-7]7$", c.argv[1]):
             return True
     base = target.rsplit("/", 1)[-1]
     for c in script.commands:
+        if unguarded and c.guarded:
+            continue
         if (
             c.name in ("chmod", "install")
             and (target in c.text or (base and base in c.text))
@@ -502,10 +550,16 @@ def secret_files(ctx: ScanContext) -> Iterator[Result]:
                 and _secret_content(" ".join(c.argv[1:]))
             ):
                 writes.append((c.line, c.redirects[0][1]))
+        keycopies = _key_copies(art, script)
+        writes += [(ln, t) for ln, t in keycopies]
         if not writes:
             continue
         seen = True
-        bad = [(ln, t) for ln, t in writes if not _restrictive_before(script, ln, t)]
+        bad = [
+            (ln, t)
+            for ln, t in writes
+            if not _restrictive_before(script, ln, t, unguarded=(ln, t) in keycopies)
+        ]
         if bad:
             for ln, t in bad:
                 yield Result.fail(

@@ -237,3 +237,24 @@ def test_redaction_by_value_masks_a_known_secret_anywhere() -> None:
         assert redact_tree({"a": ["x Qz7-unseen-Kx42"]}) == {"a": ["x ***REDACTED***"]}
     finally:
         forget_all()
+
+
+def test_private_key_bundled_into_a_profile_needs_an_unconditional_chmod(tmp_path: Path) -> None:
+    bad = """#!/bin/bash
+newClient() {
+\tcp /etc/openvpn/client-template.txt "$filepath"
+\t{
+\t\techo "<key>"
+\t\tcat "/etc/openvpn/easy-rsa/pki/private/$client.key"
+\t\techo "</key>"
+\t} >>"$filepath"
+\tif [[ -n "$owner" ]]; then
+\t\tchmod go-rw "$filepath"
+\tfi
+}
+"""
+    good = bad.replace('\tif [[ -n "$owner" ]]; then\n\t\tchmod go-rw "$filepath"\n\tfi\n', '\tchmod 600 "$filepath"\n')
+    rb = scan_tree(_tree(tmp_path / "b", {"vpn.sh": bad}), only=["SEC003"])
+    rg = scan_tree(_tree(tmp_path / "g", {"vpn.sh": good}), only=["SEC003"])
+    assert [f.evidence[0].line for f in findings(rb, "SEC003", "fail")] == [3]
+    assert not findings(rg, "SEC003", "fail")
