@@ -678,9 +678,9 @@ def unit_environment(ctx: ScanContext) -> Iterator[Result]:
                 for key, val in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|\S+)", ln.split("=", 1)[1]):
                     if is_secret_key(key) and _value_kind(val) == "literal":
                         bad.append((i, f"{key} in Environment="))
-            m = _URL_CRED.search(ln)
+            m = _URL_CRED.search(ln) or _DSN_CRED.search(ln)
             if m and _value_kind(m.group("val")) == "literal":
-                bad.append((i, "credential in URL"))
+                bad.append((i, "credential in URL" if "://" in m.group(0) else "credential in DSN"))
         if bad:
             for i, what in bad:
                 yield Result.fail(f"{art.label}: secret in unit ({what})", art.evidence(i), subject=art.label)
