@@ -57,11 +57,24 @@ def _secret_var(name: str) -> bool:
 
 # -- SEC001: command lines ---------------------------------------------------------------------------
 
-_MYSQL = ("mysql", "mysqldump", "mysqladmin", "mariadb", "mariadb-dump", "mysqlcheck", "mariabackup",
-          "xtrabackup", "innobackupex", "mysqlimport", "mysqlshow", "mysql_upgrade")
+_MYSQL = (
+    "mysql",
+    "mysqldump",
+    "mysqladmin",
+    "mariadb",
+    "mariadb-dump",
+    "mysqlcheck",
+    "mariabackup",
+    "xtrabackup",
+    "innobackupex",
+    "mysqlimport",
+    "mysqlshow",
+    "mysql_upgrade",
+)
 # Commands recognised anywhere in argv (after `docker exec ... `, `kubectl exec -- `, `ssh host`).
-_KNOWN = frozenset(("htpasswd", "curl", "wget", "redis-cli", "sshpass", "gpg", "gpg2", "openssl", "easyrsa",
-                    *_MYSQL))
+_KNOWN = frozenset(
+    ("htpasswd", "curl", "wget", "redis-cli", "sshpass", "gpg", "gpg2", "openssl", "easyrsa", *_MYSQL)
+)
 
 
 # Words after which argv holds another command (`docker exec c redis-cli`, `kubectl exec p -- mysql`).
@@ -76,7 +89,9 @@ def _cmdline_secret(c: Command) -> tuple[str, str] | None:
     return argv_secret(c.words)
 
 
-_ENV_PREFIX = re.compile(r"^(?:\w+=\S*\s+)*(PGPASSWORD|MYSQL_PWD|REDISCLI_AUTH|SSHPASS)=(\"[^\"]*\"|'[^']*'|\S+)\s+\S")
+_ENV_PREFIX = re.compile(
+    r"^(?:\w+=\S*\s+)*(PGPASSWORD|MYSQL_PWD|REDISCLI_AUTH|SSHPASS)=(\"[^\"]*\"|'[^']*'|\S+)\s+\S"
+)
 
 
 def argv_secret(words: list[str], depth: int = 0) -> tuple[str, str] | None:
@@ -174,11 +189,16 @@ def _argv_secret(a: list[str]) -> tuple[str, str] | None:
             if (
                 re.match(r"^-H$|^--header$", w)
                 and i + 1 < len(a)
-                and re.match(r"(?i)(authorization:\s*(bearer|basic|token)|(x-)?[\w-]*(api-key|token|auth)[\w-]*:)\s*\S", a[i + 1])
+                and re.match(
+                    r"(?i)(authorization:\s*(bearer|basic|token)|(x-)?[\w-]*(api-key|token|auth)[\w-]*:)\s*\S",
+                    a[i + 1],
+                )
             ):
                 return f"{n} authorization header", a[i + 1].split()[-1]
     for i, w in enumerate(a[1:], 1):
-        m = re.match(r"^--?([\w-]*(password|passwd|token|secret|api-key|apikey|passphrase)[\w-]*)=(.+)$", w, re.I)
+        m = re.match(
+            r"^--?([\w-]*(password|passwd|token|secret|api-key|apikey|passphrase)[\w-]*)=(.+)$", w, re.I
+        )
         if m and is_secret_key(m.group(1)):
             return f"--{m.group(1)}=", m.group(3)
         m2 = re.match(r"^--([\w-]*(password|passwd|secret|token|passphrase)[\w-]*)$", w, re.I)
@@ -286,7 +306,9 @@ _ASSIGN = re.compile(
 _URL_CRED = re.compile(
     r"(?<![a-zA-Z0-9+.-])[a-zA-Z][a-zA-Z0-9+.-]*://(?P<user>[^\s:/@'\"]+):(?P<val>[^\s@/'\"]+)@"
 )
-_DSN_CRED = re.compile(r"(?:^|[\s=\"'])(?P<user>[A-Za-z0-9_.+-]+):(?P<val>[^\s:@/'\"()]{3,})@(?:\(|tcp\(|unix\()")
+_DSN_CRED = re.compile(
+    r"(?:^|[\s=\"'])(?P<user>[A-Za-z0-9_.+-]+):(?P<val>[^\s:@/'\"()]{3,})@(?:\(|tcp\(|unix\()"
+)
 _COMMENT = re.compile(r"^\s*(#|//|;|--|\*|/\*)")
 
 
@@ -394,7 +416,9 @@ def hardcoded(ctx: ScanContext) -> Iterator[Result]:
                     leaks.append((i, f"{what} ({vc.reason})", "high"))
                     break
                 if vc.kind == "placeholder" and not comment:
-                    (expected if quiet_placeholders else placeholders).append((i, what.replace(" hard-coded", "")))
+                    (expected if quiet_placeholders else placeholders).append(
+                        (i, what.replace(" hard-coded", ""))
+                    )
                     break
         for line, what, sev in leaks:
             yield Result.fail(
@@ -458,7 +482,9 @@ def _key_copies(art: Artifact, script: ShellScript) -> list[tuple[int, str]]:
     `{ ...; cat "$pki/private/$client.key"; ... } >> "$profile"` (a profile bundling the client key)."""
     out: list[tuple[int, str]] = []
     for c in script.commands:
-        if c.name == "cat" and any((_KEY_FILE.search(w) and "private" in w.lower()) or w.endswith(".key") for w in c.argv[1:]):
+        if c.name == "cat" and any(
+            (_KEY_FILE.search(w) and "private" in w.lower()) or w.endswith(".key") for w in c.argv[1:]
+        ):
             for op, t in c.redirects:
                 if op in (">", ">>") and "/dev/" not in t:
                     out.append((c.line, t.strip("\"'")))
@@ -471,7 +497,9 @@ def _key_copies(art: Artifact, script: ShellScript) -> list[tuple[int, str]]:
             t = art.lines[j - 1].strip()
             if t.startswith("}"):
                 depth += 1
-            if t == "{" or (t.endswith(" {") and not t.endswith("() {") and not re.match(r"^(function\s+)?\w+\s*\(\)", t)):
+            if t == "{" or (
+                t.endswith(" {") and not t.endswith("() {") and not re.match(r"^(function\s+)?\w+\s*\(\)", t)
+            ):
                 if depth == 0:
                     start = j
                     break
@@ -479,7 +507,10 @@ def _key_copies(art: Artifact, script: ShellScript) -> list[tuple[int, str]]:
         if start is None:
             continue
         body = [c for c in script.commands if start < c.line < i]
-        if any(c.name == "cat" and any("private" in w.lower() and w.endswith(".key") for w in c.argv[1:]) for c in body):
+        if any(
+            c.name == "cat" and any("private" in w.lower() and w.endswith(".key") for w in c.argv[1:])
+            for c in body
+        ):
             target = m.group(2).strip("\"'")
             # the fix belongs where the file is created (`cp template "$profile"` just before the group)
             created = [
@@ -540,7 +571,9 @@ def secret_files(ctx: ScanContext) -> Iterator[Result]:
         for h in script.heredocs:
             if h.target and "/dev/" not in h.target and _secret_content(h.body):
                 # the whole redirect target as written (`"$dir"/"$client".conf`), for the message
-                full = re.search(r"(?:>>?|\btee\s+(?:-a\s+)?)\s*((?:\"[^\"]*\"|'[^']*'|[^\s;|&<>()])+)", h.command)
+                full = re.search(
+                    r"(?:>>?|\btee\s+(?:-a\s+)?)\s*((?:\"[^\"]*\"|'[^']*'|[^\s;|&<>()])+)", h.command
+                )
                 writes.append((h.line, full.group(1).replace('"', "") if full else h.target))
         for c in script.commands:
             if (
@@ -696,8 +729,10 @@ _GENERATED = re.compile(
     r"\$\((?:[^)]*\b(?:openssl\s+rand|pwgen|apg|uuidgen|mkpasswd|wg\s+gen(?:key|psk)|makepasswd|gpg\s+--gen-random)"
     r"|[^)]*/dev/u?random)"
 )
-_LOGGER_NAME = re.compile(r"(?i)^_*(log|logger|msg|message|info|warn|warning|debug|notice|print|say|out|output|"
-                          r"status|step|run_cmd|run_command|execute|exec_cmd|report|echo_\w+|log_\w+|\w+_log)$")
+_LOGGER_NAME = re.compile(
+    r"(?i)^_*(log|logger|msg|message|info|warn|warning|debug|notice|print|say|out|output|"
+    r"status|step|run_cmd|run_command|execute|exec_cmd|report|echo_\w+|log_\w+|\w+_log)$"
+)
 _VAR_REF = re.compile(r"\$\{?([A-Za-z_]\w*)(?![\w#])")
 _PLAIN_REF = re.compile(r"\$(?:([A-Za-z_]\w*)\b|\{([A-Za-z_]\w*)\})")
 
@@ -718,7 +753,9 @@ def secret_vars(script: ShellScript) -> dict[str, str]:
                 continue
             # plain `$VAR`/`${VAR}` only: `${token%%=*}` derives a different value
             carried = [a or b for a, b in _PLAIN_REF.findall(value) if (a or b) in out]
-            if carried and not re.search(r"\$\(\s*(?:echo|printf)\b[^)]*\|\s*(?:sha\d+sum|md5sum|htpasswd|openssl|base64)", value):
+            if carried and not re.search(
+                r"\$\(\s*(?:echo|printf)\b[^)]*\|\s*(?:sha\d+sum|md5sum|htpasswd|openssl|base64)", value
+            ):
                 out[name] = f"built from {carried[0]}"
     return out
 
@@ -729,12 +766,14 @@ def _loggers(script: ShellScript) -> dict[str, bool]:
     for fname, (start, end) in script.functions.items():
         body = [c for c in script.commands if start <= c.line <= end]
         prints = any(
-            c.name in ("echo", "printf", "logger") and re.search(r"\$(?:\{?[*@1]|\{?[A-Za-z_]*(?:msg|message)\b)", c.text)
+            c.name in ("echo", "printf", "logger")
+            and re.search(r"\$(?:\{?[*@1]|\{?[A-Za-z_]*(?:msg|message)\b)", c.text)
             for c in body
         )
         if prints or _LOGGER_NAME.match(fname):
             to_file = any(
-                any(op in (">>", ">") and "/dev/" not in t for op, t in c.redirects) or c.name == "tee"
+                any(op in (">>", ">") and "/dev/" not in t for op, t in c.redirects)
+                or c.name == "tee"
                 or re.search(r"\|\s*tee\b", c.logical)
                 for c in body
             )
@@ -813,7 +852,9 @@ def printed_or_logged(ctx: ScanContext) -> Iterator[Result]:
             elif c.name in loggers:
                 where = "a log file" if loggers[c.name] else "the terminal"
                 sev = "high" if loggers[c.name] else "medium"
-                hits.append((c.line, f"{var} ({why}) is passed to {c.name}(), which writes it to {where}", sev))
+                hits.append(
+                    (c.line, f"{var} ({why}) is passed to {c.name}(), which writes it to {where}", sev)
+                )
         for line, what, sev in hits:
             yield Result.fail(
                 f"{art.path}:{line + art.line_offset}: secret value printed: {what}",
@@ -887,8 +928,15 @@ def default_credentials(ctx: ScanContext) -> Iterator[Result]:
                     break
             else:
                 if compose or art.kind in ("systemd_unit", "systemd_dropin"):
-                    m2 = re.match(r"^\s*(?:-\s*|Environment=\s*)?[\"']?([A-Za-z_][\w.]*)[\"']?\s*[=:]\s*[\"']?([^\s\"'$]+)[\"']?\s*$", ln)
-                    if m2 and is_secret_key(m2.group(1)) and classify_value(m2.group(2), m2.group(1)).kind == "placeholder":
+                    m2 = re.match(
+                        r"^\s*(?:-\s*|Environment=\s*)?[\"']?([A-Za-z_][\w.]*)[\"']?\s*[=:]\s*[\"']?([^\s\"'$]+)[\"']?\s*$",
+                        ln,
+                    )
+                    if (
+                        m2
+                        and is_secret_key(m2.group(1))
+                        and classify_value(m2.group(2), m2.group(1)).kind == "placeholder"
+                    ):
                         hits.append((i, f"{m2.group(1)} is set to a placeholder password"))
         for line, what in hits:
             yield Result.fail(
@@ -898,3 +946,102 @@ def default_credentials(ctx: ScanContext) -> Iterator[Result]:
             )
         if not hits:
             yield Result.passed(f"{art.path}: no default credentials", art.evidence(1), subject=art.path)
+
+
+# -- SEC008: private keys handed to service accounts or duplicated -----------------------------------
+
+_KEY_SRC = re.compile(r"(/|^)private/|\.key$|(^|/)id_(rsa|ecdsa|ed25519)$")
+_CA_KEY = re.compile(r"(^|/)(ca|ca-key|cakey|root-ca)\.(key|pem)$", re.I)
+_ROOT_OWNER = re.compile(r"^(root|0)(:(root|0|wheel))?$")
+
+
+def _copies(script: ShellScript) -> list[tuple[int, str, str]]:
+    """(line, source, destination) of `cp`/`install`/`mv` of key files, also behind wrappers."""
+    out: list[tuple[int, str, str]] = []
+    for c in script.commands:
+        words = c.words
+        idx = next((k for k, w in enumerate(words[:4]) if w in ("cp", "install", "mv")), None)
+        if idx is None:
+            continue
+        args = [w for w in words[idx + 1 :] if not w.startswith("-")]
+        if len(args) < 2:
+            continue
+        dest = args[-1].rstrip("/")
+        out += [(c.line, src, dest) for src in args[:-1] if _KEY_SRC.search(src)]
+    return out
+
+
+@check("SEC008", "private-keys-stay-private", category="secrets", severity="high", pillar="security")
+def private_keys_private(ctx: ScanContext) -> Iterator[Result]:
+    """Private keys are never handed to a service account, and CA keys are never duplicated.
+
+    What it does
+        In every shell script, finds private keys copied into a directory (`cp pki/private/*.key
+        DIR`) and reports a later recursive `chown -R user DIR` to a non-root account, and any copy
+        of a CA signing key (`ca.key`) out of its PKI directory.
+    Why it matters
+        A daemon that owns its key directory can read and rewrite every key in it: one bug in the
+        daemon (or anyone with its account) then holds the CA key and can issue credentials, and a
+        script root runs later from that directory becomes a privilege escalation. A CA key copied
+        next to a daemon that never uses it is a second copy to protect and to forget. Severity: high
+        for keys handed to another account (privilege escalation), low for a needless copy.
+    Example
+        cp pki/ca.crt pki/private/ca.key pki/private/server.key /etc/openvpn/server
+        chown -R openvpn:openvpn /etc/openvpn/server            # the daemon now owns the CA key: fails
+    Fix
+        Keep keys root-owned 0600 (`chgrp` only the files the daemon reads, group-readable 0640),
+        never copy the CA key outside the PKI; sign on another host when you can.
+    References
+        https://cwe.mitre.org/data/definitions/732.html
+        https://community.openvpn.net/openvpn/wiki/EasyRSA3-OpenVPN-Howto
+    """
+    scripts = [(a, s) for a, s in ctx.parsed("shell") if not a.embedded and not not_an_artifact(a.path)]
+    seen = False
+    for art, script in scripts:
+        if is_test_fixture(art.path):
+            continue
+        copies = _copies(script)
+        if not copies:
+            continue
+        seen = True
+        hits = 0
+        for c in script.commands:
+            words = c.words
+            idx = next((k for k, w in enumerate(words[:4]) if w == "chown"), None)
+            if idx is None or not any(
+                w in ("-R", "--recursive") or re.fullmatch(r"-\w*R\w*", w) for w in words[idx + 1 :]
+            ):
+                continue
+            args = [w for w in words[idx + 1 :] if not w.startswith("-")]
+            if len(args) < 2 or _ROOT_OWNER.match(args[0]):
+                continue
+            for path in (a.rstrip("/") for a in args[1:]):
+                held = [(ln, src) for ln, src, dest in copies if dest == path or dest.startswith(path + "/")]
+                if held:
+                    hits += 1
+                    yield Result.fail(
+                        f"{art.path}:{c.line + art.line_offset}: chown -R {args[0]} {path} hands the private keys "
+                        f"copied there ({held[0][1].rsplit('/', 1)[-1]}) to a service account",
+                        art.evidence(c.line),
+                        art.evidence(held[0][0], note="private key copied here"),
+                        subject=f"{art.path}:{c.line}",
+                    )
+                    break
+        for ln, src, dest in copies:
+            if _CA_KEY.search(src):
+                hits += 1
+                yield Result.fail(
+                    f"{art.path}:{ln + art.line_offset}: CA signing key {src} copied to {dest}: a second copy "
+                    "of the key that issues every credential",
+                    art.evidence(ln),
+                    subject=f"{art.path}:{ln} ca-key",
+                    severity="low",
+                )
+        if not hits:
+            yield Result.passed(
+                f"{art.path}: copied private keys stay root-owned",
+                art.evidence(copies[0][0]),
+                subject=art.path,
+            )
+    if not seen:
+        yield Result.not_applicable("no script copies private keys")

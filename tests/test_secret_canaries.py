@@ -36,7 +36,9 @@ BASIC = base64.b64encode(f"ops:{C[15]}".encode()).decode()
 AWS_ID = "AKIA" + hashlib.sha256(b"aws").hexdigest()[:16].upper()
 AWS_SECRET = base64.b64encode(hashlib.sha256(b"aws-secret").digest()).decode()[:40]
 GHP = "ghp_" + base64.b32encode(hashlib.sha256(b"gh").digest()).decode()[:36]
-SLACK = "xoxb-283746510293-918273645012-" + base64.b32encode(hashlib.sha256(b"sl").digest()).decode()[:24].lower()
+SLACK = (
+    "xoxb-283746510293-918273645012-" + base64.b32encode(hashlib.sha256(b"sl").digest()).decode()[:24].lower()
+)
 HOOK = "T0CNRY1AB/B0CNRY2CD/" + base64.b32encode(hashlib.sha256(b"hook").digest()).decode()[:24]
 PD_KEY = hashlib.md5(b"pagerduty").hexdigest()[:16] + "k9z8y7x6w5v4u3t2"
 JWT = (
@@ -234,14 +236,20 @@ def outputs(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
     for fmt in FORMATS:
         p = subprocess.run(
             [exe, "all", "--path", str(tree), "--format", fmt, "--profile", "certified"],
-            capture_output=True, text=True, env=env, timeout=300,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
         )
         assert p.returncode in (0, 1), p.stderr[-2000:]
         out[f"--format {fmt}"] = p.stdout + p.stderr
     results = work / "r.json"
     p = subprocess.run(
         [exe, "all", "--path", str(tree), "--format", "json", "-o", str(results), "--profile", "certified"],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert p.returncode in (0, 1), p.stderr[-2000:]
     out["results.json"] = results.read_text()
@@ -250,13 +258,30 @@ def outputs(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
         for fmt in ("md", "html", "json", *(("pdf",) if pdf_ok else ())):
             dest = work / f"{kind}.{fmt}"
             r = subprocess.run(
-                [exe, "report", "--kind", kind, "--format", fmt, "--from", str(results), "-o", str(dest),
-                 "--now", "2026-11-29"],
-                capture_output=True, text=True, env=env, timeout=300,
+                [
+                    exe,
+                    "report",
+                    "--kind",
+                    kind,
+                    "--format",
+                    fmt,
+                    "--from",
+                    str(results),
+                    "-o",
+                    str(dest),
+                    "--now",
+                    "2026-11-29",
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=300,
             )
             assert r.returncode == 0, r.stderr[-2000:]
             if fmt == "pdf":
-                txt = subprocess.run(["pdftotext", str(dest), "-"], capture_output=True, text=True, timeout=60)
+                txt = subprocess.run(
+                    ["pdftotext", str(dest), "-"], capture_output=True, text=True, timeout=60
+                )
                 out[f"report {kind}.pdf"] = txt.stdout
             else:
                 out[f"report {kind}.{fmt}"] = dest.read_text() + r.stdout + r.stderr

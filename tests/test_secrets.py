@@ -95,10 +95,20 @@ def test_value_classification(value: str, key: str, kind: str) -> None:
 @pytest.mark.parametrize(
     ("name", "secret"),
     [
-        ("DB_PASSWORD", True), ("smtp_auth_password", True), ("botToken", True), ("service_key", True),
-        ("MAILDEV_INCOMING_PASS", True), ("css-tokenizer", False), ("js-tokens", False),
-        ("PasswordResetController", False), ("secretName", False), ("password_file", False),
-        ("MAILCOW_PASS_SCHEME", False), ("default_password_lifetime", False), ("PWD", False), ("bypass", False),
+        ("DB_PASSWORD", True),
+        ("smtp_auth_password", True),
+        ("botToken", True),
+        ("service_key", True),
+        ("MAILDEV_INCOMING_PASS", True),
+        ("css-tokenizer", False),
+        ("js-tokens", False),
+        ("PasswordResetController", False),
+        ("secretName", False),
+        ("password_file", False),
+        ("MAILCOW_PASS_SCHEME", False),
+        ("default_password_lifetime", False),
+        ("PWD", False),
+        ("bypass", False),
     ],
 )
 def test_secret_key_names(name: str, secret: bool) -> None:
@@ -145,7 +155,9 @@ def test_real_literals_stay_critical_even_beside_placeholders(tmp_path: Path) ->
         },
     )
     fails = findings(scan_tree(root, only=["SEC002"]), "SEC002", "fail")
-    crit = {(f.evidence[0].path, f.evidence[0].line) for f in fails if f.effective_severity == Severity.CRITICAL}
+    crit = {
+        (f.evidence[0].path, f.evidence[0].line) for f in fails if f.effective_severity == Severity.CRITICAL
+    }
     assert ("deploy/.env.production", 1) in crit
     assert ("config/testdata/real.yml", 1) in crit  # a real token format is a leak even in a fixture
 
@@ -215,9 +227,15 @@ def test_default_credentials(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('htpasswd -b -c /etc/nginx/.htpasswd admin "Pw9xKq2"', 'htpasswd -b -c /etc/nginx/.htpasswd admin "***REDACTED***"'),
+        (
+            'htpasswd -b -c /etc/nginx/.htpasswd admin "Pw9xKq2"',
+            'htpasswd -b -c /etc/nginx/.htpasswd admin "***REDACTED***"',
+        ),
         ("htpasswd -nb admin Pw9xKq2", "htpasswd -nb admin ***REDACTED***"),
-        ("DATA_SOURCE_NAME=exporter:Pw9xKq2@(localhost:3306)/", "DATA_SOURCE_NAME=exporter:***REDACTED***@(localhost:3306)/"),
+        (
+            "DATA_SOURCE_NAME=exporter:Pw9xKq2@(localhost:3306)/",
+            "DATA_SOURCE_NAME=exporter:***REDACTED***@(localhost:3306)/",
+        ),
         ("secret: cannot list directory", "secret: cannot list directory"),
         ('[[ $AUTH_MODE == "pki" ]]', '[[ $AUTH_MODE == "pki" ]]'),
         ("redis-cli -a Pw9xKq2 --no-auth-warning save", "redis-cli -a ***REDACTED*** --no-auth-warning save"),
@@ -253,8 +271,31 @@ newClient() {
 \tfi
 }
 """
-    good = bad.replace('\tif [[ -n "$owner" ]]; then\n\t\tchmod go-rw "$filepath"\n\tfi\n', '\tchmod 600 "$filepath"\n')
+    good = bad.replace(
+        '\tif [[ -n "$owner" ]]; then\n\t\tchmod go-rw "$filepath"\n\tfi\n', '\tchmod 600 "$filepath"\n'
+    )
     rb = scan_tree(_tree(tmp_path / "b", {"vpn.sh": bad}), only=["SEC003"])
     rg = scan_tree(_tree(tmp_path / "g", {"vpn.sh": good}), only=["SEC003"])
     assert [f.evidence[0].line for f in findings(rb, "SEC003", "fail")] == [3]
     assert not findings(rg, "SEC003", "fail")
+
+
+def test_private_keys_handed_to_a_service_account(tmp_path: Path) -> None:
+    bad = """#!/bin/bash
+set -e
+cd /etc/openvpn/easy-rsa
+cp pki/ca.crt pki/private/ca.key pki/private/server.key /etc/openvpn/server
+chown -R openvpn:openvpn /etc/openvpn/server
+"""
+    good = """#!/bin/bash
+set -e
+cd /etc/openvpn/easy-rsa
+cp pki/ca.crt pki/private/server.key /etc/openvpn/server
+chown root:openvpn /etc/openvpn/server/server.key
+chmod 640 /etc/openvpn/server/server.key
+"""
+    rb = scan_tree(_tree(tmp_path / "b", {"vpn.sh": bad}), only=["SEC008"])
+    rg = scan_tree(_tree(tmp_path / "g", {"vpn.sh": good}), only=["SEC008"])
+    got = {(f.evidence[0].line, f.effective_severity) for f in findings(rb, "SEC008", "fail")}
+    assert got == {(5, Severity.HIGH), (4, Severity.LOW)}
+    assert not findings(rg, "SEC008", "fail")

@@ -14,9 +14,11 @@ from chom_validate.findings import Severity, Status
 from .conftest import scan_tree
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
-SEC = ["SEC001", "SEC002", "SEC003", "SEC004", "SEC005", "SEC006", "SEC007"]
+SEC = ["SEC001", "SEC002", "SEC003", "SEC004", "SEC005", "SEC006", "SEC007", "SEC008"]
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not present beside the repository")
+pytestmark = pytest.mark.skipif(
+    not CORPUS.is_dir(), reason="../shared/corpus is not present beside the repository"
+)
 
 
 def _fails(tree: Path) -> list[tuple[str, int | None, Severity, str]]:
@@ -29,7 +31,9 @@ def _fails(tree: Path) -> list[tuple[str, int | None, Severity, str]]:
     ]
 
 
-@pytest.mark.parametrize("repo", ["docker+docker-install", "monitoring-mixins+website", "prometheus+alertmanager", "rancher+rke2"])
+@pytest.mark.parametrize(
+    "repo", ["docker+docker-install", "monitoring-mixins+website", "prometheus+alertmanager", "rancher+rke2"]
+)
 def test_careful_repositories_raise_only_known_placeholders(repo: str) -> None:
     tree = CORPUS / "clean" / repo / "tree"
     if not tree.is_dir():

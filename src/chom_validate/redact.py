@@ -103,9 +103,33 @@ _MIN_KNOWN = 4
 # Words of the output formats themselves (statuses, severities, field values) are never masked as values.
 _NEVER_KNOWN = frozenset(
     (
-        "true", "false", "none", "null", "admin", "root", "password", "secret", "test", "pass", "fail", "error",
-        "not_applicable", "critical", "high", "medium", "low", "info", "local", "waiver", "baseline", "passed",
-        "failed", "warning", "note", "secrets", "security",
+        "true",
+        "false",
+        "none",
+        "null",
+        "admin",
+        "root",
+        "password",
+        "secret",
+        "test",
+        "pass",
+        "fail",
+        "error",
+        "not_applicable",
+        "critical",
+        "high",
+        "medium",
+        "low",
+        "info",
+        "local",
+        "waiver",
+        "baseline",
+        "passed",
+        "failed",
+        "warning",
+        "note",
+        "secrets",
+        "security",
     )
 )
 

@@ -24,28 +24,132 @@ from typing import Literal
 # `smtp_auth_password`, `botToken` and `X-Api-Key` are.
 _SECRET_SEGMENTS = frozenset(
     (
-        "password", "passwd", "pass", "pwd", "passphrase", "secret", "token", "credential", "credentials",
-        "apikey", "psk", "presharedkey", "privatekey", "secretkey", "accesskey", "authkey", "dsn",
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "passphrase",
+        "secret",
+        "token",
+        "credential",
+        "credentials",
+        "apikey",
+        "psk",
+        "presharedkey",
+        "privatekey",
+        "secretkey",
+        "accesskey",
+        "authkey",
+        "dsn",
     )
 )
 # `<qualifier>_key` is a secret (`api_key`, `service_key`, `routing_key`); a bare `key` is not.
 _KEY_QUALIFIERS = frozenset(
     (
-        "api", "service", "routing", "integration", "secret", "access", "private", "auth", "app", "signing",
-        "encryption", "master", "client", "bot", "webhook", "license", "preshared", "session", "account",
+        "api",
+        "service",
+        "routing",
+        "integration",
+        "secret",
+        "access",
+        "private",
+        "auth",
+        "app",
+        "signing",
+        "encryption",
+        "master",
+        "client",
+        "bot",
+        "webhook",
+        "license",
+        "preshared",
+        "session",
+        "account",
     )
 )
 # A last segment that makes the key describe a secret rather than hold one.
 _NOT_SECRET_TAIL = frozenset(
     (
-        "file", "files", "path", "dir", "directory", "length", "len", "min", "max", "policy", "reset",
-        "hash", "algo", "algorithm", "scheme", "lifetime", "name", "names", "id", "type", "mode", "prompt",
-        "field", "header", "env", "var", "ref", "expiry", "ttl", "timeout", "expires", "count", "regex",
-        "pattern", "format", "size", "manager", "provider", "helper", "command", "cmd", "enabled",
-        "required", "method", "endpoint", "version", "store", "source", "location", "label",
-        "generator", "rotation", "uri", "arn", "kind", "url_path", "changed", "auth", "controller", "handler",
-        "class", "form", "input", "view", "page", "route", "action", "request", "response", "validator",
-        "warning", "error", "message", "msg", "hint", "label", "help", "enable", "disable", "strength",
+        "file",
+        "files",
+        "path",
+        "dir",
+        "directory",
+        "length",
+        "len",
+        "min",
+        "max",
+        "policy",
+        "reset",
+        "hash",
+        "algo",
+        "algorithm",
+        "scheme",
+        "lifetime",
+        "name",
+        "names",
+        "id",
+        "type",
+        "mode",
+        "prompt",
+        "field",
+        "header",
+        "env",
+        "var",
+        "ref",
+        "expiry",
+        "ttl",
+        "timeout",
+        "expires",
+        "count",
+        "regex",
+        "pattern",
+        "format",
+        "size",
+        "manager",
+        "provider",
+        "helper",
+        "command",
+        "cmd",
+        "enabled",
+        "required",
+        "method",
+        "endpoint",
+        "version",
+        "store",
+        "source",
+        "location",
+        "label",
+        "generator",
+        "rotation",
+        "uri",
+        "arn",
+        "kind",
+        "url_path",
+        "changed",
+        "auth",
+        "controller",
+        "handler",
+        "class",
+        "form",
+        "input",
+        "view",
+        "page",
+        "route",
+        "action",
+        "request",
+        "response",
+        "validator",
+        "warning",
+        "error",
+        "message",
+        "msg",
+        "hint",
+        "label",
+        "help",
+        "enable",
+        "disable",
+        "strength",
     )
 )
 # Shell variables whose names look secret but are not (`$PWD` is the working directory).
@@ -58,15 +162,41 @@ def key_segments(name: str) -> list[str]:
 
 
 _NON_SECRET_NAMES = frozenset(
-    ("suffix", "prefix", "tag", "serial", "uuid", "hostname", "host", "random", "rand", "tmp", "temp", "octet",
-     "port", "num", "number", "nonce", "salt", "seed", "index", "idx", "n", "i")
+    (
+        "suffix",
+        "prefix",
+        "tag",
+        "serial",
+        "uuid",
+        "hostname",
+        "host",
+        "random",
+        "rand",
+        "tmp",
+        "temp",
+        "octet",
+        "port",
+        "num",
+        "number",
+        "nonce",
+        "salt",
+        "seed",
+        "index",
+        "idx",
+        "n",
+        "i",
+    )
 )
 
 
 def names_non_secret(name: str) -> bool:
     """A name that says its value is not a secret even when random (`SERVER_NAME`, `TMP_DIR`, `SUFFIX`)."""
     segs = [s.lower() for s in key_segments(name)]
-    return bool(segs) and (segs[-1] in _NOT_SECRET_TAIL or segs[-1] in _NON_SECRET_NAMES) and not is_secret_key(name)
+    return (
+        bool(segs)
+        and (segs[-1] in _NOT_SECRET_TAIL or segs[-1] in _NON_SECRET_NAMES)
+        and not is_secret_key(name)
+    )
 
 
 def is_secret_key(name: str) -> bool:
@@ -95,7 +225,10 @@ TOKEN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}\b"),
         ("Slack token", r"\bxox[abposr]-[0-9]{6,}-[0-9A-Za-z-]{10,}\b"),
         ("Slack app token", r"\bxapp-\d-[A-Z0-9]{6,}-\d{6,}-[a-f0-9]{32,}\b"),
-        ("Slack webhook", r"hooks\.slack\.com/(?:services|workflows)/T[A-Z0-9]{6,}/[A-Z0-9]{6,}/[A-Za-z0-9]{16,}"),
+        (
+            "Slack webhook",
+            r"hooks\.slack\.com/(?:services|workflows)/T[A-Z0-9]{6,}/[A-Z0-9]{6,}/[A-Za-z0-9]{16,}",
+        ),
         ("Discord webhook", r"discord(?:app)?\.com/api/webhooks/\d{6,}/[A-Za-z0-9_-]{30,}"),
         ("Stripe key", r"\b[sr]k_live_[0-9A-Za-z]{16,}\b"),
         ("Google API key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
@@ -105,7 +238,9 @@ TOKEN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
     )
 )
-PRIVATE_KEY_BEGIN = re.compile(r"-----BEGIN ((?:RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY(?: BLOCK)?-----")
+PRIVATE_KEY_BEGIN = re.compile(
+    r"-----BEGIN ((?:RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY(?: BLOCK)?-----"
+)
 # A PagerDuty Events v2 routing key or v1 service key: 32 lowercase hex/alnum characters.
 _PAGERDUTY = re.compile(r"^[a-z0-9]{32}$")
 
@@ -146,30 +281,146 @@ _REFERENCE = re.compile(
 # Words that name a placeholder, or the thing a real value would be (a value containing them
 # names what it stands for: `mysecret`, `basic-auth-secret`, `xoxb-my-bot-token`, `secret_ket`).
 _PLACEHOLDER_WORDS = (
-    "changeme", "change_me", "change-me", "changeit", "example", "sample", "placeholder", "dummy", "fake",
-    "replace", "your", "redacted", "todo", "tbd", "fixme", "foobar", "secret", "password", "passwd",
-    "token", "apikey", "api_key", "api-key", "insert", "default", "xxxx", "****", "....", "qwerty",
-    "asdf", "12345", "abcdef", "abcd", "test", "demo", "notreal", "something", "mykey",
+    "changeme",
+    "change_me",
+    "change-me",
+    "changeit",
+    "example",
+    "sample",
+    "placeholder",
+    "dummy",
+    "fake",
+    "replace",
+    "your",
+    "redacted",
+    "todo",
+    "tbd",
+    "fixme",
+    "foobar",
+    "secret",
+    "password",
+    "passwd",
+    "token",
+    "apikey",
+    "api_key",
+    "api-key",
+    "insert",
+    "default",
+    "xxxx",
+    "****",
+    "....",
+    "qwerty",
+    "asdf",
+    "12345",
+    "abcdef",
+    "abcd",
+    "test",
+    "demo",
+    "notreal",
+    "something",
+    "mykey",
 )
 _PLACEHOLDER_EXACT = frozenset(
     (
-        "pass", "pw", "pwd", "admin", "root", "user", "guest", "foo", "bar", "baz", "key", "none", "null",
-        "nil", "empty", "prom", "grafana", "vagrant", "ubuntu", "debian", "letmein", "welcome",
-        "secret", "password", "mysql", "postgres", "redis", "private", "public", "id",
+        "pass",
+        "pw",
+        "pwd",
+        "admin",
+        "root",
+        "user",
+        "guest",
+        "foo",
+        "bar",
+        "baz",
+        "key",
+        "none",
+        "null",
+        "nil",
+        "empty",
+        "prom",
+        "grafana",
+        "vagrant",
+        "ubuntu",
+        "debian",
+        "letmein",
+        "welcome",
+        "secret",
+        "password",
+        "mysql",
+        "postgres",
+        "redis",
+        "private",
+        "public",
+        "id",
     )
 )
 _NOT_SECRET_WORDS = frozenset(
     (
-        "true", "false", "yes", "no", "on", "off", "read", "write", "read-write", "readwrite", "none",
-        "required", "optional", "prompt", "enabled", "disabled", "auto", "inherit", "ignore", "always",
-        "never", "plain", "login", "md5", "sha256", "sha512", "bcrypt", "scram-sha-256", "peer", "trust",
-        "ident", "cert", "basic", "bearer", "oauth", "oauth2", "jwt", "header", "query", "cookie",
-        "random", "generate", "generated", "file", "env", "stdin", "keyring", "vault", "hidden",
-        "string", "str", "int", "bool", "text", "invalid", "unset", "undefined", "changed", "missing",
+        "true",
+        "false",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "read",
+        "write",
+        "read-write",
+        "readwrite",
+        "none",
+        "required",
+        "optional",
+        "prompt",
+        "enabled",
+        "disabled",
+        "auto",
+        "inherit",
+        "ignore",
+        "always",
+        "never",
+        "plain",
+        "login",
+        "md5",
+        "sha256",
+        "sha512",
+        "bcrypt",
+        "scram-sha-256",
+        "peer",
+        "trust",
+        "ident",
+        "cert",
+        "basic",
+        "bearer",
+        "oauth",
+        "oauth2",
+        "jwt",
+        "header",
+        "query",
+        "cookie",
+        "random",
+        "generate",
+        "generated",
+        "file",
+        "env",
+        "stdin",
+        "keyring",
+        "vault",
+        "hidden",
+        "string",
+        "str",
+        "int",
+        "bool",
+        "text",
+        "invalid",
+        "unset",
+        "undefined",
+        "changed",
+        "missing",
     )
 )
 _VERSION = re.compile(r"^[\^~<>=v]*\d+(?:\.[\dx*]+)+(?:[-+][\w.]+)?$|^(?:latest|stable|\*)$")
-_PLACEHOLDER_SHAPE = re.compile(r"^<[^>]*>$|^\[[^\]]*\]$|^_{1,2}[A-Z_]+_{1,2}$|^\{[A-Za-z_]+\}$|^([A-Za-z0-9*x.])\1{3,}$")
+_PLACEHOLDER_SHAPE = re.compile(
+    r"^<[^>]*>$|^\[[^\]]*\]$|^_{1,2}[A-Z_]+_{1,2}$|^\{[A-Za-z_]+\}$|^([A-Za-z0-9*x.])\1{3,}$"
+)
 # An environment variable's name given as the value (`token: "UPDATECLI_GITHUB_TOKEN"`): a reference.
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 
@@ -183,9 +434,7 @@ def entropy(s: str) -> float:
 
 
 def _classes(s: str) -> int:
-    return sum(
-        bool(re.search(p, s)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]")
-    )
+    return sum(bool(re.search(p, s)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]"))
 
 
 def is_placeholder_text(v: str) -> bool:
@@ -220,7 +469,17 @@ def classify_value(value: str, key: str = "") -> ValueClass:
         return ValueClass("placeholder", "a placeholder value")
     # A value spelling the key's own words (`access_key: access_key`, `token: token123`, `mysecret`).
     stripped = low
-    for w in (*(s.lower() for s in key_segments(key)), "secret", "password", "passwd", "token", "key", "my", "inline", "test"):
+    for w in (
+        *(s.lower() for s in key_segments(key)),
+        "secret",
+        "password",
+        "passwd",
+        "token",
+        "key",
+        "my",
+        "inline",
+        "test",
+    ):
         if len(w) >= 2:
             stripped = stripped.replace(w, "")
     if len(re.sub(r"[^a-z0-9]", "", stripped)) < 4:
@@ -251,8 +510,18 @@ def _strength(v: str) -> ValueClass:
 
 _LOCKFILES = frozenset(
     (
-        "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "go.sum", "cargo.lock", "poetry.lock",
-        "composer.lock", "gemfile.lock", "pipfile.lock", "uv.lock", "flake.lock", "npm-shrinkwrap.json",
+        "package-lock.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "go.sum",
+        "cargo.lock",
+        "poetry.lock",
+        "composer.lock",
+        "gemfile.lock",
+        "pipfile.lock",
+        "uv.lock",
+        "flake.lock",
+        "npm-shrinkwrap.json",
     )
 )
 _VENDORED = re.compile(r"(^|/)(node_modules|vendor|third_party|third-party|bower_components|\.git)/")
@@ -260,7 +529,9 @@ _TEST_PATH = re.compile(
     r"(^|/)(tests?|testdata|testing|fixtures?|__tests__|spec|e2e|mocks?)(/|$)|"
     r"(_test\.\w+|\.test\.\w+|_spec\.\w+|\.spec\.\w+|^test_[^/]*|/test_[^/]*|\.env\.testing)$"
 )
-_CI_PATH = re.compile(r"(^|/)(\.github/workflows/|\.gitlab-ci\.ya?ml$|\.circleci/|\.drone\.ya?ml$|Jenkinsfile$)")
+_CI_PATH = re.compile(
+    r"(^|/)(\.github/workflows/|\.gitlab-ci\.ya?ml$|\.circleci/|\.drone\.ya?ml$|Jenkinsfile$)"
+)
 
 
 def not_an_artifact(path: str) -> bool:
@@ -273,7 +544,9 @@ def is_test_fixture(path: str) -> bool:
     return bool(_TEST_PATH.search(path))
 
 
-_TEMPLATE_NAME = re.compile(r"(?i)(\.(example|sample|template|dist|tmpl|tpl|default)$|(^|[._-])(example|sample|template)[._-])")
+_TEMPLATE_NAME = re.compile(
+    r"(?i)(\.(example|sample|template|dist|tmpl|tpl|default)$|(^|[._-])(example|sample|template)[._-])"
+)
 
 
 def is_template_file(path: str) -> bool:
