@@ -193,7 +193,9 @@ def _secret_key_name(key: str) -> bool:
 def _sub_val(match: re.Match[str]) -> str:
     group = "qval" if "qval" in match.groupdict() and match.group("qval") is not None else "val"
     val = match.group(group)
-    if val is None or _NOT_SECRET.match(val) or MASK in val or val.startswith("="):
+    if val is None or _NOT_SECRET.match(val) or MASK in val or val[:1] in ("=", "`", ")", ",", ";", "|"):
+        return match.group(0)
+    if not re.search(r"[A-Za-z0-9]", val):  # punctuation after an option in prose (`--password=`, ...)
         return match.group(0)
     if match.re in (_KEY_VALUE, _FLAG_VALUE) and not _secret_key_name(match.group("key").lstrip("-")):
         return match.group(0)  # `AUTH_MODE=pki`, `secret_name: x`: the key names no credential
