@@ -870,6 +870,7 @@ def printed_or_logged(ctx: ScanContext) -> Iterator[Result]:
 
 # -- SEC007: services deployed with default credentials ----------------------------------------------
 
+_LOGIN = re.compile(r"(?i)pass(word|wd|phrase)?|pwd")
 _DEFAULTED = re.compile(r"\$\{(?P<var>[A-Za-z_]\w*):?[-=](?P<default>[^}]+)\}")
 
 
@@ -897,8 +898,9 @@ def default_credentials(ctx: ScanContext) -> Iterator[Result]:
         Default credentials are the first thing scanners try (Grafana admin/admin, basic auth in
         front of Prometheus whose lifecycle API can delete data). A placeholder in an example file
         is a nuisance; the same placeholder as the value a service starts with is a breach waiting
-        for the first deploy. Severity: high (a known password on a reachable service); a real-looking
-        literal fallback is also a committed secret (SEC002).
+        for the first deploy. Severity: high for a login password (a known way in on a reachable
+        service), medium for a default key or token; a real-looking literal fallback is also a
+        committed secret (SEC002).
     Example
         - GF_SECURITY_ADMIN_PASSWORD=${ADMIN_PASSWORD:-admin}      # docker-compose.yml
     Fix
@@ -924,7 +926,7 @@ def default_credentials(ctx: ScanContext) -> Iterator[Result]:
                     continue
                 vc = classify_value(default, var)
                 if vc.kind == "placeholder" or vc.literal:
-                    hits.append((i, f"{var} falls back to a default password when unset"))
+                    hits.append((i, f"{var} falls back to a default value when unset"))
                     break
             else:
                 if compose or art.kind in ("systemd_unit", "systemd_dropin"):
@@ -939,10 +941,14 @@ def default_credentials(ctx: ScanContext) -> Iterator[Result]:
                     ):
                         hits.append((i, f"{m2.group(1)} is set to a placeholder password"))
         for line, what in hits:
+            login = _LOGIN.search(what.split(" ", 1)[0])
             yield Result.fail(
-                f"{art.path}:{line}: {what}: the service runs with a password everybody knows",
+                f"{art.path}:{line}: {what}: the service runs with "
+                + ("a password everybody knows" if login else "a key everybody knows"),
                 art.evidence(line),
                 subject=f"{art.path}:{line}",
+                # a known login password is a way in (high); a default key or token is weaker exposure
+                severity="high" if login else "medium",
             )
         if not hits:
             yield Result.passed(f"{art.path}: no default credentials", art.evidence(1), subject=art.path)
