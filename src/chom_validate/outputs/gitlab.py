@@ -14,6 +14,7 @@ import posixpath
 from typing import Any
 
 from ..findings import Finding, Severity, Status
+from ..redact import redact_tree
 from ..results import RunReport
 
 SEVERITY = {
@@ -72,4 +73,4 @@ def to_issues(report: RunReport) -> list[dict[str, Any]]:
 
 
 def render(report: RunReport) -> str:
-    return json.dumps(to_issues(report), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(redact_tree(to_issues(report)), indent=2, ensure_ascii=False) + "\n"

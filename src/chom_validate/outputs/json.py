@@ -6,13 +6,23 @@ import json
 from importlib import resources
 from typing import Any
 
+from ..redact import redact_tree
 from ..results import RunReport
 
 SCHEMA_FILE = "run-report.schema.json"
 
 
 def to_json(report: RunReport) -> str:
-    return json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
+    # Final pass: values found anywhere in the run are masked even where no pattern sees them; check
+    # metadata (our own docstrings) stays verbatim.
+    return (
+        json.dumps(
+            {k: (v if k == "checks" else redact_tree(v)) for k, v in report.model_dump(mode="json").items()},
+            indent=2,
+            sort_keys=False,
+        )
+        + "\n"
+    )
 
 
 def generate_schema() -> dict[str, Any]:

@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 from ..findings import Finding, Status
+from ..redact import redact_values
 from ..results import CheckMeta, CheckRun, RunReport
 
 # XML 1.0 forbids most control characters, even escaped.
@@ -121,7 +122,7 @@ def render(report: RunReport) -> str:
     root.set("errors", str(int(totals["errors"])))
     root.set("time", _seconds(totals["ms"]))
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return redact_values('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
 
 
 def _class_labels(names: list[str]) -> dict[str, str]:

@@ -21,6 +21,7 @@ import markupsafe
 from ..attestations import AttestationView
 from ..certificate import Certificate, Evaluation
 from ..history import HistoryPoint
+from ..redact import redact, redact_values
 from ..results import RunReport
 from ..verification import PLACEHOLDER, encode_block, seal_document
 from . import charts
@@ -101,6 +102,13 @@ def environment() -> jinja2.Environment:
 
 
 def render_view(view: ReportView, fmt: str) -> str:
+    """Render a view; the final text passes through the redactor (values found in the run, patterns)."""
+    text = _render_view(view, fmt)
+    # Markdown is plain text: the full redactor. HTML/JSON: known values only (escaping-safe).
+    return redact(text) if fmt == "md" else redact_values(text)
+
+
+def _render_view(view: ReportView, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(_jsonable(view), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if fmt not in ("md", "html"):

@@ -17,6 +17,7 @@ import posixpath
 from typing import Any
 
 from ..findings import Evidence, Finding, Severity, Status
+from ..redact import redact_tree
 from ..registry import DOC_SECTIONS
 from ..results import CheckMeta, RunReport
 
@@ -42,7 +43,15 @@ SECURITY_SEVERITY = {
 
 
 def render(report: RunReport) -> str:
-    return json.dumps(to_sarif(report), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(_redacted(to_sarif(report)), indent=2, ensure_ascii=False) + "\n"
+
+
+def _redacted(sarif: dict[str, Any]) -> dict[str, Any]:
+    """Every string from the scan passes the redactor; the rule texts (our own docstrings) stay verbatim."""
+    runs = []
+    for run in sarif.get("runs", []):
+        runs.append({k: (v if k == "tool" else redact_tree(v)) for k, v in run.items()})
+    return {**sarif, "runs": runs}
 
 
 def to_sarif(report: RunReport) -> dict[str, Any]:

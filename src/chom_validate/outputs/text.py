@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..findings import Finding, Status
+from ..redact import RedactingWriter
 from ..registry import CATEGORIES
 from ..results import RunReport, Scores
 
@@ -31,6 +32,8 @@ _SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": 
 def make_console(file: TextIO | None = None, no_color: bool = False) -> Console:
     file = file or sys.stdout
     tty = hasattr(file, "isatty") and file.isatty()
+    if not isinstance(file, RedactingWriter):
+        file = RedactingWriter(file)  # type: ignore[assignment]  # errors, progress, explain: all redacted
     plain = no_color or bool(os.environ.get("NO_COLOR")) or not tty
     return Console(
         file=file,
