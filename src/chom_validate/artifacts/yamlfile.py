@@ -87,13 +87,68 @@ def _error(exc: yaml.YAMLError) -> ArtifactParseError:
     return ArtifactParseError(f"invalid YAML: {problem}", line)
 
 
+# Alias bombs ("billion laughs", merge-key doubling): a few hundred bytes whose aliases expand to
+# billions of nodes. PyYAML shares aliased objects, so loading is cheap, but every consumer that
+# walks the data (checks, redaction, JSON output) pays the expanded size. Refuse documents whose
+# expansion is far beyond their own size; real anchors (compose `x-defaults`, `<<: *base`) expand
+# a few times at most.
+MAX_EXPANDED_NODES = 200_000
+MAX_EXPANSION_RATIO = 20
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> tuple[int, int]:
+    """(nodes once every alias is expanded, capped just above ``limit``; distinct nodes). Iterative."""
+    memo: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in memo and not done:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        if done:
+            memo[key] = min(limit + 1, 1 + sum(memo.get(id(c), 1) for c in children))
+            continue
+        memo[key] = 1  # provisional: a recursive alias (`&a [*a]`) counts once
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in memo)
+    return memo[id(root)], len(memo)
+
+
+def _check_expansion(node: yaml.Node) -> None:
+    expanded, distinct = _expanded_size(node, MAX_EXPANDED_NODES * MAX_EXPANSION_RATIO)
+    if expanded > max(MAX_EXPANDED_NODES, MAX_EXPANSION_RATIO * distinct):
+        raise ArtifactParseError(
+            f"YAML aliases expand {distinct} nodes to more than {MAX_EXPANDED_NODES} "
+            "(an alias bomb); not analysed",
+            node.start_mark.line + 1,
+        )
+
+
 def _load(text: str, loader: Any) -> Any:
     try:
-        return yaml.load(text, Loader=loader)
+        ldr = loader(text)
+        try:
+            node = ldr.get_single_node()
+            if node is None:
+                return None
+            _check_expansion(node)
+            return ldr.construct_document(node)
+        finally:
+            ldr.dispose()
     except yaml.YAMLError as exc:
         raise _error(exc) from exc
     except RecursionError as exc:
         raise ArtifactParseError("YAML nesting too deep") from exc
+
+
+def load_yaml_safe(text: str) -> Any:
+    """Plain ``safe_load`` semantics (no line numbers, unknown tags are errors), bounded the same way."""
+    return _load(text, _FastLoader)
 
 
 def load_yaml(text: str) -> Any:

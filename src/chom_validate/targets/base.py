@@ -35,6 +35,19 @@ class TargetProblem:
     path: str
     reason: str
 
+    def __post_init__(self) -> None:
+        # One line each: reasons quote OS, tar and sudo messages that may span lines, and paths may
+        # hold newlines or terminal escapes (shown escaped, never raw).
+        object.__setattr__(self, "path", printable_path(self.path))
+        object.__setattr__(self, "reason", " ".join(str(self.reason).split()))
+
+
+def printable_path(path: str) -> str:
+    """A path as shown in messages: control characters (newline, ESC...) escaped, the rest kept."""
+    if path.isprintable():
+        return path
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in path)
+
 
 @dataclass
 class CommandResult:
