@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-import re
-
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .artifacts.base import ArtifactParseError
@@ -273,8 +272,10 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
         loc = tuple(err["loc"])
         line = next((lines[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in lines), 1)
         key = ".".join(str(p) for p in loc) or "(top level)"
+        key = key if key.isprintable() else ascii(key)  # a key holding a newline stays on one line
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"{path}:{line}: {key}: {err['msg']}{more}") from exc
+        msg = " ".join(str(err["msg"]).split())
+        raise ConfigError(f"{path}:{line}: {key}: {msg}{more}") from exc
     cfg.source = str(path)
     cfg.waiver_lines = [lines.get(("waivers", i), 0) for i in range(len(cfg.waivers))]
     return cfg

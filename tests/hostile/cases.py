@@ -43,6 +43,7 @@ class RunCase:
     topic: str = ""
     expect_rc: frozenset[int] = frozenset({0, 1, 2})
     uid: int | None = None
+    known: str = ""
 
 
 @dataclass
@@ -108,6 +109,11 @@ KNOWN = {
     "sh-deep-cmdsub": "shell parser: 500 nested $( ) take > 25 s",
     "sh-deep-if": "shell parser: 1000 nested if/fi take > 25 s",
     "sh-long-pipeline": "shell parser/checks: a 5000-stage pipeline takes ~20 s",
+    "baseline-deep": "governance.load_baseline: json.loads RecursionError on 10k-deep JSON shows as "
+    "'internal error'",
+    "baseline-deep-obj": "governance.load_baseline: same, 10k-deep object",
+    "baseline-huge-number": "governance.load_baseline: int digit-limit ValueError printed without the file name",
+    "baseline-fifo": "governance.load_baseline: opens a FIFO given as --baseline and blocks forever",
 }
 
 
@@ -128,7 +134,10 @@ def _merge_bomb(levels: int) -> str:
 
 
 _BOMB_HOSTS = {
-    "prom": ("prometheus.yml", "global: {scrape_interval: 15s}\nscrape_configs:\n- job_name: a\n  static_configs: *l8\n"),
+    "prom": (
+        "prometheus.yml",
+        "global: {scrape_interval: 15s}\nscrape_configs:\n- job_name: a\n  static_configs: *l8\n",
+    ),
     "rules": ("rules/app.rules.yml", "groups:\n- name: g\n  rules: *l8\n"),
     "am": ("alertmanager.yml", "route: {receiver: r}\nreceivers: *l8\n"),
     "compose": ("docker-compose.yml", "services:\n  app:\n    image: x\n    environment: *l8\n"),
@@ -170,12 +179,17 @@ for _name, _wrap in [
     ("package.json", lambda b: '{"scripts": ' + b + "}"),
     ("baseline.json", lambda b: '{"version": 1, "entries": ' + b + "}"),
 ]:
-    tree(f"deep-json-arr-{_name.split('.')[0]}", _file(_name, _wrap("[" * DEEP + "]" * DEEP)), topic="deep-nesting")
+    tree(
+        f"deep-json-arr-{_name.split('.')[0]}",
+        _file(_name, _wrap("[" * DEEP + "]" * DEEP)),
+        topic="deep-nesting",
+    )
     tree(
         f"deep-json-obj-{_name.split('.')[0]}",
         _file(_name, _wrap('{"a": ' * DEEP + "1" + "}" * DEEP)),
         topic="deep-nesting",
     )
+
 
 # -- size cap (group "cap": max_file_size = 64 KiB) ----------------------------------------------------
 def _padded(head: str, tail: str) -> Callable[[int], str]:
@@ -217,7 +231,13 @@ def _sparse(name: str, size: int) -> Callable[[Path], None]:
 
 for _name in ["line.sh", "line.yml", "line.json", "line.md", "line", "line.service"]:
     _ext = _name.rpartition(".")[2] if "." in _name else "none"
-    _head = {"sh": "#!/bin/bash\necho ", "yml": "key: ", "json": '{"k": "', "md": "# T\n", "service": "[Service]\nX="}
+    _head = {
+        "sh": "#!/bin/bash\necho ",
+        "yml": "key: ",
+        "json": '{"k": "',
+        "md": "# T\n",
+        "service": "[Service]\nX=",
+    }
     tree(
         f"line10mb-{_ext}",
         _file(_name, (_head.get(_ext, "") + "a" * (10 * MB)).encode()),
@@ -267,13 +287,21 @@ for _name, _head in [
     ("DR.md", "# Disaster recovery\n"),
 ]:
     tree(f"nul-start-{_name.replace('.', '_')}", _file(_name, "\x00" + _head), topic="nul")
-    tree(f"nul-late-{_name.replace('.', '_')}", _file(_name, _head + "#" * 9000 + "\n\x00\x00x\n"), topic="nul")
+    tree(
+        f"nul-late-{_name.replace('.', '_')}", _file(_name, _head + "#" * 9000 + "\n\x00\x00x\n"), topic="nul"
+    )
 
 # -- encodings --------------------------------------------------------------------------------------------
 _TEXTS = {
-    "unit": ("app.service", "[Unit]\nDescription=caf\u00e9\n[Service]\nExecStart=/usr/bin/app\nRestart=always\n"),
+    "unit": (
+        "app.service",
+        "[Unit]\nDescription=caf\u00e9\n[Service]\nExecStart=/usr/bin/app\nRestart=always\n",
+    ),
     "sh": ("deploy.sh", "#!/bin/bash\nset -euo pipefail\necho 'd\u00e9ploiement'\n"),
-    "yml": ("prometheus.yml", "scrape_configs:\n- job_name: caf\u00e9\n  static_configs: [{targets: ['a:9100']}]\n"),
+    "yml": (
+        "prometheus.yml",
+        "scrape_configs:\n- job_name: caf\u00e9\n  static_configs: [{targets: ['a:9100']}]\n",
+    ),
 }
 _ENCODINGS: dict[str, Callable[[str], bytes]] = {
     "utf16le-bom": lambda t: t.encode("utf-16"),
@@ -291,10 +319,16 @@ for _ek, _enc in _ENCODINGS.items():
 
 # -- line endings -----------------------------------------------------------------------------------------
 _EOL_TEXTS = {
-    "sh": ("deploy.sh", "#!/bin/bash\nset -euo pipefail\ncat > /etc/systemd/system/a.service <<EOF\n[Service]\nExecStart=/bin/a\nEOF\n"),
+    "sh": (
+        "deploy.sh",
+        "#!/bin/bash\nset -euo pipefail\ncat > /etc/systemd/system/a.service <<EOF\n[Service]\nExecStart=/bin/a\nEOF\n",
+    ),
     "unit": ("app.service", "[Unit]\nDescription=x\n[Service]\nExecStart=/bin/x\nRestart=always\n"),
     "yml": ("prometheus.yml", "scrape_configs:\n- job_name: a\n  static_configs:\n  - targets: ['a:9100']\n"),
-    "rules": ("alerts.rules.yml", "groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up == 0\n    for: 5m\n"),
+    "rules": (
+        "alerts.rules.yml",
+        "groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up == 0\n    for: 5m\n",
+    ),
     "md": ("DR.md", "# DR plan\n\n## RPO\n\n24h\n"),
     "cron": ("etc/cron.d/backup", "0 3 * * * root /usr/local/bin/backup.sh\n"),
 }
@@ -304,7 +338,15 @@ for _tk, (_name, _text) in _EOL_TEXTS.items():
     tree(f"eol-noeol-{_tk}", _file(_name, _text.rstrip("\n")), topic="line-endings")
 
 # -- empty files -----------------------------------------------------------------------------------------
-for _name in ["deploy.sh", "app.service", "prometheus.yml", "dash.json", "DR.md", "chom-validate.yaml", ".env"]:
+for _name in [
+    "deploy.sh",
+    "app.service",
+    "prometheus.yml",
+    "dash.json",
+    "DR.md",
+    "chom-validate.yaml",
+    ".env",
+]:
     for _ek, _data in [("zero", b""), ("blank", b"\n\n  \t\n"), ("bom", b"\xef\xbb\xbf")]:
         tree(f"empty-{_ek}-{_name.replace('.', '_')}", _file(_name, _data), topic="empty")
 
@@ -329,12 +371,18 @@ tree("symlink-escape-rel", _links([("up.sh", "../../../../../../../etc/shadow")]
 tree("symlink-escape-dev", _links([("zero.yml", "/dev/zero")]), must_report=True)
 tree("symlink-escape-dir", _links([("etc", "/etc")]), must_report=True)
 tree("symlink-dangling", _links([("gone.service", "does-not-exist.service")]), must_report=True)
-tree("symlink-dirloop", _links([("sub/loop", ".."), ("sub/loop2", "../sub")], {"sub/x.sh": "#!/bin/sh\necho ok\n"}))
+tree(
+    "symlink-dirloop",
+    _links([("sub/loop", ".."), ("sub/loop2", "../sub")], {"sub/x.sh": "#!/bin/sh\necho ok\n"}),
+)
 tree(
     "symlink-chain",
     _links([(f"c{i}.yml", f"c{i + 1}.yml") for i in range(45)], {"c45.yml": "scrape_configs: []\n"}),
 )
-tree("symlink-inside", _links([("link.service", "real.service")], {"real.service": "[Service]\nExecStart=/bin/x\n"}))
+tree(
+    "symlink-inside",
+    _links([("link.service", "real.service")], {"real.service": "[Service]\nExecStart=/bin/x\n"}),
+)
 
 
 # -- FIFOs, sockets, devices (never opened for reading) ---------------------------------------------------
@@ -432,25 +480,44 @@ tree(
     "sh-50k-lines",
     _file(
         "big.sh",
-        "#!/bin/bash\nset -euo pipefail\n" + "".join(f'echo "step {i}" >> /var/log/x.log\n' for i in range(50_000)),
+        "#!/bin/bash\nset -euo pipefail\n"
+        + "".join(f'echo "step {i}" >> /var/log/x.log\n' for i in range(50_000)),
     ),
     topic="shell",
 )
 tree(
     "sh-50k-functions",
-    _file("lib.sh", "".join(f"f{i}() {{ f{i + 1} \"$@\"; }}\n" for i in range(10_000)) + "f0\n"),
+    _file("lib.sh", "".join(f'f{i}() {{ f{i + 1} "$@"; }}\n' for i in range(10_000)) + "f0\n"),
     topic="shell",
 )
-tree("sh-deep-cmdsub", _file("deep.sh", "#!/bin/bash\necho " + "$(" * 500 + "x" + ")" * 500 + "\n"), topic="shell")
-tree("sh-deep-if", _file("deepif.sh", "#!/bin/bash\n" + "if true; then\n" * 1000 + "echo x\n" + "fi\n" * 1000), topic="shell")
-tree("sh-deep-braces", _file("braces.sh", "#!/bin/bash\n" + "{ " * 2000 + "echo x; " + "} " * 2000 + "\n"), topic="shell")
+tree(
+    "sh-deep-cmdsub",
+    _file("deep.sh", "#!/bin/bash\necho " + "$(" * 500 + "x" + ")" * 500 + "\n"),
+    topic="shell",
+)
+tree(
+    "sh-deep-if",
+    _file("deepif.sh", "#!/bin/bash\n" + "if true; then\n" * 1000 + "echo x\n" + "fi\n" * 1000),
+    topic="shell",
+)
+tree(
+    "sh-deep-braces",
+    _file("braces.sh", "#!/bin/bash\n" + "{ " * 2000 + "echo x; " + "} " * 2000 + "\n"),
+    topic="shell",
+)
 tree("sh-long-pipeline", _file("pipe.sh", "#!/bin/bash\necho x" + " | cat" * 5000 + "\n"), topic="shell")
 tree(
     "sh-many-heredocs",
-    _file("many.sh", "#!/bin/bash\n" + "".join(f"cat > /etc/x{i}.conf <<EOF\nk={i}\nEOF\n" for i in range(3000))),
+    _file(
+        "many.sh", "#!/bin/bash\n" + "".join(f"cat > /etc/x{i}.conf <<EOF\nk={i}\nEOF\n" for i in range(3000))
+    ),
     topic="shell",
 )
-tree("sh-unterminated-heredoc-huge", _file("u.sh", "#!/bin/bash\ncat <<EOF\n" + "line\n" * 100_000), topic="shell")
+tree(
+    "sh-unterminated-heredoc-huge",
+    _file("u.sh", "#!/bin/bash\ncat <<EOF\n" + "line\n" * 100_000),
+    topic="shell",
+)
 
 # -- Markdown ---------------------------------------------------------------------------------------------
 _MD = {
@@ -469,7 +536,11 @@ _MD = {
     "entities": "&#" + "9" * 1000 + ";" + "&amp;" * 10_000 + "\n",
 }
 for _k, _body in _MD.items():
-    tree(f"md-{_k}", _file("DISASTER_RECOVERY.md", "# Disaster recovery plan\n\nRPO: 24h\n\n" + _body), topic="markdown")
+    tree(
+        f"md-{_k}",
+        _file("DISASTER_RECOVERY.md", "# Disaster recovery plan\n\nRPO: 24h\n\n" + _body),
+        topic="markdown",
+    )
 
 # -- invalid PromQL -------------------------------------------------------------------------------------
 _PROMQL = [
@@ -482,14 +553,14 @@ _PROMQL = [
     "up offset",
     "1 +",
     "topk(",
-    "up{job=~\"(\"}",
+    'up{job=~"("}',
     "up @",
     "up[99999999999999999999d]",
     "rate(up[5m]) / ",
     "sum(rate(x[5m])) by (a,,b)",
     "histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m]))) > > 1",
     "up == on(instance) group_left(",
-    "absent(up{job=\"a\"}) unless",
+    'absent(up{job="a"}) unless',
     "x" * 100_000,
     "up " + "and up " * 5000,
     "-" * 10_000 + "1",
@@ -504,9 +575,12 @@ for _i, _expr in enumerate(_PROMQL):
     tree(f"promql-{_i:02d}", _file("alerts.rules.yml", json.dumps(_rule)), topic="promql")
 tree(
     "promql-record-bad",
-    _file("rec.rules.yml", json.dumps({"groups": [{"name": "g", "rules": [{"record": "a:b", "expr": "sum("}]}]})),
+    _file(
+        "rec.rules.yml", json.dumps({"groups": [{"name": "g", "rules": [{"record": "a:b", "expr": "sum("}]}]})
+    ),
     topic="promql",
 )
+
 
 # -- Grafana dashboards -----------------------------------------------------------------------------------
 def _dashboard(panels: int) -> str:
@@ -514,7 +588,12 @@ def _dashboard(panels: int) -> str:
         {
             "title": "big",
             "panels": [
-                {"id": i, "type": "graph", "title": f"p{i}", "targets": [{"expr": f"rate(m{i}[5m])", "refId": "A"}]}
+                {
+                    "id": i,
+                    "type": "graph",
+                    "title": f"p{i}",
+                    "targets": [{"expr": f"rate(m{i}[5m])", "refId": "A"}],
+                }
                 for i in range(panels)
             ],
         }
@@ -522,13 +601,21 @@ def _dashboard(panels: int) -> str:
 
 
 tree("dash-50mb", _sparse("dashboards/huge.json", 50 * MB), must_report=True, topic="dashboard")
-tree("dash-50mb-real", _file("dashboards/real-huge.json", '{"panels": [' + "{}," * (17 * MB) + "{}]}"), must_report=True, topic="dashboard")
+tree(
+    "dash-50mb-real",
+    _file("dashboards/real-huge.json", '{"panels": [' + "{}," * (17 * MB) + "{}]}"),
+    must_report=True,
+    topic="dashboard",
+)
 tree("dash-4mb", _file("dashboards/big.json", _dashboard(35_000)), topic="dashboard")
 for _k, _doc in {
     "panels-str": {"title": "x", "panels": "nope"},
     "targets-int": {"title": "x", "panels": [{"id": 1, "targets": 5}]},
     "expr-list": {"title": "x", "panels": [{"targets": [{"expr": ["a"]}]}]},
-    "rows-nested": {"title": "x", "rows": [{"panels": [{"panels": [{"panels": [{"targets": [{"expr": "up"}]}]}]}]}]},
+    "rows-nested": {
+        "title": "x",
+        "rows": [{"panels": [{"panels": [{"panels": [{"targets": [{"expr": "up"}]}]}]}]}],
+    },
     "null": None,
     "list-top": [1, 2, 3],
     "datasource-obj": {"panels": [{"datasource": {"uid": {"x": 1}}, "targets": [{"expr": "up{"}]}]},
@@ -550,7 +637,7 @@ _NAMES = {
     "long": "l" * 240 + ".sh",
     "tab": "tab\tname.service",
     "glob": "[*?].yml",
-    "quote": "it's \"quoted\".sh",
+    "quote": 'it\'s "quoted".sh',
     "emoji": "\U0001f525fire.service",
 }
 _NAME_BODY = {
@@ -580,8 +667,10 @@ tree("many-100k-empty", _many(100_000), group="many", topic="many-files")
 
 
 # -- RunCase: malformed config, baseline, waivers, snapshots ---------------------------------------------------
-def run(id: str, build: Callable[[Path], list[str]], names: str = "", topic: str = "", uid: int | None = None) -> None:
-    RUN.append(RunCase(id, build, names, topic or id.split("-")[0], uid=uid))
+def run(
+    id: str, build: Callable[[Path], list[str]], names: str = "", topic: str = "", uid: int | None = None
+) -> None:
+    RUN.append(RunCase(id, build, names, topic or id.split("-")[0], uid=uid, known=KNOWN.get(id, "")))
 
 
 _OK_TREE = {"app.service": "[Service]\nExecStart=/usr/bin/app\nRestart=always\n"}
@@ -598,7 +687,17 @@ def _with_config(data: bytes | str, name: str = "chom-validate.yaml") -> Callabl
     def build(d: Path) -> list[str]:
         t = _tree_at(d)
         _write(d / name, data)
-        return ["all", "--path", str(t), "--config", str(d / name), "--format", "json", "-o", str(d / "out.json")]
+        return [
+            "all",
+            "--path",
+            str(t),
+            "--config",
+            str(d / name),
+            "--format",
+            "json",
+            "-o",
+            str(d / "out.json"),
+        ]
 
     return build
 
@@ -618,7 +717,9 @@ _CONFIGS: dict[str, bytes | str] = {
     "waiver-bad-date": "waivers:\n- {check: SYS001, reason: because, owner: me, expires: someday}\n",
     "waiver-not-list": "waivers: {check: SYS001}\n",
     "waiver-null": "waivers:\n- null\n",
-    "waiver-long-reason": "waivers:\n- {check: SYS001, reason: '" + "r" * 100_000 + "', owner: me, expires: 2099-01-01}\n",
+    "waiver-long-reason": "waivers:\n- {check: SYS001, reason: '"
+    + "r" * 100_000
+    + "', owner: me, expires: 2099-01-01}\n",
     "bands-bad": "scoring:\n  bands: [{name: A, min: 50}]\n",
     "pillar-bad": "scoring:\n  pillar_weights: {nonsense: 3}\n",
     "weights-str": "scoring:\n  severity_weights: {high: lots}\n",
@@ -669,7 +770,17 @@ def _config_special(kind: str) -> Callable[[Path], list[str]]:
             t.chmod(0o755)
             (d / "out").mkdir(mode=0o777)
             (d / "out").chmod(0o777)
-            return ["all", "--path", str(t), "--config", str(p), "--format", "json", "-o", str(d / "out" / "o.json")]
+            return [
+                "all",
+                "--path",
+                str(t),
+                "--config",
+                str(p),
+                "--format",
+                "json",
+                "-o",
+                str(d / "out" / "o.json"),
+            ]
         return ["all", "--path", str(t), "--config", str(p), "--format", "json", "-o", str(d / "out.json")]
 
     return build
@@ -727,7 +838,9 @@ _BASELINES: dict[str, bytes | str | None] = {
     "nan": '{"version": NaN, "entries": []}',
     "huge-number": '{"version": 1' + "0" * 5000 + ', "entries": []}',
     "missing": None,
-    "many": json.dumps({"version": 1, "entries": [{"fingerprint": f"{i:064x}", "check_id": "SYS001"} for i in range(50_000)]}),
+    "many": json.dumps(
+        {"version": 1, "entries": [{"fingerprint": f"{i:064x}", "check_id": "SYS001"} for i in range(50_000)]}
+    ),
 }
 for _k, _data in _BASELINES.items():
     run(f"baseline-{_k}", _with_baseline(_data), names="baseline.json", topic="baseline")
@@ -748,7 +861,9 @@ def _tar(members: list[tuple[tarfile.TarInfo, bytes | None]], compress: bool = T
     return gzip.compress(raw.getvalue()) if compress else raw.getvalue()
 
 
-def _member(name: str, data: bytes | None = None, type: bytes = tarfile.REGTYPE, link: str = "") -> tuple[tarfile.TarInfo, bytes | None]:
+def _member(
+    name: str, data: bytes | None = None, type: bytes = tarfile.REGTYPE, link: str = ""
+) -> tuple[tarfile.TarInfo, bytes | None]:
     info = tarfile.TarInfo(name)
     info.type = type
     info.linkname = link
@@ -763,7 +878,10 @@ def _manifest(blobs: dict[str, bytes], commands: list | None = None, **over: obj
         "format": "chom-validate-snapshot/1",
         "host": "snap",
         "kind": "ssh",
-        "files": {k: {"sha256": hashlib.sha256(v).hexdigest(), "size": len(v), "mode": 0o644} for k, v in blobs.items()},
+        "files": {
+            k: {"sha256": hashlib.sha256(v).hexdigest(), "size": len(v), "mode": 0o644}
+            for k, v in blobs.items()
+        },
         "commands": commands or [],
         "problems": [],
     }
@@ -795,11 +913,18 @@ def _snap_gzip_bomb() -> bytes:
 
 
 _SNAPS: dict[str, Callable[[], bytes]] = {
-    "traversal": lambda: _tar([_member("manifest.json", _manifest({})), _member("../../../../tmp/chom-pwned", b"x")]),
-    "traversal-files": lambda: _tar(
-        [_member("manifest.json", _manifest({"../../etc/passwd": b"x"})), _member("files/../../etc/passwd", b"x")]
+    "traversal": lambda: _tar(
+        [_member("manifest.json", _manifest({})), _member("../../../../tmp/chom-pwned", b"x")]
     ),
-    "absolute": lambda: _tar([_member("manifest.json", _manifest({})), _member("/etc/cron.d/evil", b"* * * * * root x\n")]),
+    "traversal-files": lambda: _tar(
+        [
+            _member("manifest.json", _manifest({"../../etc/passwd": b"x"})),
+            _member("files/../../etc/passwd", b"x"),
+        ]
+    ),
+    "absolute": lambda: _tar(
+        [_member("manifest.json", _manifest({})), _member("/etc/cron.d/evil", b"* * * * * root x\n")]
+    ),
     "absolute-manifest-path": lambda: _tar(
         [_member("manifest.json", _manifest({"/etc/passwd": b"x"})), _member("files//etc/passwd", b"x")]
     ),
@@ -815,22 +940,43 @@ _SNAPS: dict[str, Callable[[], bytes]] = {
             _member("files/etc/a.service", None, tarfile.LNKTYPE, "/etc/shadow"),
         ]
     ),
-    "device-member": lambda: _tar([_member("manifest.json", _manifest({})), _member("files/dev/zero", None, tarfile.CHRTYPE)]),
-    "fifo-member": lambda: _tar([_member("manifest.json", _manifest({})), _member("files/x.service", None, tarfile.FIFOTYPE)]),
+    "device-member": lambda: _tar(
+        [_member("manifest.json", _manifest({})), _member("files/dev/zero", None, tarfile.CHRTYPE)]
+    ),
+    "fifo-member": lambda: _tar(
+        [_member("manifest.json", _manifest({})), _member("files/x.service", None, tarfile.FIFOTYPE)]
+    ),
     "gzip-bomb": _snap_gzip_bomb,
     "not-gzip": lambda: b"this is not a snapshot\n",
     "plain-tar": lambda: _tar([_member("manifest.json", _manifest({}))], compress=False),
-    "truncated": lambda: _tar([_member("manifest.json", _manifest({"etc/a.service": _UNIT})), _member("files/etc/a.service", _UNIT * 5000)])[:2000],
+    "truncated": lambda: _tar(
+        [
+            _member("manifest.json", _manifest({"etc/a.service": _UNIT})),
+            _member("files/etc/a.service", _UNIT * 5000),
+        ]
+    )[:2000],
     "empty": lambda: b"",
     "no-manifest": lambda: _tar([_member("files/etc/a.service", _UNIT)]),
     "manifest-not-json": lambda: _tar([_member("manifest.json", b"{nope")]),
     "manifest-list": lambda: _tar([_member("manifest.json", b"[1, 2]")]),
     "manifest-deep": lambda: _tar([_member("manifest.json", ("[" * DEEP + "]" * DEEP).encode())]),
-    "manifest-deep-obj": lambda: _tar([_member("manifest.json", ('{"format": "chom-validate-snapshot/1", "x": ' + '{"a": ' * DEEP + "1" + "}" * DEEP + "}").encode())]),
+    "manifest-deep-obj": lambda: _tar(
+        [
+            _member(
+                "manifest.json",
+                (
+                    '{"format": "chom-validate-snapshot/1", "x": ' + '{"a": ' * DEEP + "1" + "}" * DEEP + "}"
+                ).encode(),
+            )
+        ]
+    ),
     "files-list": lambda: _tar([_member("manifest.json", _manifest({}, files=["a"]))]),
     "files-entry-str": lambda: _tar([_member("manifest.json", _manifest({}, files={"a": "x"}))]),
     "mode-str": lambda: _tar(
-        [_member("manifest.json", _manifest({}, files={"a": {"sha256": "0", "mode": "rwx"}})), _member("files/a", b"")]
+        [
+            _member("manifest.json", _manifest({}, files={"a": {"sha256": "0", "mode": "rwx"}})),
+            _member("files/a", b""),
+        ]
     ),
     "commands-bad-row": lambda: _tar([_member("manifest.json", _manifest({}, commands=[{"argv": ["x"]}]))]),
     "commands-not-list": lambda: _tar([_member("manifest.json", _manifest({}, commands={"a": 1}))]),
@@ -840,7 +986,10 @@ _SNAPS: dict[str, Callable[[], bytes]] = {
     "host-weird": lambda: _tar([_member("manifest.json", _manifest({}, host={"a": [1]}))]),
     "host-newline": lambda: _tar([_member("manifest.json", _manifest({}, host="a\nb\x1b[31m"))]),
     "digest-mismatch": lambda: _tar(
-        [_member("manifest.json", _manifest({"etc/a.service": _UNIT})), _member("files/etc/a.service", b"changed")]
+        [
+            _member("manifest.json", _manifest({"etc/a.service": _UNIT})),
+            _member("files/etc/a.service", b"changed"),
+        ]
     ),
     "duplicate-manifest": lambda: _tar(
         [_member("manifest.json", _manifest({})), _member("manifest.json", b"[]")]
@@ -851,16 +1000,30 @@ _SNAPS: dict[str, Callable[[], bytes]] = {
         + [_member(f"files/etc/f{i}.conf", b"k=v\n") for i in range(5000)]
     ),
     "binary-file": lambda: _tar(
-        [_member("manifest.json", _manifest({"etc/prometheus/prometheus.yml": _BIN["elf"]})), _member("files/etc/prometheus/prometheus.yml", _BIN["elf"])]
+        [
+            _member("manifest.json", _manifest({"etc/prometheus/prometheus.yml": _BIN["elf"]})),
+            _member("files/etc/prometheus/prometheus.yml", _BIN["elf"]),
+        ]
     ),
-    "valid": lambda: _tar([_member("manifest.json", _manifest({"etc/systemd/system/a.service": _UNIT})), _member("files/etc/systemd/system/a.service", _UNIT)]),
+    "valid": lambda: _tar(
+        [
+            _member("manifest.json", _manifest({"etc/systemd/system/a.service": _UNIT})),
+            _member("files/etc/systemd/system/a.service", _UNIT),
+        ]
+    ),
 }
 
 
 def _command_snapshot(blob: bytes) -> bytes:
     import hashlib
 
-    row = {"file": "commands/0.json", "argv": ["hostname"], "returncode": 0, "missing": False, "sha256": hashlib.sha256(blob).hexdigest()}
+    row = {
+        "file": "commands/0.json",
+        "argv": ["hostname"],
+        "returncode": 0,
+        "missing": False,
+        "sha256": hashlib.sha256(blob).hexdigest(),
+    }
     return _tar([_member("manifest.json", _manifest({}, commands=[row])), _member("commands/0.json", blob)])
 
 

@@ -124,15 +124,31 @@ def build_and_run() -> Session:
                     p.chmod(p.stat().st_mode | 0o055)
         argv = ["all", "--path", str(root), "--no-cache", "--now", "2026-11-29"]
         argv += g.extra_argv or ["--format", "json", "-o", str(outs / f"{g.name}.json")]
-        jobs.append({"id": f"group-{g.name}", "argv": argv, "cwd": str(root), "timeout": g.timeout, "uid": g.uid, "env": env})
+        jobs.append(
+            {
+                "id": f"group-{g.name}",
+                "argv": argv,
+                "cwd": str(root),
+                "timeout": g.timeout,
+                "uid": g.uid,
+                "env": env,
+            }
+        )
     for c in RUN:
         d = _mkdir(runs / c.id)
         argv = c.build(d)
         jobs.append(
-            {"id": c.id, "argv": [*argv, "--no-cache", "--now", "2026-11-29"], "cwd": str(d), "timeout": RUN_SECONDS, "uid": c.uid, "env": env}
+            {
+                "id": c.id,
+                "argv": [*argv, "--no-cache", "--now", "2026-11-29"],
+                "cwd": str(d),
+                "timeout": RUN_SECONDS,
+                "uid": c.uid,
+                "env": env,
+            }
         )
     for j in jobs:
-        root = Path(j["cwd"]) if j["id"].startswith("group-") else Path(j["cwd"])
+        root = Path(j["cwd"])
         before[j["id"]] = checksum(root, skip=("out.json", "out"))
     jobs_file = base / "jobs.json"
     jobs_file.write_text(json.dumps(jobs))
@@ -159,7 +175,9 @@ def build_and_run() -> Session:
     return s
 
 
-def _common(o: Outcome, res: dict[str, Any] | None, before: dict[str, str], after: dict[str, str], limit: float) -> None:
+def _common(
+    o: Outcome, res: dict[str, Any] | None, before: dict[str, str], after: dict[str, str], limit: float
+) -> None:
     if res is None:
         o.bad("no result recorded (the driver did not run it)")
         return
@@ -189,7 +207,11 @@ def _findings_of(report: dict[str, Any], case_id: str) -> list[dict[str, Any]]:
     out = []
     for f in report.get("findings", []):
         paths = [e.get("path") or "" for e in f.get("evidence", [])]
-        if any(p.startswith(pre) for p in paths) or pre in f.get("message", "") or (f.get("subject") or "").startswith(pre):
+        if (
+            any(p.startswith(pre) for p in paths)
+            or pre in f.get("message", "")
+            or (f.get("subject") or "").startswith(pre)
+        ):
             out.append(f)
     return out
 
@@ -199,7 +221,9 @@ def judge_tree(s: Session, c: TreeCase) -> Outcome:
     gid = f"group-{c.group}"
     res = s.results.get(gid)
     _common(o, res, s.before[gid], s.after[gid], GROUPS[c.group].timeout)
-    w = _writes(s.before[gid], s.after[gid], c.id + os.sep) + _writes(s.before[gid], s.after[gid], c.id + "\n")
+    w = _writes(s.before[gid], s.after[gid], c.id + os.sep) + _writes(
+        s.before[gid], s.after[gid], c.id + "\n"
+    )
     if w:
         o.bad(f"the scan changed the tree: {w[:3]}")
     if res is None:
@@ -223,7 +247,9 @@ def judge_tree(s: Session, c: TreeCase) -> Outcome:
             o.bad(f"multi-line message from {f['check_id']}: {msg[:200]!r}")
         if RAW_EXC.search(msg):
             o.bad(f"raw internal exception in {f['check_id']}: {msg[:200]}")
-        if f["status"] == "error" and ("parser failed" in msg or "check raised" in msg or "check failed" in msg):
+        if f["status"] == "error" and (
+            "parser failed" in msg or "check raised" in msg or "check failed" in msg
+        ):
             o.internal.append(f"{f['check_id']}: {msg[:240]}")
     errors = [f for f in mine if f["status"] == "error"]
     fails = [f for f in mine if f["status"] == "fail"]
@@ -247,9 +273,17 @@ def judge_run(s: Session, c: RunCase) -> Outcome:
     if res["rc"] not in c.expect_rc:
         o.bad(f"exit code {res['rc']}, expected one of {sorted(c.expect_rc)}")
     err_lines = [ln for ln in res["stderr"].splitlines() if ln.strip()]
-    if res["rc"] == 2:
+    out = Path(s.base / "runs" / c.id / "out.json")
+    if res["rc"] == 2 and not out.is_file():
         o.verdict = "exit-2"
         errors = [ln for ln in err_lines if ln.startswith("chom-validate: error:")]
+        if (
+            not errors
+            and err_lines
+            and err_lines[-1].startswith("Error: ")
+            and err_lines[0].startswith("Usage:")
+        ):
+            errors, err_lines = [err_lines[-1]], [err_lines[-1]]  # click's usage error: the Error line counts
         if len(errors) != 1:
             o.bad(f"expected exactly one 'chom-validate: error:' line, got: {err_lines[:4]}")
         elif c.names and c.names not in errors[0]:
@@ -259,13 +293,14 @@ def judge_run(s: Session, c: RunCase) -> Outcome:
         if errors and RAW_EXC.search(errors[0]):
             o.bad(f"raw internal exception: {errors[0][:300]}")
     else:
-        o.verdict = "result"
-        out = Path(s.base / "runs" / c.id / "out.json")
+        o.verdict = "result" if res["rc"] != 2 else "target-error"
         if out.is_file():
             data = json.loads(out.read_text())
             for t in data.get("targets", []):
                 if t.get("error") and "\n" in t["error"]:
                     o.bad(f"multi-line target error: {t['error'][:200]!r}")
+                if t.get("error") and c.names and c.names not in t["error"]:
+                    o.bad(f"target error does not name {c.names}: {t['error'][:200]}")
             for f in data.get("findings", []):
                 if "\n" in f.get("message", ""):
                     o.bad(f"multi-line message: {f['message'][:200]!r}")

@@ -53,7 +53,9 @@ class Listener:
                 conn.settimeout(2)
                 try:
                     conn.recv(1024)
-                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    conn.sendall(
+                        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
                 except OSError:
                     pass
                 conn.close()
@@ -84,7 +86,14 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
 
 
 def _host(port: int, key: Path, prefix: Path, address: str = "127.0.0.1") -> dict[str, object]:
-    return {"address": address, "port": port, "user": "root", "identity_file": str(key), "path_prefix": str(prefix), "roles": ["app"]}
+    return {
+        "address": address,
+        "port": port,
+        "user": "root",
+        "identity_file": str(key),
+        "path_prefix": str(prefix),
+        "roles": ["app"],
+    }
 
 
 def _run(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -120,8 +129,24 @@ def test_fault_matrix(servers: dict[str, object], tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     t0 = time.perf_counter()
     r = _run(
-        ["all", "--hosts", "all", "--config", str(cfg), "--known-hosts", str(known), "--connect-timeout", "3",
-         "--jobs", "8", "--format", "json", "-o", str(out), "--no-cache"],
+        [
+            "all",
+            "--hosts",
+            "all",
+            "--config",
+            str(cfg),
+            "--known-hosts",
+            str(known),
+            "--connect-timeout",
+            "3",
+            "--jobs",
+            "8",
+            "--format",
+            "json",
+            "-o",
+            str(out),
+            "--no-cache",
+        ],
         tmp_path,
     )
     took = time.perf_counter() - t0
@@ -153,10 +178,28 @@ def test_sudo_without_sudo_says_so(servers: dict[str, object], tmp_path: Path) -
     good: Sshd = servers["good"]  # type: ignore[assignment]
     tree = build_host_tree(tmp_path / "host", "landsraad")
     cfg = tmp_path / "chom-validate.yaml"
-    cfg.write_text(yaml.safe_dump({"version": 1, "hosts": {"nosudo": _host(good.port, good.client_key, tree)}}))
+    cfg.write_text(
+        yaml.safe_dump({"version": 1, "hosts": {"nosudo": _host(good.port, good.client_key, tree)}})
+    )
     out = tmp_path / "out.json"
-    r = _run(["all", "--host", "nosudo", "--sudo", "--config", str(cfg), "--known-hosts", str(good.known_hosts),
-              "--format", "json", "-o", str(out), "--no-cache"], tmp_path)
+    r = _run(
+        [
+            "all",
+            "--host",
+            "nosudo",
+            "--sudo",
+            "--config",
+            str(cfg),
+            "--known-hosts",
+            str(good.known_hosts),
+            "--format",
+            "json",
+            "-o",
+            str(out),
+            "--no-cache",
+        ],
+        tmp_path,
+    )
     assert r.returncode == 2
     err = json.loads(out.read_text())["targets"][0]["error"]
     assert "sudo" in err and "not installed" in err and "tar" not in err, err
@@ -173,16 +216,39 @@ def test_sshd_killed_mid_run(servers: dict[str, object], tmp_path: Path) -> None
             (doomed.fake / f"{cmd}.sleep").write_text("20\n")  # slow host: commands take 20 s
         tree = build_host_tree(tmp_path / "host", "landsraad")
         cfg = tmp_path / "chom-validate.yaml"
-        cfg.write_text(yaml.safe_dump({"version": 1, "hosts": {
-            "doomed": _host(doomed.port, doomed.client_key, tree),
-            "good": _host(good.port, good.client_key, tree),
-        }}))
+        cfg.write_text(
+            yaml.safe_dump(
+                {
+                    "version": 1,
+                    "hosts": {
+                        "doomed": _host(doomed.port, doomed.client_key, tree),
+                        "good": _host(good.port, good.client_key, tree),
+                    },
+                }
+            )
+        )
         known = tmp_path / "known_hosts"
         known.write_text(doomed.host_key_line() + good.host_key_line())
         threading.Timer(2.5, doomed.stop).start()
         out = tmp_path / "out.json"
-        r = _run(["all", "--hosts", "all", "--config", str(cfg), "--known-hosts", str(known), "--format", "json",
-                  "-o", str(out), "--no-cache"], tmp_path, timeout=90)
+        r = _run(
+            [
+                "all",
+                "--hosts",
+                "all",
+                "--config",
+                str(cfg),
+                "--known-hosts",
+                str(known),
+                "--format",
+                "json",
+                "-o",
+                str(out),
+                "--no-cache",
+            ],
+            tmp_path,
+            timeout=90,
+        )
         assert "Traceback" not in r.stdout + r.stderr, r.stderr[-3000:]
         assert r.returncode == 2, r.stderr[-1000:]
         errors = {t["name"]: t.get("error") for t in json.loads(out.read_text())["targets"]}
@@ -201,11 +267,30 @@ def test_slow_host_times_out_alone(servers: dict[str, object], tmp_path: Path) -
         (slow.fake / "systemctl.sleep").write_text("10\n")
         tree = build_host_tree(tmp_path / "host", "landsraad")
         cfg = tmp_path / "chom-validate.yaml"
-        cfg.write_text(yaml.safe_dump({"version": 1, "hosts": {"slow": _host(slow.port, slow.client_key, tree)}}))
+        cfg.write_text(
+            yaml.safe_dump({"version": 1, "hosts": {"slow": _host(slow.port, slow.client_key, tree)}})
+        )
         out = tmp_path / "out.json"
         t0 = time.perf_counter()
-        r = _run(["all", "--host", "slow", "--config", str(cfg), "--known-hosts", str(slow.known_hosts),
-                  "--command-timeout", "2", "--format", "json", "-o", str(out), "--no-cache"], tmp_path)
+        r = _run(
+            [
+                "all",
+                "--host",
+                "slow",
+                "--config",
+                str(cfg),
+                "--known-hosts",
+                str(slow.known_hosts),
+                "--command-timeout",
+                "2",
+                "--format",
+                "json",
+                "-o",
+                str(out),
+                "--no-cache",
+            ],
+            tmp_path,
+        )
         assert time.perf_counter() - t0 < 40
         assert "Traceback" not in r.stdout + r.stderr
         assert r.returncode in (0, 1, 2)
@@ -214,3 +299,51 @@ def test_slow_host_times_out_alone(servers: dict[str, object], tmp_path: Path) -
         assert report["findings"]
     finally:
         slow.stop()
+
+
+def test_collection_paths_per_host_and_role(servers: dict[str, object], tmp_path: Path) -> None:
+    """Defaults leave /opt alone; a role opts a path in, a host excludes part of it."""
+    from chom_validate.cli.common import ScanArgs
+    from chom_validate.config import load_config
+    from chom_validate.targets.inventory import host_target_specs
+
+    good: Sshd = servers["good"]  # type: ignore[assignment]
+    tree = build_host_tree(tmp_path / "host", "landsraad")
+    (tree / "opt" / "big" / "blob.sh").parent.mkdir(parents=True)
+    (tree / "opt" / "big" / "blob.sh").write_text("#!/bin/sh\necho vendored\n")
+    (tree / "opt" / "chom" / "cache").mkdir(parents=True)
+    (tree / "opt" / "chom" / "cache" / "x.sh").write_text("#!/bin/sh\necho cached\n")
+    hosts = {
+        "plain": _host(good.port, good.client_key, tree),
+        "app": {
+            **_host(good.port, good.client_key, tree),
+            "roles": ["app"],
+            "collect": {"exclude": ["*/cache"]},
+        },
+    }
+    cfg_path = tmp_path / "chom-validate.yaml"
+    cfg_path.write_text(
+        yaml.safe_dump(
+            {"version": 1, "hosts": hosts, "roles": {"app": {"collect": {"include": ["opt/chom"]}}}}
+        )
+    )
+    hosts["plain"]["roles"] = []
+    cfg_path.write_text(
+        yaml.safe_dump(
+            {"version": 1, "hosts": hosts, "roles": {"app": {"collect": {"include": ["opt/chom"]}}}}
+        )
+    )
+    cfg = load_config(cfg_path)
+    args = ScanArgs(hosts=["plain", "app"], known_hosts=good.known_hosts)
+    seen: dict[str, set[str]] = {}
+    for spec in host_target_specs(args, cfg):
+        t = spec.open()
+        try:
+            t.prepare([], [])
+            seen[spec.name] = {e.path for e in t.files()}
+        finally:
+            t.close()
+    assert not any(p.startswith("opt/") for p in seen["plain"]), sorted(seen["plain"])[:5]
+    assert any(p.startswith("etc/systemd/system/") for p in seen["plain"])
+    assert "opt/chom/firewall/setup-firewall.sh" in seen["app"]
+    assert "opt/chom/cache/x.sh" not in seen["app"] and "opt/big/blob.sh" not in seen["app"]

@@ -34,6 +34,7 @@ def bounded_excerpt(text: str) -> str:
         return f"({len(text)}-character line, not shown)"
     return f"{text[:cut]} … ({len(text)} characters)"
 
+
 _PARSERS: dict[str, Parser] = {}
 
 

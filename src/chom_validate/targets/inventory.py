@@ -229,7 +229,9 @@ def resolve_params(
             ]
         )
     )
-    collect = tuple(c for c in collect if not any(fnmatch.fnmatchcase(c.strip("/"), x.strip("/")) for x in excludes))
+    collect = tuple(
+        c for c in collect if not any(fnmatch.fnmatchcase(c.strip("/"), x.strip("/")) for x in excludes)
+    )
     jump: SshParams | None = None
     pj = sc.get("proxyjump")
     if pj and str(pj).lower() != "none":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import io
+import logging
 import os
 import posixpath
 import select
@@ -33,8 +34,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-
-import logging
 
 import paramiko
 
@@ -149,6 +148,7 @@ def _probe_not_ssh(p: SshParams) -> str:
     first = data.split(b"\n", 1)[0][:60].decode("ascii", "replace")
     return f"the port does not speak SSH (it answered {first!r})"
 
+
 def default_known_hosts() -> Path:
     return Path.home() / ".ssh" / "known_hosts"
 
@@ -236,7 +236,9 @@ def connect_transport(
         try:
             _authenticate(t, p, where)
         except (paramiko.SSHException, EOFError, OSError) as exc:  # the server went away mid-login
-            raise TargetError(f"{where}: connection lost during authentication: {exc or type(exc).__name__}") from exc
+            raise TargetError(
+                f"{where}: connection lost during authentication: {exc or type(exc).__name__}"
+            ) from exc
     except BaseException:
         t.close()
         if jump is not None:
@@ -513,7 +515,9 @@ class SshHost(CollectedFiles):
                 )
             )
         if res.rc == 127:
-            raise TargetError(f"{self.params.where}: `tar` is not installed on the host; cannot collect files")
+            raise TargetError(
+                f"{self.params.where}: `tar` is not installed on the host; cannot collect files"
+            )
         for line in res.stderr.splitlines():
             if "Permission denied" in line:
                 self.problems.append(
