@@ -212,6 +212,10 @@ def connect_transport(
                 opts.key_types = preferred
         try:
             t.start_client(timeout=p.connect_timeout)
+            # start_client returns silently when its timeout passes mid-handshake (a port that accepts
+            # and never answers); the next call would then fail with "No existing session".
+            if not t.is_active() or not getattr(t, "initial_kex_done", True):
+                raise paramiko.SSHException(f"no SSH handshake within {p.connect_timeout:g}s")
         except (paramiko.SSHException, EOFError, OSError) as exc:
             why = _probe_not_ssh(p) if p.proxy_jump is None else " ".join(str(exc).split())
             raise TargetError(f"{where}: SSH handshake failed: {why}") from exc
