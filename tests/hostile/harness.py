@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .cases import GROUPS, RUN, TREE, RunCase, TreeCase
+from .cases import GROUPS, KNOWN_SECONDS, RUN, TREE, RunCase, TreeCase
 
 HERE = Path(__file__).resolve().parent
 MAX_RSS_KB = 500 * 1024
@@ -142,7 +142,7 @@ def build_and_run() -> Session:
                 "id": c.id,
                 "argv": [*argv, "--no-cache", "--now", "2026-11-29"],
                 "cwd": str(d),
-                "timeout": RUN_SECONDS,
+                "timeout": _limit(c),
                 "uid": c.uid,
                 "env": env,
             }
@@ -173,6 +173,10 @@ def build_and_run() -> Session:
     for rc in RUN:
         s.outcomes[rc.id] = judge_run(s, rc)
     return s
+
+
+def _limit(c: RunCase) -> float:
+    return KNOWN_SECONDS if c.known else RUN_SECONDS
 
 
 def _common(
@@ -264,7 +268,7 @@ def judge_tree(s: Session, c: TreeCase) -> Outcome:
 def judge_run(s: Session, c: RunCase) -> Outcome:
     o = Outcome(c.id, c.topic)
     res = s.results.get(c.id)
-    _common(o, res, s.before[c.id], s.after[c.id], RUN_SECONDS)
+    _common(o, res, s.before[c.id], s.after[c.id], _limit(c))
     w = _writes(s.before[c.id], s.after[c.id])
     if w:
         o.bad(f"the run changed its inputs: {w[:3]}")
