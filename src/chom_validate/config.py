@@ -20,6 +20,9 @@ DEFAULT_CONFIG_NAME = "chom-validate.yaml"
 class ConfigError(Exception):
     """A config problem; the message names the file, line and key. Exit code 2."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))  # one line, whatever it quotes
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -14,6 +14,10 @@ DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
 class TargetError(Exception):
     """The target as a whole cannot be read (missing path, unreachable host...). Exit code 2."""
 
+    def __init__(self, message: str) -> None:
+        # Always one line: these quote paramiko, tar, sudo and OS messages that may span lines.
+        super().__init__(" ".join(str(message).split()))
+
 
 class CommandNotAllowed(TargetError):
     """A command outside the allow-list was requested. Never executed."""
