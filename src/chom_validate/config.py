@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .artifacts.base import ArtifactParseError
+from .artifacts.yamlfile import _FastLoader, load_yaml_safe
 from .registry import PILLARS, PROFILES
 
 DEFAULT_CONFIG_NAME = "chom-validate.yaml"
@@ -17,9 +20,39 @@ DEFAULT_CONFIG_NAME = "chom-validate.yaml"
 class ConfigError(Exception):
     """A config problem; the message names the file, line and key. Exit code 2."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))  # one line, whatever it quotes
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+_COLLECT_PATH = re.compile(r"^/?[A-Za-z0-9@._+,/*?-]+$")  # what the remote tar/SFTP collector accepts
+
+
+def _collect_paths(v: list[str]) -> list[str]:
+    for p in v:
+        if not _COLLECT_PATH.match(p) or ".." in p.split("/"):
+            raise ValueError(
+                f"{p!r}: a host path or glob of letters, digits and @._+,/*?- only (no spaces, no '..')"
+            )
+    return v
+
+
+class CollectConfig(_Strict):
+    """What SSH collection reads on a host: paths or one-level globs, relative to the path prefix."""
+
+    include: list[str] = Field(default_factory=list, description="Extra paths to collect (e.g. opt/myapp)")
+    exclude: list[str] = Field(
+        default_factory=list, description="tar-style globs never collected (e.g. '*/cache', 'etc/nginx/ssl')"
+    )
+
+    _paths = field_validator("include", "exclude")(classmethod(lambda cls, v: _collect_paths(v)))
+
+
+class RoleConfig(_Strict):
+    collect: CollectConfig = Field(default_factory=CollectConfig)
 
 
 class HostConfig(_Strict):
@@ -33,8 +66,24 @@ class HostConfig(_Strict):
         default_factory=list,
         description="Globs (relative to a scanned tree) of files belonging to this host in a repository",
     )
-    collect: list[str] = Field(default_factory=list, description="Extra host paths to collect over SSH")
+    collect: list[str] = Field(
+        default_factory=list,
+        description="Extra host paths to collect over SSH; also accepts {include: [...], exclude: [...]}",
+    )
+    collect_exclude: list[str] = Field(default_factory=list, exclude=True)
     private_address: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_mapping(cls, data: Any) -> Any:
+        # `collect: [paths]` (extra includes) or `collect: {include: [...], exclude: [...]}`
+        if isinstance(data, dict) and isinstance(data.get("collect"), dict):
+            data = dict(data)
+            spec = CollectConfig.model_validate(data.pop("collect"))
+            data["collect"], data["collect_exclude"] = spec.include, spec.exclude
+        return data
+
+    _collect = field_validator("collect")(classmethod(lambda cls, v: _collect_paths(v)))
 
 
 class TopologyConfig(_Strict):
@@ -123,6 +172,9 @@ class Config(_Strict):
     profile: str = "hardened"
     hosts: dict[str, HostConfig] = Field(default_factory=dict)
     topology: TopologyConfig = Field(default_factory=TopologyConfig)
+    roles: dict[str, RoleConfig] = Field(
+        default_factory=dict, description="Per-role settings, e.g. roles.app.collect.include: [opt/chom]"
+    )
     include: list[str] = Field(
         default_factory=list,
         description="Globs analysed even when the default scope skips them (tests, vendor, examples)",
@@ -160,17 +212,36 @@ class Config(_Strict):
         return {h: c.paths for h, c in self.hosts.items() if c.paths}
 
 
-def _line_map(node: yaml.Node, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
-    out: dict[tuple[Any, ...], int] = {prefix: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            key = k.value
-            out[(*prefix, key)] = k.start_mark.line + 1
-            out.update({kk: vv for kk, vv in _line_map(v, (*prefix, key)).items() if kk != (*prefix, key)})
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            out.update(_line_map(item, (*prefix, i)))
+def _line_map(root: yaml.Node) -> dict[tuple[Any, ...], int]:
+    """Key path -> line, for messages. Iterative, and each node is visited once: an alias bomb or
+    10k-deep nesting costs its size, not its expansion or the recursion limit."""
+    out: dict[tuple[Any, ...], int] = {}
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, tuple[Any, ...]]] = [(root, ())]
+    while stack:
+        node, prefix = stack.pop()
+        out.setdefault(prefix, node.start_mark.line + 1)
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = getattr(k, "value", None)
+                if not isinstance(key, str):
+                    continue
+                out.setdefault((*prefix, key), k.start_mark.line + 1)
+                stack.append((v, (*prefix, key)))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                stack.append((item, (*prefix, i)))
     return out
+
+
+def _compose(text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_FastLoader)
+    except yaml.YAMLError:  # already reported by load_yaml_safe
+        return None
 
 
 def load_config(path: Path | None, *, required: bool = False) -> Config:
@@ -186,13 +257,15 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    if "\x00" in text:
+        raise ConfigError(f"{path}: not a YAML text file (NUL bytes)")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+        # Bounded like every artifact: alias bombs are refused, deep nesting is an error, not a crash.
+        data = load_yaml_safe(text)
+        node = _compose(text)
+    except ArtifactParseError as exc:
+        where = f":{exc.line}" if exc.line else ""
+        raise ConfigError(f"{path}{where}: {exc}") from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -205,8 +278,10 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
         loc = tuple(err["loc"])
         line = next((lines[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in lines), 1)
         key = ".".join(str(p) for p in loc) or "(top level)"
+        key = key if key.isprintable() else ascii(key)  # a key holding a newline stays on one line
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"{path}:{line}: {key}: {err['msg']}{more}") from exc
+        msg = " ".join(str(err["msg"]).split())
+        raise ConfigError(f"{path}:{line}: {key}: {msg}{more}") from exc
     cfg.source = str(path)
     cfg.waiver_lines = [lines.get(("waivers", i), 0) for i in range(len(cfg.waivers))]
     return cfg

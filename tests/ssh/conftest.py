@@ -78,6 +78,8 @@ def write_config(path: Path, sshd: Sshd, hosts: dict[str, Path], **extra: object
             }
             for name, prefix in hosts.items()
         },
+        # /opt is not collected by default; the app role opts its tree in (config `roles.<r>.collect`)
+        "roles": {"app": {"collect": {"include": ["opt/chom"], "exclude": ["*/cache"]}}},
         **extra,
     }
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))

@@ -22,7 +22,7 @@ from chom_validate.results import RunReport
 from chom_validate.targets.base import CommandNotAllowed, TargetError
 from chom_validate.targets.inventory import host_target_specs
 from chom_validate.targets.local import LocalTree
-from chom_validate.targets.ssh import SshHost, SshParams
+from chom_validate.targets.ssh import DEFAULT_COLLECT, SshHost, SshParams
 
 from ..conftest import FIXED_NOW
 from ._sshd import Sshd, free_port, keygen, start_sshd
@@ -40,6 +40,7 @@ def params(sshd: Sshd, prefix: Path, name: str = "landsraad", **kw: object) -> S
         "path_prefix": str(prefix),
         "connect_timeout": 5.0,
         "command_timeout": 10.0,
+        "collect": (*DEFAULT_COLLECT, "opt/chom"),  # the app lives in /opt: opted in, never a default
     }
     base.update(kw)
     return SshParams(**base)  # type: ignore[arg-type]

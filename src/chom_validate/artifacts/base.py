@@ -8,6 +8,7 @@ maps lines of embedded artifacts back into the script that holds them.
 from __future__ import annotations
 
 import posixpath
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,25 @@ from typing import Any
 from ..findings import Evidence
 
 Parser = Callable[["Artifact"], Any]
+MAX_EXCERPT = 400  # characters of a line shown as evidence; minified or generated lines run to megabytes
+
+
+def bounded_excerpt(text: str) -> str:
+    """``text`` cut to about MAX_EXCERPT characters at a word boundary, never inside a word.
+
+    Why: an excerpt is there to show the reader the line; a 10 MB line helps no one and makes every
+    later stage (redaction, fingerprints, every output) pay for it. Cutting inside a word could leave
+    the start of a token the redactor no longer recognises, so a line without a word boundary early
+    enough is described instead of shown.
+    """
+    if len(text) <= MAX_EXCERPT:
+        return text
+    cut = text.rfind(" ", 0, MAX_EXCERPT)
+    if cut < MAX_EXCERPT // 2:
+        return f"({len(text)}-character line, not shown)"
+    return f"{text[:cut]} … ({len(text)} characters)"
+
+
 _PARSERS: dict[str, Parser] = {}
 
 
@@ -22,8 +42,26 @@ class ArtifactParseError(Exception):
     """A parser could not make sense of an artifact; carries the (artifact-local) line when known."""
 
     def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
+        # One line, always: parser messages (PyYAML's, PromQL carets) span lines, and every output
+        # promises one-line errors.
+        super().__init__(one_line(message))
         self.line = line
+
+
+def one_line(message: str, limit: int = 500) -> str:
+    """``message`` with its whitespace runs (newlines included) collapsed, cut at ``limit`` characters."""
+    flat = " ".join(str(message).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def internal_failure(exc: BaseException) -> str:
+    """How a parser crash reads to users: not the raw exception, but what happened and where."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {posixpath.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+    return (
+        f"internal parser failure ({type(exc).__name__}{where}); not analysed, please report it "
+        "with this file"
+    )
 
 
 def parser(kind: str) -> Callable[[Parser], Parser]:
@@ -89,6 +127,8 @@ class Artifact:
         """Evidence pointing at artifact-local ``line`` (mapped into the holding file)."""
         if excerpt is None and line is not None:
             excerpt = self.line_text(line).strip()
+        if excerpt is not None:
+            excerpt = bounded_excerpt(excerpt)
         return Evidence(
             path=self.path,
             line=(line + self.line_offset) if line is not None else None,
@@ -113,8 +153,14 @@ class Artifact:
             except ArtifactParseError as exc:
                 self._parse_error = exc
                 raise
+            except RecursionError as exc:  # hostile nesting the parser recursed into
+                self._parse_error = ArtifactParseError("nesting too deep to analyse; not analysed")
+                raise self._parse_error from exc
+            except MemoryError as exc:
+                self._parse_error = ArtifactParseError("too large to analyse in memory; not analysed")
+                raise self._parse_error from exc
             except Exception as exc:  # parser bug or hostile input: never crash the run
-                self._parse_error = ArtifactParseError(f"{type(exc).__name__}: {exc}")
+                self._parse_error = ArtifactParseError(internal_failure(exc))
                 raise self._parse_error from exc
         return self._parsed
 

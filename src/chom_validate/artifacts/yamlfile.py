@@ -91,10 +91,64 @@ class YamlDocuments(LineList):
     """The documents of a multi-document stream (`---` separated, e.g. Kubernetes manifests)."""
 
 
+# Alias bombs ("billion laughs", merge-key doubling): a few hundred bytes whose aliases expand to
+# billions of nodes. PyYAML shares aliased objects, so loading is cheap, but every consumer that
+# walks the data (checks, redaction, JSON output) pays the expanded size. Refuse documents whose
+# expansion is far beyond their own size; real anchors (compose `x-defaults`, `<<: *base`) expand
+# a few times at most.
+MAX_EXPANDED_NODES = 200_000
+MAX_EXPANSION_RATIO = 20
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> tuple[int, int]:
+    """(nodes once every alias is expanded, capped just above ``limit``; distinct nodes). Iterative."""
+    memo: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in memo and not done:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        if done:
+            memo[key] = min(limit + 1, 1 + sum(memo.get(id(c), 1) for c in children))
+            continue
+        memo[key] = 1  # provisional: a recursive alias (`&a [*a]`) counts once
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in memo)
+    return memo[id(root)], len(memo)
+
+
+def _check_expansion(node: yaml.Node) -> None:
+    expanded, distinct = _expanded_size(node, MAX_EXPANDED_NODES * MAX_EXPANSION_RATIO)
+    if expanded > max(MAX_EXPANDED_NODES, MAX_EXPANSION_RATIO * distinct):
+        raise ArtifactParseError(
+            f"YAML aliases expand {distinct} nodes to more than {MAX_EXPANDED_NODES} "
+            "(an alias bomb); not analysed",
+            node.start_mark.line + 1,
+        )
+
+
 def _load(text: str, loader: Any) -> Any:
     """One document -> its data; several (`---`) -> ``YamlDocuments`` of them: valid YAML either way."""
     try:
-        docs = [d for d in yaml.load_all(text, Loader=loader) if d is not None]
+        ldr = loader(text)
+        try:
+            docs: list[Any] = []
+            while ldr.check_node():
+                node = ldr.get_node()
+                if node is None:
+                    continue
+                _check_expansion(node)
+                data = ldr.construct_document(node)
+                if data is not None:
+                    docs.append(data)
+        finally:
+            ldr.dispose()
         if len(docs) <= 1:
             return docs[0] if docs else None
         out = YamlDocuments(docs)
@@ -105,6 +159,11 @@ def _load(text: str, loader: Any) -> Any:
         raise _error(exc) from exc
     except RecursionError as exc:
         raise ArtifactParseError("YAML nesting too deep") from exc
+
+
+def load_yaml_safe(text: str) -> Any:
+    """Plain ``safe_load`` semantics (no line numbers, unknown tags are errors), bounded the same way."""
+    return _load(text, _FastLoader)
 
 
 def load_yaml(text: str) -> Any:

@@ -14,6 +14,10 @@ DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
 class TargetError(Exception):
     """The target as a whole cannot be read (missing path, unreachable host...). Exit code 2."""
 
+    def __init__(self, message: str) -> None:
+        # Always one line: these quote paramiko, tar, sudo and OS messages that may span lines.
+        super().__init__(" ".join(str(message).split()))
+
 
 class CommandNotAllowed(TargetError):
     """A command outside the allow-list was requested. Never executed."""
@@ -34,6 +38,19 @@ class TargetProblem:
 
     path: str
     reason: str
+
+    def __post_init__(self) -> None:
+        # One line each: reasons quote OS, tar and sudo messages that may span lines, and paths may
+        # hold newlines or terminal escapes (shown escaped, never raw).
+        object.__setattr__(self, "path", printable_path(self.path))
+        object.__setattr__(self, "reason", " ".join(str(self.reason).split()))
+
+
+def printable_path(path: str) -> str:
+    """A path as shown in messages: control characters (newline, ESC...) escaped, the rest kept."""
+    if path.isprintable():
+        return path
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in path)
 
 
 @dataclass

@@ -10,6 +10,7 @@ selects every known host.
 from __future__ import annotations
 
 import configparser
+import fnmatch
 import os
 import re
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import yaml
 from ..config import Config, ConfigError
 from ..engine import TargetSpec
 from .base import TargetError
-from .ssh import DEFAULT_COLLECT, SshHost, SshParams
+from .ssh import DEFAULT_COLLECT, DEFAULT_EXCLUDES, SshHost, SshParams
 
 if TYPE_CHECKING:
     from ..cli.common import ScanArgs
@@ -205,7 +206,32 @@ def resolve_params(
         prefix = str(iv["chom_path_prefix"])
     roles = list(dict.fromkeys([*(hc.roles if hc else []), *(ih.groups if ih else [])]))
     ssh_settings = cfg.ssh or {}
-    collect = tuple(ssh_settings.get("collect", DEFAULT_COLLECT)) + tuple(hc.collect if hc else ())
+    # What to collect: the defaults (or `ssh.collect`), then each role's `collect.include`, then the
+    # host's; excludes add up the same way on top of DEFAULT_EXCLUDES (tar --exclude, and filtered
+    # again when the archive is read).
+    role_cfgs = [cfg.roles[r] for r in roles if r in cfg.roles]
+    collect = tuple(
+        dict.fromkeys(
+            [
+                *ssh_settings.get("collect", DEFAULT_COLLECT),
+                *(p for rc in role_cfgs for p in rc.collect.include),
+                *(hc.collect if hc else ()),
+            ]
+        )
+    )
+    excludes = tuple(
+        dict.fromkeys(
+            [
+                *DEFAULT_EXCLUDES,
+                *ssh_settings.get("exclude", ()),
+                *(p for rc in role_cfgs for p in rc.collect.exclude),
+                *(hc.collect_exclude if hc else ()),
+            ]
+        )
+    )
+    collect = tuple(
+        c for c in collect if not any(fnmatch.fnmatchcase(c.strip("/"), x.strip("/")) for x in excludes)
+    )
     jump: SshParams | None = None
     pj = sc.get("proxyjump")
     if pj and str(pj).lower() != "none":
@@ -238,6 +264,7 @@ def resolve_params(
         max_total_bytes=int(ssh_settings.get("max_collect_bytes", 64 * 1024 * 1024)),
         max_channels=int(ssh_settings.get("max_channels", 8)),
         collect=collect,
+        excludes=excludes,
     )
 
 

@@ -80,6 +80,15 @@ class LocalTree:
                 continue
             for e in it:
                 rel = self._rel(Path(e.path))
+                if not e.name.isprintable():
+                    # A newline, ESC or other control character in a name would break every one-line
+                    # message and could drive the terminal; real deployment files never need one.
+                    self.problems.append(
+                        TargetProblem(
+                            rel, "name contains control characters (newline, escape...); not analysed"
+                        )
+                    )
+                    continue
                 try:
                     if e.is_symlink():
                         real = os.path.realpath(e.path)
@@ -93,6 +102,13 @@ class LocalTree:
                             continue
                         if os.path.isdir(real):
                             continue  # in-tree directory links would double-count; the real dir is scanned
+                        if not os.path.lexists(real):
+                            self.problems.append(
+                                TargetProblem(
+                                    rel, f"dangling symlink (-> {os.readlink(e.path)}); nothing to read"
+                                )
+                            )
+                            continue
                         st = os.stat(real)
                     elif e.is_dir(follow_symlinks=False):
                         if e.name not in self.excludes:

@@ -18,16 +18,30 @@ import os
 import posixpath
 import tarfile
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..config import Config
 from ..engine import TargetSpec
-from .base import CollectedFiles, CommandResult, FileEntry, Target, TargetError, TargetProblem, TargetStats
+from .base import (
+    CollectedFiles,
+    CommandResult,
+    FileEntry,
+    Target,
+    TargetError,
+    TargetProblem,
+    TargetStats,
+    printable_path,
+)
 
 FORMAT = "chom-validate-snapshot/1"
-MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
+# Replay holds the snapshot in memory: bounded well under the 500 MB a run may use. Capture never
+# writes more than ~64 MB of files (the SSH collection cap) plus command outputs.
+MAX_SNAPSHOT_BYTES = 160 * 1024 * 1024
+MAX_MEMBER_BYTES = 64 * 1024 * 1024
+MAX_MEMBERS = 200_000
 
 
 def _sha(data: bytes) -> str:
@@ -116,25 +130,35 @@ def _load(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     if not path.is_file():
         raise TargetError(f"{path}: no such snapshot file")
     blobs: dict[str, bytes] = {}
-    total = 0
+    total = members = 0
     try:
         with tarfile.open(path, mode="r:gz") as tf:
             for m in tf:
+                members += 1
+                if members > MAX_MEMBERS:
+                    raise TargetError(f"{path}: more than {MAX_MEMBERS} members; refused")
                 name = posixpath.normpath(m.name)
-                if not m.isfile() or name.startswith(("/", "..")):
-                    continue  # links, devices, escapes: never used, never extracted
+                if not m.isfile() or name.startswith(("/", "..")) or m.name.startswith("/"):
+                    continue  # links, devices, absolute paths, escapes: never used, never extracted
                 total += m.size
-                if total > MAX_SNAPSHOT_BYTES:
-                    raise TargetError(f"{path}: snapshot larger than {MAX_SNAPSHOT_BYTES} bytes; refused")
+                if m.size > MAX_MEMBER_BYTES or total > MAX_SNAPSHOT_BYTES:
+                    raise TargetError(
+                        f"{path}: snapshot expands beyond {MAX_SNAPSHOT_BYTES} bytes (member {name} is "
+                        f"{m.size} bytes; a compression bomb?); refused"
+                    )
+                if name in blobs:
+                    raise TargetError(f"{path}: member {name} appears twice; refused")
                 fh = tf.extractfile(m)
                 if fh is not None:
-                    blobs[name] = fh.read()
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise TargetError(f"{path}: not a readable snapshot (tar.gz): {exc}") from exc
+                    blobs[name] = fh.read(m.size)
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise TargetError(f"{path}: not a readable snapshot (tar.gz): {' '.join(str(exc).split())}") from exc
     try:
         manifest = json.loads(blobs.pop("manifest.json"))
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, RecursionError) as exc:
         raise TargetError(f"{path}: no valid manifest.json; not a chom-validate snapshot") from exc
+    if not isinstance(manifest, dict):
+        raise TargetError(f"{path}: manifest.json is not an object; not a chom-validate snapshot")
     if manifest.get("format") != FORMAT:
         raise TargetError(
             f"{path}: unsupported snapshot format {manifest.get('format')!r} (expected {FORMAT})"
@@ -152,37 +176,57 @@ class SnapshotTarget(CollectedFiles):
         t0 = time.perf_counter()
         self.path = path
         manifest, blobs = _load(path)
+        try:
+            self._init(path, manifest, blobs)
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+            raise TargetError(
+                f"{path}: manifest.json is malformed ({type(exc).__name__} on {exc}); refused"
+            ) from exc
+        self.stats.seconds = time.perf_counter() - t0
+
+    def _init(self, path: Path, manifest: dict[str, Any], blobs: dict[str, bytes]) -> None:
         self.manifest = manifest
-        self.name = str(manifest.get("host") or path.stem)
+        self.name = _host_name(manifest, path)
         self.stats = TargetStats()
-        self.problems = [TargetProblem(p["path"], p["reason"]) for p in manifest.get("problems", [])]
+        self.problems = [
+            TargetProblem(str(p.get("path", "?")), str(p.get("reason", "")))
+            for p in manifest.get("problems", [])
+            if isinstance(p, dict)
+        ]
         self._files: dict[str, bytes] = {}
         self._entries: dict[str, FileEntry] = {}
-        for rel, meta in manifest.get("files", {}).items():
+        for rel, meta in dict(manifest.get("files", {})).items():
+            if posixpath.normpath(rel).startswith(("/", "..")) or not isinstance(meta, dict):
+                raise TargetError(
+                    f"{path}: manifest entry {rel!r} is not a relative path with metadata; refused"
+                )
             data = blobs.get(f"files/{rel}")
             if data is None or _sha(data) != meta.get("sha256"):
                 raise TargetError(f"{path}: {rel} is missing or does not match its manifest digest; refused")
             self._files[rel] = data
             self._entries[rel] = FileEntry(rel, len(data), int(meta.get("mode", 0o644)))
         self._commands: dict[tuple[str, ...], CommandResult] = {}
-        for row in manifest.get("commands", []):
-            blob = blobs.get(row["file"])
+        for row in list(manifest.get("commands", [])):
+            blob = blobs.get(str(row["file"]))
             if blob is None or _sha(blob) != row.get("sha256"):
                 raise TargetError(f"{path}: {row['file']} is missing or altered; refused")
             d = json.loads(blob)
+            if not isinstance(d.get("argv"), list) or not all(isinstance(a, str) for a in d["argv"]):
+                raise TargetError(f"{path}: {row['file']} has no argv list; refused")
             self._commands[tuple(d["argv"])] = CommandResult(
                 argv=list(d["argv"]),
                 returncode=int(d["returncode"]),
-                stdout=d["stdout"],
-                stderr=d["stderr"],
+                stdout=str(d["stdout"]),
+                stderr=str(d["stderr"]),
                 duration=float(d.get("duration", 0.0)),
                 missing=bool(d["missing"]),
                 timed_out=bool(d["timed_out"]),
             )
         self.stats.files = len(self._files)
         self.stats.bytes = sum(len(b) for b in self._files.values())
-        self.stats.seconds = time.perf_counter() - t0
-        self.stats.extra["captured_round_trips"] = manifest.get("stats", {}).get("round_trips", 0)
+        stats = manifest.get("stats")
+        rt = stats.get("round_trips", 0) if isinstance(stats, dict) else 0
+        self.stats.extra["captured_round_trips"] = rt if isinstance(rt, int | float) else 0
 
     def _not_collected(self, path: str) -> str:
         return f"{self.path}: {path} is not in the snapshot"
@@ -205,9 +249,14 @@ class SnapshotTarget(CollectedFiles):
         return None
 
 
+def _host_name(manifest: dict[str, Any], path: Path) -> str:
+    host = manifest.get("host")
+    if not isinstance(host, str) or not host.strip():
+        return path.stem
+    return printable_path(host)  # a name with newlines or escapes is shown escaped
+
+
 def snapshot_target_spec(path: Path, cfg: Config) -> TargetSpec:
     """Hook used by ``cli.common.build_targets`` for ``--snapshot``; validates the file now."""
     manifest = read_manifest(path)
-    return TargetSpec(
-        name=str(manifest.get("host") or path.stem), kind="snapshot", open=lambda: SnapshotTarget(path)
-    )
+    return TargetSpec(name=_host_name(manifest, path), kind="snapshot", open=lambda: SnapshotTarget(path))

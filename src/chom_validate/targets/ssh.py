@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import io
+import logging
 import os
 import posixpath
 import select
@@ -60,7 +61,6 @@ DEFAULT_COLLECT = (
     "etc/loki",
     "etc/cron.d",
     "etc/letsencrypt/renewal",
-    "opt",
     "var/spool/cron/crontabs",
     "usr/local/bin/*.sh",
 )
@@ -80,6 +80,11 @@ DEFAULT_EXCLUDES = (
 )
 DEFAULT_MAX_TOTAL_BYTES = 64 * 1024 * 1024
 _PASSPHRASE_LOCK = threading.Lock()
+# paramiko logs its transport thread's exceptions (banner errors, resets) as ERROR with a traceback;
+# with no handler configured Python prints them to stderr. Every failure is already reported as
+# one TargetError line per host, so paramiko's own log stays quiet.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+logging.getLogger("paramiko").propagate = False
 
 
 @dataclass
@@ -110,6 +115,39 @@ class SshParams:
     def label(self) -> str:
         return f"{self.user or getpass.getuser()}@{self.hostname}:{self.port}"
 
+    @property
+    def where(self) -> str:
+        """How every error about this host starts: its name, address and port."""
+        return f"{self.name} ({self.hostname}:{self.port})"
+
+
+def _probe_not_ssh(p: SshParams) -> str:
+    """Why a handshake failed when the port is not an SSH server: one short, separate probe."""
+    try:
+        with socket.create_connection((p.hostname, p.port), timeout=min(p.connect_timeout, 3.0)) as s:
+            s.settimeout(min(p.connect_timeout, 1.5))
+            with contextlib.suppress(OSError):
+                s.sendall(b"SSH-2.0-chom-validate-probe\r\n")
+            try:
+                data = s.recv(200)
+            except TimeoutError:
+                return f"the port accepts connections but sends no SSH banner (nothing within {min(p.connect_timeout, 1.5):g}s)"
+            except OSError as exc:
+                return (
+                    "the port accepts connections and closes them without an SSH banner "
+                    f"({exc.strerror or exc}; not an SSH server?)"
+                )
+    except OSError:
+        return "no SSH banner"
+    if not data:
+        return "the port accepts connections and closes them without an SSH banner (not an SSH server?)"
+    if data.startswith(b"SSH-"):
+        return "the SSH server closed the connection during the handshake"
+    if data.startswith(b"HTTP/") or b"<html" in data.lower():
+        return "the port answers HTTP, not SSH (wrong port?)"
+    first = data.split(b"\n", 1)[0][:60].decode("ascii", "replace")
+    return f"the port does not speak SSH (it answered {first!r})"
+
 
 def default_known_hosts() -> Path:
     return Path.home() / ".ssh" / "known_hosts"
@@ -128,7 +166,7 @@ def connect_transport(
 ) -> paramiko.Transport:
     """Connect, verify the host key against known_hosts, authenticate. Raises TargetError."""
     jump: paramiko.Transport | None = None
-    where = f"{p.name} ({p.hostname}:{p.port})"
+    where = p.where
     try:
         if sock is None and p.proxy_jump is not None:
             jump = connect_transport(p.proxy_jump)
@@ -174,8 +212,13 @@ def connect_transport(
                 opts.key_types = preferred
         try:
             t.start_client(timeout=p.connect_timeout)
+            # start_client returns silently when its timeout passes mid-handshake (a port that accepts
+            # and never answers); the next call would then fail with "No existing session".
+            if not t.is_active() or not getattr(t, "initial_kex_done", True):
+                raise paramiko.SSHException(f"no SSH handshake within {p.connect_timeout:g}s")
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise TargetError(f"{where}: SSH handshake failed: {exc}") from exc
+            why = _probe_not_ssh(p) if p.proxy_jump is None else " ".join(str(exc).split())
+            raise TargetError(f"{where}: SSH handshake failed: {why}") from exc
         key = t.get_remote_server_key()
         if entries:
             known_key = entries.get(key.get_name())
@@ -194,7 +237,12 @@ def connect_transport(
                 "Verify the fingerprint, then rerun with --accept-new-host-keys to store it "
                 "(or add it with ssh-keyscan / a first `ssh` login)."
             )
-        _authenticate(t, p, where)
+        try:
+            _authenticate(t, p, where)
+        except (paramiko.SSHException, EOFError, OSError) as exc:  # the server went away mid-login
+            raise TargetError(
+                f"{where}: connection lost during authentication: {exc or type(exc).__name__}"
+            ) from exc
     except BaseException:
         t.close()
         if jump is not None:
@@ -303,8 +351,11 @@ class SshHost(CollectedFiles):
         return f"{self._prefix}/{rel.lstrip('/')}"
 
     def _dropped(self, exc: BaseException | None = None) -> TargetError:
-        why = f": {exc}" if exc else ""
-        return TargetError(f"{self.name}: connection dropped mid-run{why}")
+        why = " ".join(str(exc).split()) if exc else ""
+        return TargetError(
+            f"{self.params.where}: connection dropped mid-run (sshd stopped or network lost)"
+            + (f": {why}" if why else "")
+        )
 
     def _open_exec(self, command: str) -> paramiko.Channel:
         """Open a session channel and start ``command``; one retry when the server refuses a channel
@@ -319,7 +370,7 @@ class SshHost(CollectedFiles):
                 if attempt == 2 or not self._transport.is_active():
                     if self._transport.is_active():
                         raise TargetError(
-                            f"{self.name}: the server refused a session channel: {exc}"
+                            f"{self.params.where}: the server refused a session channel: {exc}"
                         ) from exc
                     raise self._dropped(exc) from exc
                 time.sleep(0.2)
@@ -330,7 +381,7 @@ class SshHost(CollectedFiles):
         full = ["sudo", "-n", *argv] if self.params.sudo else list(argv)
         if not is_allowed(full):
             raise CommandNotAllowed(
-                f"{self.name}: command not in the allow-list, not sent: {shlex.join(argv)}"
+                f"{self.params.where}: command not in the allow-list, not sent: {shlex.join(argv)}"
             )
         if not self._transport.is_active():
             raise self._dropped()
@@ -375,8 +426,27 @@ class SshHost(CollectedFiles):
             stderr += f"\n(output above {limit} bytes; stopped)"
         return _Raw(rc, bytes(out), stderr.strip(), timed_out, truncated, time.perf_counter() - t0)
 
+    def _sudo_problem(self, r: _Raw) -> str | None:
+        """With --sudo, a failure of sudo itself (missing, needs a password, not allowed), or None."""
+        if not self.params.sudo or r.rc == 0:
+            return None
+        err = r.stderr.lower()
+        if r.rc == 127 and "sudo" in err and "not found" in err:
+            return "--sudo was given but `sudo` is not installed on the host; rerun without --sudo"
+        if "a password is required" in err or "a terminal is required" in err:
+            return (
+                "--sudo: sudo asks for a password (sudo -n cannot answer); allow the read-only commands "
+                "with NOPASSWD in sudoers, or rerun without --sudo"
+            )
+        if "is not in the sudoers file" in err or "not allowed to execute" in err:
+            return f"--sudo: the login user may not use sudo here ({' '.join(r.stderr.split())[:160]})"
+        return None
+
     def _exec(self, argv: list[str]) -> CommandResult:
         r = self._exec_raw(argv)
+        problem = self._sudo_problem(r)
+        if problem:
+            raise TargetError(f"{self.params.where}: {problem}")
         # 127 is the shell's "not found"; with --sudo, sudo reports it in its own words.
         name = argv[0]
         missing = not r.timed_out and (
@@ -432,9 +502,12 @@ class SshHost(CollectedFiles):
         argv += [f"--exclude={x}" for x in self.params.excludes]
         argv += ["-C", "/", "--", *(self._remote(r) for r in rels)]
         res = self._exec_raw(argv, limit=self.params.max_total_bytes)
+        problem = self._sudo_problem(res)
+        if problem:
+            raise TargetError(f"{self.params.where}: {problem}")
         if res.timed_out:
             raise TargetError(
-                f"{self.name}: collecting files timed out after {self.params.command_timeout:g}s "
+                f"{self.params.where}: collecting files timed out after {self.params.command_timeout:g}s "
                 "(raise --command-timeout or narrow hosts.<h>.collect)"
             )
         if res.truncated:
@@ -446,7 +519,9 @@ class SshHost(CollectedFiles):
                 )
             )
         if res.rc == 127:
-            raise TargetError(f"{self.name}: `tar` is not installed on the host; cannot collect files")
+            raise TargetError(
+                f"{self.params.where}: `tar` is not installed on the host; cannot collect files"
+            )
         for line in res.stderr.splitlines():
             if "Permission denied" in line:
                 self.problems.append(
@@ -469,6 +544,8 @@ class SshHost(CollectedFiles):
                         name = name[len(strip) + 1 :]
                     name = posixpath.normpath(name)
                     if name.startswith("..") or name == ".":
+                        continue
+                    if self._excluded(name):
                         continue
                     if m.issym():
                         links.append((name, m.linkname))
@@ -511,6 +588,12 @@ class SshHost(CollectedFiles):
                 self.problems.append(
                     TargetProblem(name, f"symlink leaves the collected tree (-> {target}); refused")
                 )
+
+    def _excluded(self, rel: str) -> bool:
+        """tar's --exclude semantics (unanchored: a glob matches the path or any trailing part of it)."""
+        parts = rel.split("/")
+        tails = ["/".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1)]
+        return any(fnmatchcase(t, x.strip("/")) for x in self.params.excludes for t in tails)
 
     def _expand_globs(self, globs: list[str]) -> list[str]:
         """List the parent directory of each glob over SFTP (one request each, same wave as tar)."""
