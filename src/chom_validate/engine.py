@@ -28,6 +28,22 @@ from .scoring import compute_scores, evaluate_gate
 from .targets.base import CommandResult, Target, TargetError, is_allowed
 
 ProgressFn = Callable[[str, str], None]  # (target name, message)
+Prefetch = Callable[["ScanContext"], None]
+_PREFETCH: dict[str, Prefetch] = {}
+
+
+def prefetcher(need: str) -> Callable[[Prefetch], Prefetch]:
+    """Register what starts producing fact ``need`` in the background (``@check(needs=[need])``).
+
+    Called once per target after discovery, before any check runs, so slow external analysers
+    (ShellCheck) work while the Python checks run; the fact's accessor waits for the result.
+    """
+
+    def deco(fn: Prefetch) -> Prefetch:
+        _PREFETCH[need] = fn
+        return fn
+
+    return deco
 
 
 @dataclass
@@ -250,6 +266,10 @@ def scan(
             ctx.fleet = fleet
             if progress:
                 progress(rep.name, f"running {len(specs)} checks")
+            for need in sorted({n for s in specs for n in s.needs}):
+                if need in _PREFETCH:
+                    with contextlib.suppress(Exception):  # the accessor then builds it in the check
+                        _PREFETCH[need](ctx)
             target_findings: list[Finding] = []
             for spec in specs:
                 results, ms = run_check(spec, ctx)
