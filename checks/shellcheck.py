@@ -77,7 +77,9 @@ def shellcheck(ctx: ScanContext) -> Iterator[Result]:
         if art.templated:  # a Jinja template: what shellcheck says about `{{ }}`/`{% %}` lines is noise
             kept = []
             for c in comments:
-                if any(_JINJA.search(art.line_text(n)) for n in range(c.line, min(c.end_line, c.line + 50) + 1)):
+                if any(
+                    _JINJA.search(art.line_text(n)) for n in range(c.line, min(c.end_line, c.line + 50) + 1)
+                ):
                     unknown += 1
                 else:
                     kept.append(c)

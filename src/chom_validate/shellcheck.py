@@ -71,7 +71,9 @@ def _comments(stdout: str) -> Comments | None:
 def _no_report(proc: subprocess.CompletedProcess[str]) -> RuntimeError:
     # exit 2-4 (bad options, unreadable input): no report, so no verdict; never "clean"
     detail = (proc.stderr or "").strip().splitlines()
-    return RuntimeError(f"exit {proc.returncode}, no JSON report" + (f": {detail[0][:200]}" if detail else ""))
+    return RuntimeError(
+        f"exit {proc.returncode}, no JSON report" + (f": {detail[0][:200]}" if detail else "")
+    )
 
 
 def run_one(exe: str, text: str, dialect_: str) -> Outcome:
@@ -86,7 +88,10 @@ def run_one(exe: str, text: str, dialect_: str) -> Outcome:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return exc
     done = subprocess.CompletedProcess(
-        proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+        proc.args,
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
     )
     comments = _comments(done.stdout)
     if comments is None:

@@ -111,7 +111,8 @@ def _build(
     for art in scripts:
         if len(art.text) > runner.MAX_SCRIPT_CHARS:
             facts.scripts[id(art)] = ScriptShellcheck(
-                art, skipped=f"{len(art.text)} characters, too large for shellcheck (limit {runner.MAX_SCRIPT_CHARS})"
+                art,
+                skipped=f"{len(art.text)} characters, too large for shellcheck (limit {runner.MAX_SCRIPT_CHARS})",
             )
         else:
             todo.append(art)
