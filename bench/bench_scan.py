@@ -74,14 +74,10 @@ RULE = """      - alert: Alert{i}x{j}
 """
 
 
-def generate(root: Path, scale: int) -> dict[str, int]:
-    counts = {
-        "scripts": 300 * scale,
-        "units": 200 * scale,
-        "rules": 50 * scale,
-        "docs": 500 * scale,
-        "other": 4000 * scale,
-    }
+def generate(root: Path, scale: int, fraction: float = 1.0) -> dict[str, int]:
+    """The x``scale`` tree (5,050 files at x1); ``fraction`` shrinks it for tests."""
+    base = {"scripts": 300, "units": 200, "rules": 50, "docs": 500, "other": 4000}
+    counts = {k: max(1, int(v * scale * fraction)) for k, v in base.items()}
     for i in range(counts["scripts"]):
         d = root / f"svc{i % 40}" / "scripts"
         d.mkdir(parents=True, exist_ok=True)

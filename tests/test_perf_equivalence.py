@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 from chom_validate.artifacts import discover
 from chom_validate.artifacts.shell import WRAPPERS, Command
 from chom_validate.results import RunReport
+from chom_validate.shellcheck import find_shellcheck
 from chom_validate.targets.local import LocalTree
 
 from .conftest import EXAMPLE, ROOT, scan_tree
@@ -56,7 +56,7 @@ def test_memoised_argv_matches_reference_on_example_scripts() -> None:
     assert Command(1, 1, "-x", ["sudo", "-x"]).argv == _reference_argv(["sudo", "-x"])
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
+@pytest.mark.skipif(find_shellcheck() is None, reason="shellcheck not installed")
 def test_parallel_shellcheck_equals_serial(monkeypatch: pytest.MonkeyPatch) -> None:
     parallel = scan_tree(EXAMPLE, EXAMPLE / "chom-validate.yaml", only=["DEP020"])
     monkeypatch.setattr("os.cpu_count", lambda: 1)  # DEP020 then runs shellcheck one at a time

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import stat
 import subprocess
 import tempfile
@@ -17,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chom_validate.checks.shellcheck import _Cache, _environment_key
 
 from chom_validate.results import RunReport
+from chom_validate.shellcheck import Cache as _Cache
+from chom_validate.shellcheck import environment_key as _environment_key
+from chom_validate.shellcheck import find_shellcheck
 
 from .conftest import EXAMPLE, scan_tree
 
-pytestmark = pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
+pytestmark = pytest.mark.skipif(find_shellcheck() is None, reason="shellcheck not installed")
 
 CONFIG = EXAMPLE / "chom-validate.yaml"
 
@@ -104,7 +105,7 @@ def test_corrupt_entry_is_ignored_and_rewritten(cache_home: Path) -> None:
 
 
 def test_key_follows_text_dialect_and_rc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    exe = shutil.which("shellcheck")
+    exe = find_shellcheck()
     assert exe
     env = _environment_key(exe)
     assert env is not None and "version" in env

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import pickle
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +32,22 @@ from .scoring import compute_scores, evaluate_gate
 from .targets.base import CommandResult, Target, TargetError, is_allowed
 
 ProgressFn = Callable[[str, str], None]  # (target name, message)
+Prefetch = Callable[["ScanContext"], None]
+_PREFETCH: dict[str, Prefetch] = {}
+
+
+def prefetcher(need: str) -> Callable[[Prefetch], Prefetch]:
+    """Register what starts producing fact ``need`` in the background (``@check(needs=[need])``).
+
+    Called once per target after discovery, before any check runs, so slow external analysers
+    (ShellCheck) work while the Python checks run; the fact's accessor waits for the result.
+    """
+
+    def deco(fn: Prefetch) -> Prefetch:
+        _PREFETCH[need] = fn
+        return fn
+
+    return deco
 
 
 @dataclass
@@ -103,6 +123,141 @@ class ScanContext:
 
     def settings(self, domain: str) -> dict[str, Any]:
         return dict(getattr(self.config, domain, {}) or {})
+
+
+# -- per-file parse budget -------------------------------------------------------------------------
+#
+# A parser that is not linear on some input (a 5 MB one-line script, a pathological rules file)
+# must not stall the scan: every artifact is parsed up front under a wall-clock budget and one
+# that exceeds it gets a parse error naming the file (TGT002 reports it as an `error`; the domain
+# checks skip it like any unparseable artifact). The budget is a SIGALRM timer, so it interrupts
+# Python code (the tree walks, the line layers) but not a single long C call; off the main thread
+# (an embedding application) there is no budget.
+
+PARSE_BUDGET_SECONDS = 10.0
+
+
+class ParseBudgetExceeded(Exception):
+    """Raised inside a parser that ran past the per-file budget."""
+
+
+def _on_alarm(_sig: int, _frame: Any) -> None:
+    raise ParseBudgetExceeded(
+        f"parsing took longer than the {PARSE_BUDGET_SECONDS:g} s per-file budget; not analysed"
+    )
+
+
+def parse_all(index: ArtifactIndex, budget: float = PARSE_BUDGET_SECONDS) -> None:
+    """Parse every artifact now (each under ``budget`` seconds when on the main thread)."""
+    timed = (
+        budget > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    )
+    old = signal.signal(signal.SIGALRM, _on_alarm) if timed else None
+    try:
+        for art in index.artifacts:
+            if not timed:
+                art.try_parsed()
+                continue
+            signal.setitimer(signal.ITIMER_REAL, budget)
+            try:
+                art.try_parsed()
+            except ParseBudgetExceeded:  # fired between the parser's return and the reset
+                pass
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        if timed:
+            signal.signal(signal.SIGALRM, old)
+
+
+# -- checks on both cores --------------------------------------------------------------------------
+#
+# Checks are CPU-bound Python (the GIL rules out threads), and what they read is parsed once up
+# front, so the engine forks one child after parsing: the child inherits every parsed model
+# (copy-on-write, nothing pickled but the results), runs one share of the checks and sends its
+# results back; the parent runs the rest. Results are merged in check-id order, so the findings
+# are identical to a serial run (tests/test_parallel_scan.py). Checks that need a background fact
+# (ShellCheck) stay in the parent, where that fact is produced.
+
+# The document/monitoring families read other artifacts than the script/unit families: a split
+# along that line keeps each side's derived models (ctx.derived) on one side.
+_CHILD_CATEGORIES = frozenset({"monitoring", "dr", "incident", "topology", "network", "backup"})
+MIN_ARTIFACTS_TO_FORK = 40
+
+
+def _can_fork(options: RunOptions, ctx: ScanContext) -> bool:
+    if options.extra.get("serial") or os.environ.get("CHOM_VALIDATE_SERIAL", "").strip() not in ("", "0"):
+        return False
+    return (
+        hasattr(os, "fork")
+        and (os.cpu_count() or 1) > 1
+        and options.jobs > 1
+        and len(ctx.index.artifacts) >= MIN_ARTIFACTS_TO_FORK
+        and threading.active_count() == 1  # forking a process with other threads is unsafe
+    )
+
+
+def _split(specs: list[CheckSpec]) -> tuple[list[CheckSpec], list[CheckSpec]]:
+    child = [s for s in specs if s.category in _CHILD_CATEGORIES and not s.needs]
+    return [s for s in specs if s not in child], child
+
+
+CheckOutcome = tuple[list[Result], float]
+
+
+def _fork_checks(specs: list[CheckSpec], ctx: ScanContext) -> tuple[int, int] | None:
+    """Start a child running ``specs``; (pid, read fd), or None when it could not start."""
+    try:
+        r, w = os.pipe()
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # the child: run, send, leave without running the parent's cleanup
+        code = 0
+        try:
+            os.close(r)
+            out = {s.id: run_check(s, ctx) for s in specs}
+            data = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(w, "wb") as fh:
+                fh.write(data)
+        except BaseException:
+            code = 1
+        os._exit(code)
+    os.close(w)
+    return pid, r
+
+
+def _join_checks(child: tuple[int, int] | None) -> dict[str, CheckOutcome] | None:
+    if child is None:
+        return None
+    pid, r = child
+    try:
+        with os.fdopen(r, "rb") as fh:
+            data = fh.read()
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            return None
+        out: dict[str, CheckOutcome] = pickle.loads(data)
+        return out
+    except Exception:  # a lost child: its checks run here instead
+        return None
+
+
+def run_checks(specs: list[CheckSpec], ctx: ScanContext, options: RunOptions) -> dict[str, CheckOutcome]:
+    """Every check's results and duration, keyed by check id (forked over two processes when it pays)."""
+    parent, child_specs = _split(specs) if _can_fork(options, ctx) else (specs, [])
+    child = _fork_checks(child_specs, ctx) if child_specs else None
+    if child is None:
+        parent, child_specs = specs, []
+    for need in sorted({n for s in specs for n in s.needs}):  # after the fork: threads start here
+        if need in _PREFETCH:
+            with contextlib.suppress(Exception):  # the accessor then builds it in the check
+                _PREFETCH[need](ctx)
+    out = {s.id: run_check(s, ctx) for s in parent}
+    got = _join_checks(child)
+    for s in child_specs:
+        out[s.id] = got[s.id] if got is not None and s.id in got else run_check(s, ctx)
+    return out
 
 
 def run_check(spec: CheckSpec, ctx: ScanContext) -> tuple[list[Result], float]:
@@ -251,9 +406,12 @@ def scan(
             ctx.fleet = fleet
             if progress:
                 progress(rep.name, f"running {len(specs)} checks")
+            if any(s.id == "TGT002" for s in specs) or _can_fork(options, ctx):
+                parse_all(ctx.index, float(options.extra.get("parse_budget", PARSE_BUDGET_SECONDS)))
+            outcomes = run_checks(specs, ctx, options)
             target_findings: list[Finding] = []
             for spec in specs:
-                results, ms = run_check(spec, ctx)
+                results, ms = outcomes[spec.id]
                 fs = _to_findings(spec, rep.name, results)
                 target_findings.extend(fs)
                 rep.check_runs.append(

@@ -65,6 +65,7 @@ class CheckSpec:
     source: str
     commands: tuple[tuple[str, ...], ...] = ()
     paths: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()  # facts produced in the background from the scan's start (engine.prefetcher)
     doc: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -219,12 +220,15 @@ def check(
     profile: str = "baseline",
     commands: list[list[str]] | tuple[tuple[str, ...], ...] = (),
     paths: list[str] | tuple[str, ...] = (),
+    needs: list[str] | tuple[str, ...] = (),
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check.
 
     ``commands`` lists allow-listed argv a check wants from live targets; ``paths`` lists extra host
     paths/globs to collect. The engine gathers these from all enabled checks before collecting, so
     a remote host is read in a number of round trips that does not grow with the number of checks.
+    ``needs`` names facts whose producers start in the background when the scan starts (e.g.
+    ``"shellcheck"``: see ``chom_validate.facts.shellcheck``).
     """
     if pillar not in PILLARS:
         raise ValueError(f"{id}: unknown pillar {pillar!r} (one of {', '.join(PILLARS)})")
@@ -243,6 +247,7 @@ def check(
             source=f"{func.__module__}.{func.__name__}",
             commands=tuple(tuple(c) for c in commands),
             paths=tuple(paths),
+            needs=tuple(needs),
             doc=parse_doc(func.__doc__),
         )
         _PENDING.append(spec)

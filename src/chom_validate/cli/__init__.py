@@ -8,21 +8,44 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Any
 
-from .app import app, fail
+# Command modules register themselves on `app` when imported; importing them (typer, rich,
+# pydantic, the engine) is most of the start-up, so it happens on first use of `app`, not for
+# `--version`.
+COMMAND_MODULES = ("scan", "info", "report", "governance", "remote", "model")
 
-# Command modules register themselves on `app` when imported.
-for _name in ("scan", "info", "report", "governance", "remote", "model"):
-    try:
-        importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _exc:  # a room not built yet
-        if _exc.name != f"{__name__}.{_name}":
-            raise
+
+def _load_app() -> Any:
+    from .app import app
+
+    for name in COMMAND_MODULES:
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:  # a room not built yet
+            if exc.name != f"{__name__}.{name}":
+                raise
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return _load_app()
+    if name == "fail":
+        from .app import fail
+
+        return fail
+    raise AttributeError(name)
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--version"]:  # the one answer that needs no command module
+        from .. import __version__
+
+        sys.stdout.write(f"chom-validate {__version__}\n")
+        return
     try:
-        app(prog_name="chom-validate")
+        _load_app()(prog_name="chom-validate")
     except KeyboardInterrupt:
         sys.stderr.write("chom-validate: interrupted\n")
         sys.exit(130)

@@ -1,0 +1,255 @@
+"""chom-validate against Checkov, ShellCheck alone and a read-and-parse floor, alternating in one run.
+
+For each tree (the example deployment, the ../shared/corpus trees concatenated, generated trees
+at 1x/2x/4x/8x) the runs alternate round by round (floor, cold, warm, ShellCheck one process,
+ShellCheck 2-way, Checkov), so machine load hits all of them alike; the table gives the median
+wall time, the peak RSS (largest process of the run, children included) and the ratios.
+
+- cold: ``all --no-cache`` (ShellCheck runs on every script); warm: a second run with the
+  ShellCheck result cache filled (XDG_CACHE_HOME in a temporary directory);
+- floor: one Python process that discovers the artifacts and parses every one with the product's
+  parsers (reading and parsing, nothing else);
+- ShellCheck alone: the product's binary on the same scripts, all in one process, and split in two
+  halves of equal size run at the same time;
+- Checkov: ``checkov -d TREE --quiet --compact --skip-download`` from its own venv (``--checkov``).
+
+    .venv/bin/python bench/bench_compare.py --checkov /tmp/checkov/bin/checkov --write bench/RESULTS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_scan import EXAMPLE, ROOT, generate, write_section
+
+from chom_validate.shellcheck import find_shellcheck
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+FLOOR = """
+import sys
+from pathlib import Path
+from chom_validate.artifacts import discover
+from chom_validate.targets.local import LocalTree
+index = discover(LocalTree(Path(sys.argv[1])))
+for a in index.artifacts:
+    a.try_parsed()
+if len(sys.argv) > 2:
+    Path(sys.argv[2]).write_text("\\n".join(
+        sys.argv[1] + "/" + a.path for a in index.of("shell") if not a.embedded and len(a.text) <= 256 * 1024
+    ))
+"""
+
+
+def measure(argv: list[str], env: dict[str, str], timeout: float = 1800) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB, largest process including children) of one command."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, rusage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} exited {code}")
+    return wall, rusage.ru_maxrss / 1024.0
+
+
+def measure_parallel(cmds: list[list[str]], env: dict[str, str]) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env) for c in cmds]
+    rss = 0.0
+    for p in procs:
+        _, _, ru = os.wait4(p.pid, 0)
+        rss = max(rss, ru.ru_maxrss / 1024.0)
+    return time.perf_counter() - t0, rss
+
+
+def corpus_tree(dest: Path) -> Path | None:
+    trees = sorted(CORPUS.glob("*/tree")) + sorted(CORPUS.glob("clean/*/tree"))
+    if not trees:
+        return None
+    for t in trees:
+        shutil.copytree(t, dest / str(t.relative_to(CORPUS).parent).replace("/", "_"), symlinks=True)
+    return dest
+
+
+def halves(files: list[str]) -> list[list[str]]:
+    out: list[list[str]] = [[], []]
+    size = [0, 0]
+    for f in sorted(files, key=lambda f: -os.path.getsize(f)):
+        k = size.index(min(size))
+        out[k].append(f)
+        size[k] += os.path.getsize(f)
+    return [h for h in out if h]
+
+
+def bench_tree(
+    name: str, root: Path, config: list[str], cv: str, checkov: str | None, repeat: int, tmp: Path
+) -> dict[str, tuple[float, float]]:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp / f"xdg-{root.name}")}
+    nfiles = sum(len(f) for _, _, f in os.walk(root))
+    listing = tmp / f"scripts-{root.name}.txt"
+    measure([sys.executable, "-c", FLOOR, str(root), str(listing)], env)
+    scripts = [s for s in listing.read_text().splitlines() if s]
+    sc = find_shellcheck() or "shellcheck"
+    sc_argv = [sc, "-f", "json1", "-S", "info", "-o", "check-set-e-suppressed,check-extra-masked-returns"]
+    base = [cv, "all", "--path", str(root), "--format", "json", "-o", os.devnull, *config]
+    measure(base, env)  # fills the cache for the warm runs
+    runs: dict[str, list[tuple[float, float]]] = {}
+    plan: list[tuple[str, object]] = [
+        ("floor (read + parse)", [sys.executable, "-c", FLOOR, str(root)]),
+        ("chom-validate cold", [*base, "--no-cache"]),
+        ("chom-validate warm", base),
+    ]
+    if scripts:
+        plan += [
+            ("shellcheck, 1 process", [[*sc_argv, "--", *scripts]]),
+            ("shellcheck, 2 processes", [[*sc_argv, "--", *h] for h in halves(scripts)]),
+        ]
+    for i in range(repeat):
+        for label, argv in plan:
+            if isinstance(argv, list) and argv and isinstance(argv[0], list):
+                r = measure_parallel(argv, env)
+            else:
+                r = measure(argv, env)  # type: ignore[arg-type]
+            runs.setdefault(label, []).append(r)
+        if checkov and i == 0:  # minutes per run: once, in the middle of the first round
+            runs["checkov"] = [
+                measure([checkov, "-d", str(root), "--quiet", "--compact", "--skip-download"], env)
+            ]
+    out = {k: (statistics.median(t for t, _ in v), max(m for _, m in v)) for k, v in runs.items()}
+    out["_files"] = (float(nfiles), float(len(scripts)))
+    print(name, {k: (round(t, 2), round(m)) for k, (t, m) in out.items()}, flush=True)
+    return out
+
+
+def table(rows: list[tuple[str, dict[str, tuple[float, float]]]]) -> list[str]:
+    lines = [
+        "| tree | files | scripts | floor s | cold s | warm s | ShellCheck 1p s | ShellCheck 2p s | Checkov s "
+        "| cold / floor | warm / floor | Checkov / cold | peak RSS cold MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in rows:
+        f = r["floor (read + parse)"][0]
+        cold, warm = r["chom-validate cold"][0], r["chom-validate warm"][0]
+        ck = r.get("checkov")
+        sc1, sc2 = r.get("shellcheck, 1 process"), r.get("shellcheck, 2 processes")
+        lines.append(
+            f"| {name} | {int(r['_files'][0])} | {int(r['_files'][1])} | {f:.2f} | {cold:.2f} | {warm:.2f} | "
+            f"{f'{sc1[0]:.2f}' if sc1 else '-'} | {f'{sc2[0]:.2f}' if sc2 else '-'} | "
+            f"{f'{ck[0]:.1f}' if ck else '-'} | {cold / f:.2f}x | {warm / f:.2f}x | "
+            f"{f'{ck[0] / cold:.1f}x' if ck else '-'} | {r['chom-validate cold'][1]:.0f} |"
+        )
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--checkov", help="checkov executable (its own venv; not a project dependency)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--fraction", type=float, default=1.0, help="shrink the generated trees (x1 = 5,050 files)"
+    )
+    ap.add_argument("--scales", default="1,2,4,8")
+    ap.add_argument("--big", type=Path, help="directory with one 5 MB script, rules file and dashboard each")
+    ap.add_argument("--write", type=Path)
+    args = ap.parse_args()
+    cv = shutil.which("chom-validate", path=str(Path(sys.executable).parent)) or "chom-validate"
+    rows: list[tuple[str, dict[str, tuple[float, float]]]] = []
+    scaling: list[tuple[int, int, float, float, float]] = []
+    big: list[str] = []
+    with tempfile.TemporaryDirectory() as t:
+        tmp = Path(t)
+        rows.append(
+            (
+                "example deployment",
+                bench_tree(
+                    "example",
+                    EXAMPLE,
+                    ["--config", str(EXAMPLE / "chom-validate.yaml")],
+                    cv,
+                    args.checkov,
+                    args.repeat,
+                    tmp,
+                ),
+            )
+        )
+        corpus = corpus_tree(tmp / "corpus")
+        if corpus is not None:
+            rows.append(
+                (
+                    "../shared/corpus, all trees",
+                    bench_tree("corpus", corpus, [], cv, args.checkov, args.repeat, tmp),
+                )
+            )
+        for s in (int(x) for x in args.scales.split(",")):
+            root = tmp / f"gen-{s}"
+            counts = generate(root, s, args.fraction)
+            ck = args.checkov if s == 1 else None
+            r = bench_tree(f"gen x{s}", root, [], cv, ck, 1 if s > 1 else args.repeat, tmp)
+            if s == 1:
+                rows.append((f"generated x1 ({counts['files']} files)", r))
+            scaling.append(
+                (
+                    s,
+                    counts["files"],
+                    r["chom-validate cold"][0],
+                    r["chom-validate warm"][0],
+                    r["chom-validate cold"][1],
+                )
+            )
+            shutil.rmtree(root)
+        if args.big:
+            env = {**os.environ, "CHOM_VALIDATE_NO_CACHE": "1"}
+            for d in sorted(p for p in args.big.iterdir() if p.is_dir()):
+                f = next(iter(sorted(d.iterdir())))
+                try:
+                    w, m = measure(
+                        [cv, "all", "--path", str(d), "--format", "json", "-o", os.devnull], env, 600
+                    )
+                    big.append(
+                        f"| {f.name} | {f.stat().st_size} | {w:.1f} | {m:.0f} | "
+                        f"{'yes' if w < 5 and m < 500 else 'no'} |"
+                    )
+                except SystemExit as exc:
+                    big.append(f"| {f.name} | {f.stat().st_size} | - | - | no ({exc}) |")
+    s1 = scaling[0]
+    lines = [
+        "## chom-validate vs Checkov, ShellCheck and the read-and-parse floor (`bench/bench_compare.py`)",
+        "",
+        f"Run {dt.date.today().isoformat()}, {os.cpu_count()} cores shared with other work (load average "
+        f"{os.getloadavg()[0]:.1f} at the end), medians of {args.repeat} alternating rounds (Checkov: one run), "
+        f"ShellCheck {find_shellcheck()}.",
+        "",
+        *table(rows),
+        "",
+        f"Growth (generated tree, fraction {args.fraction:g} of the 5,050-file x1, one run per size):",
+        "",
+        "| scale | files | cold s | warm s | cold time / x1 | peak RSS cold MiB |",
+        "|---:|---:|---:|---:|---:|---:|",
+        *[f"| x{s} | {n} | {c:.2f} | {w:.2f} | {c / s1[2]:.2f} | {m:.0f} |" for s, n, c, w, m in scaling],
+    ]
+    if big:
+        lines += [
+            "",
+            "5 MB inputs (`all --path DIR`, one file per directory, cache off):",
+            "",
+            "| file | bytes | s | peak RSS MiB | < 5 s and < 500 MB |",
+            "|---|---:|---:|---:|---|",
+            *big,
+        ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        write_section(args.write, lines[0], text)
+
+
+if __name__ == "__main__":
+    main()

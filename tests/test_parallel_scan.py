@@ -1,0 +1,78 @@
+"""Both cores: the forked check run gives the findings of a serial run; the per-file parse budget."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chom_validate import engine
+from chom_validate.artifacts import base as artifact_base
+from chom_validate.results import RunReport
+
+from .conftest import EXAMPLE, ROOT, findings, scan_tree
+
+sys.path.insert(0, str(ROOT / "bench"))
+import bench_scan
+
+
+def _dump(report: RunReport) -> str:
+    return json.dumps([f.model_dump(mode="json") for f in report.findings], sort_keys=True)
+
+
+def _tree(root: Path) -> Path:
+    bench_scan.generate(root, 1, fraction=0.05)
+    return root
+
+
+@pytest.mark.parametrize("where", ["example", "generated"])
+def test_forked_checks_equal_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    root, config = (
+        (EXAMPLE, EXAMPLE / "chom-validate.yaml") if where == "example" else (_tree(tmp_path), None)
+    )
+    forks: list[int] = []
+    real_fork = engine._fork_checks
+
+    def counting(specs: Any, ctx: Any) -> Any:
+        child = real_fork(specs, ctx)
+        forks.append(len(specs))
+        return child
+
+    monkeypatch.setattr(engine, "_fork_checks", counting)
+    monkeypatch.setattr(engine, "MIN_ARTIFACTS_TO_FORK", 1)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    parallel = scan_tree(root, config, profile="certified")
+    assert forks and forks[0] > 10, "the scan ran a share of the checks in a child process"
+    serial = scan_tree(root, config, profile="certified", serial=True)
+    assert len(forks) == 1
+    assert _dump(parallel) == _dump(serial)
+    assert parallel.summary == serial.summary and parallel.gate == serial.gate
+    assert len(parallel.findings) > 50
+
+
+def test_parse_over_budget_is_an_error_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "slow.sh").write_text("#!/bin/bash\necho slow\n")
+    (tmp_path / "fast.sh").write_text("#!/bin/bash\nset -euo pipefail\necho fast\n")
+    real = artifact_base._PARSERS["shell"]
+
+    def slow_on_one(art: Any) -> Any:
+        if art.path == "slow.sh":
+            while True:  # a parser that never finishes on this input
+                time.sleep(0.01)
+        return real(art)
+
+    monkeypatch.setitem(artifact_base._PARSERS, "shell", slow_on_one)
+    t0 = time.perf_counter()
+    rep = scan_tree(tmp_path, only=["TGT002", "DEP001"], parse_budget=0.5)
+    assert time.perf_counter() - t0 < 20
+    errs = findings(rep, "TGT002", "error")
+    assert [f.evidence[0].path for f in errs] == ["slow.sh"]
+    assert "per-file budget" in errs[0].message
+    assert not [f for f in findings(rep, "DEP001") if (f.subject or "").startswith("slow.sh")]
+    assert [f for f in findings(rep, "DEP001") if (f.subject or "").startswith("fast.sh")]

