@@ -129,7 +129,8 @@ def test_placeholders_are_one_low_finding_per_config_and_quiet_in_fixtures_and_p
     root = _tree(
         tmp_path,
         {
-            "doc/examples/simple.yml": "global:\n  smtp_auth_password: 'password'\nroute:\n  receiver: x\n"
+            # an Alertmanager config outside any examples/ dir (examples/ is out of scope by default)
+            "doc/alertmanager/simple.yml": "global:\n  smtp_auth_password: 'password'\nroute:\n  receiver: x\n"
             "receivers:\n  - name: x\n    pagerduty_configs:\n      - service_key: <team-X-key>\n",
             "config/testdata/conf.yml": "global:\n  opsgenie_api_key: asd132\n  slack_app_token: 'xoxb-1234-abcdefgh'\n",
             "README.md": "Set `RKE2_TOKEN=vagrant` and run with --token=test.\n\n```\npassword: changeme\n```\n",
@@ -154,7 +155,11 @@ def test_real_literals_stay_critical_even_beside_placeholders(tmp_path: Path) ->
             "config/testdata/real.yml": "token: ghp_Zq8Wm3Tk2Lp9Xc4Vb7Nm1Qa5Sd6Fg0Hj3Kl8Pz\n",
         },
     )
-    fails = findings(scan_tree(root, only=["SEC002"]), "SEC002", "fail")
+    # testdata/ is out of scope by default (artifacts/scope.py); a user who wants fixtures searched
+    # for leaked tokens includes them, and a real token format there is then critical.
+    cfg = root / "chom-validate.yaml"
+    cfg.write_text("include: ['config/testdata/**']\n")
+    fails = findings(scan_tree(root, only=["SEC002"], config=cfg), "SEC002", "fail")
     crit = {
         (f.evidence[0].path, f.evidence[0].line) for f in fails if f.effective_severity == Severity.CRITICAL
     }

@@ -31,6 +31,12 @@ def _fails(tree: Path) -> list[tuple[str, int | None, Severity, str]]:
     ]
 
 
+# Real findings on careful code, defended in the issue note: these CI scripts run under `set -ex` and
+# test `[ -n "$AWS_SECRET_ACCESS_KEY" ]`, so bash's xtrace writes the secret's value into the build log
+# (`+ '[' -n <value> ']'`); only a CI that masks that exact value hides it.
+DEFENDED = {("scripts/build-upload", "SEC004"), ("scripts/publish-dev-rpm", "SEC004")}
+
+
 @pytest.mark.parametrize(
     "repo", ["docker+docker-install", "monitoring-mixins+website", "prometheus+alertmanager", "rancher+rke2"]
 )
@@ -38,7 +44,7 @@ def test_careful_repositories_raise_only_known_placeholders(repo: str) -> None:
     tree = CORPUS / "clean" / repo / "tree"
     if not tree.is_dir():
         pytest.skip(f"{tree} missing")
-    fails = _fails(tree)
+    fails = [f for f in _fails(tree) if (f[0], f[3]) not in DEFENDED]
     assert all(sev == Severity.LOW for _, _, sev, _ in fails), fails
     # the one known secrets defect of the careful trees: alertmanager's example config placeholders
     assert {p for p, _, _, _ in fails} <= {"doc/examples/simple.yml"}, fails

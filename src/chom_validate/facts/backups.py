@@ -229,12 +229,16 @@ class Job:
     service_art: Artifact | None = None
 
 
+# The lookbehind starts a match only at a word start: linear on a long run of letters (a 2 MB line).
+_FAMILY_RE = re.compile(r"(?<![a-z0-9])([a-z][a-z0-9]+)[-_](backup|check|prune|verify)")
+
+
 def _family(text: str) -> str | None:
     low = text.lower()
     for t in _TOOLS:
         if t in low:
             return t
-    m = re.search(r"([a-z][a-z0-9]+)[-_](backup|check|prune|verify)", low)
+    m = _FAMILY_RE.search(low)
     return m.group(1) if m else None
 
 
