@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from chom_validate.artifacts.scope import Scope, default_reason, glob_matches
 from chom_validate.artifacts.yamlfile import YamlDocuments, load_yaml
-from chom_validate.cli.app import app
+from chom_validate.cli import load_app
 from chom_validate.config import Config, HostConfig
 from chom_validate.findings import Status
 
@@ -70,7 +70,7 @@ def test_scope_notice_and_include(tmp_path: Path) -> None:
     assert any(n.startswith("skipped by scope: 2 files") for n in r.notices), r.notices
     out = tmp_path / "r.json"
     res = CliRunner().invoke(
-        app,
+        load_app(),
         [
             "all",
             "--path",

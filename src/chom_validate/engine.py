@@ -23,6 +23,7 @@ from typing import Any
 
 from . import __version__
 from .artifacts import Artifact, ArtifactIndex, discover
+from .artifacts.base import ParseAborted
 from .config import Config
 from .findings import Finding, Result, Status
 from .governance import govern
@@ -137,7 +138,7 @@ class ScanContext:
 PARSE_BUDGET_SECONDS = 10.0
 
 
-class ParseBudgetExceeded(Exception):
+class ParseBudgetExceeded(ParseAborted):
     """Raised inside a parser that ran past the per-file budget."""
 
 

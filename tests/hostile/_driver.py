@@ -27,7 +27,9 @@ PARALLEL = int(os.environ.get("CHOM_HOSTILE_PARALLEL", "2"))
 
 
 def _warm_up() -> None:
-    import chom_validate.cli  # noqa: F401  - typer app and every command module
+    import chom_validate.cli
+
+    chom_validate.cli.load_app()  # the typer app and every command module, before forking
     from chom_validate.registry import load_registry
 
     load_registry([])  # imports every check module once, before forking

@@ -38,6 +38,10 @@ def bounded_excerpt(text: str) -> str:
 _PARSERS: dict[str, Parser] = {}
 
 
+class ParseAborted(Exception):
+    """Parsing stopped from outside the parser (a time budget); the message says why, verbatim."""
+
+
 class ArtifactParseError(Exception):
     """A parser could not make sense of an artifact; carries the (artifact-local) line when known."""
 
@@ -153,6 +157,9 @@ class Artifact:
             except ArtifactParseError as exc:
                 self._parse_error = exc
                 raise
+            except ParseAborted as exc:  # stopped from outside (the engine's time budget): say why
+                self._parse_error = ArtifactParseError(str(exc))
+                raise self._parse_error from exc
             except RecursionError as exc:  # hostile nesting the parser recursed into
                 self._parse_error = ArtifactParseError("nesting too deep to analyse; not analysed")
                 raise self._parse_error from exc

@@ -28,6 +28,9 @@ def _load_app() -> Any:
     return app
 
 
+load_app = _load_app  # the typer app with every command registered (tests, embedding)
+
+
 def __getattr__(name: str) -> Any:
     if name == "app":
         return _load_app()
@@ -61,4 +64,4 @@ def main() -> None:
         sys.exit(2)
 
 
-__all__ = ["app", "fail", "main"]
+__all__ = ["app", "fail", "load_app", "main"]
