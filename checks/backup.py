@@ -12,6 +12,7 @@ from chom_validate.checks._dr_util import (
     docs,
     documented_retention,
     objective_rows,
+    obligations_na,
     stateful_components,
 )
 
@@ -437,6 +438,10 @@ def restore_tested(ctx: ScanContext) -> Iterator[Result]:
     if not model.scripts:
         yield _no_scripts(ctx)
         return
+    na = obligations_na(ctx)  # a backup tool's own repository is not somebody's deployment
+    if na is not None:
+        yield na
+        return
     if model.restore_tests:
         a = model.restore_tests[0]
         yield Result.passed(f"restore test script {a.label}", a.evidence(1, note="restore test script"))
@@ -499,6 +504,10 @@ def backup_freshness_alert(ctx: ScanContext) -> Iterator[Result]:
     model = backup_model(ctx)
     if not model.scripts:
         yield _no_scripts(ctx)
+        return
+    na = obligations_na(ctx)  # a backup tool's own repository is not somebody's deployment
+    if na is not None:
+        yield na
         return
     metrics = {m: (b, ln) for b in model.scripts for m, ln in b.metrics.items()}
     rule_files = [(a, rf) for c in ctx.fleet.values() or [ctx] for a, rf in c.parsed("prometheus_rules")]
