@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command
 from chom_validate.engine import ScanContext
-from chom_validate.facts.shell_program import library_callers
+from chom_validate.facts.shell_program import library_callers, set_flags
 from chom_validate.findings import Result
 from chom_validate.registry import check
 
@@ -25,30 +25,6 @@ from ._deploy_util import OPS_NAME as _OPS_NAME
 from ._shell_semantics_util import MUTATING
 
 __all__ = ["is_library"]
-
-
-def _set_flags(words: list[str]) -> list[tuple[str, bool]]:
-    """('e', True) for set -e, ('pipefail', False) for set +o pipefail, ..."""
-    out: list[tuple[str, bool]] = []
-    i = 1
-    while i < len(words):
-        w = words[i]
-        if w in ("-o", "+o") and i + 1 < len(words):
-            out.append((words[i + 1], w == "-o"))
-            i += 2
-            continue
-        if re.match(r"^[-+][a-zA-Z]+$", w):
-            on = w[0] == "-"
-            for ch in w[1:]:
-                if ch == "o" and i + 1 < len(words):
-                    out.append((words[i + 1], on))
-                    i += 1
-                else:
-                    out.append((ch, on))
-        elif w == "--":
-            break
-        i += 1
-    return [("e" if f == "errexit" else "u" if f == "nounset" else f, on) for f, on in out]
 
 
 _TEST_DIR = re.compile(r"(^|/)(tests?|testdata|e2e|fixtures?)/")
@@ -112,7 +88,7 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
         undone: list[tuple[str, int]] = []
         for cmd in script.commands:
             if cmd.words[:1] == ["set"]:
-                for flag, on in _set_flags(cmd.words):
+                for flag, on in set_flags(cmd.words):
                     if flag not in ("e", "u", "pipefail"):
                         continue
                     if on:
