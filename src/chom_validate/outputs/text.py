@@ -95,6 +95,8 @@ def render_text(
     report: RunReport, console: Console, *, quiet: bool = False, max_failures: int = 60, verbose: bool = False
 ) -> None:
     multi = len(report.targets) > 1
+    # Which configuration the verdicts rest on (waivers, roles, topology): an auditor must know.
+    console.print(Text(f"config: {report.config_source or 'none (built-in defaults)'}", style="dim"))
     for t in report.targets:
         if t.error:
             console.print(Text(f"ERROR {t.name}: {t.error}", style="bold magenta"))
