@@ -94,11 +94,19 @@ _ENV_PREFIX = re.compile(
 )
 
 
+# Per-word patterns of argv_secret/_argv_secret, compiled once: they run on every word of every command.
+_ENV_SECRET_WORD = re.compile(r"^(PGPASSWORD|MYSQL_PWD|REDISCLI_AUTH|SSHPASS)=(.+)$")
+_FLAG_EQ_SECRET = re.compile(
+    r"^--?([\w-]*(password|passwd|token|secret|api-key|apikey|passphrase)[\w-]*)=(.+)$", re.I
+)
+_FLAG_SECRET = re.compile(r"^--([\w-]*(password|passwd|secret|token|passphrase)[\w-]*)$", re.I)
+
+
 def argv_secret(words: list[str], depth: int = 0) -> tuple[str, str] | None:
     """(what, value) for a credential in argv; string words that parse as a command line of their own
     (`execute "mysql -u root -p$PASS"`, `sh -c "mariabackup --password $PW ..."`) are that command."""
     for w in words:
-        m = re.match(r"^(PGPASSWORD|MYSQL_PWD|REDISCLI_AUTH|SSHPASS)=(.+)$", w)
+        m = _ENV_SECRET_WORD.match(w)
         if m:
             return f"{m.group(1)}= environment prefix", m.group(2)
     for k, w in enumerate(words):
@@ -196,12 +204,12 @@ def _argv_secret(a: list[str]) -> tuple[str, str] | None:
             ):
                 return f"{n} authorization header", a[i + 1].split()[-1]
     for i, w in enumerate(a[1:], 1):
-        m = re.match(
-            r"^--?([\w-]*(password|passwd|token|secret|api-key|apikey|passphrase)[\w-]*)=(.+)$", w, re.I
-        )
+        if not w.startswith("-"):  # both patterns below start with a dash
+            continue
+        m = _FLAG_EQ_SECRET.match(w)
         if m and is_secret_key(m.group(1)):
             return f"--{m.group(1)}=", m.group(3)
-        m2 = re.match(r"^--([\w-]*(password|passwd|secret|token|passphrase)[\w-]*)$", w, re.I)
+        m2 = _FLAG_SECRET.match(w)
         if m2 and is_secret_key(m2.group(1)) and i + 1 < len(a) and not a[i + 1].startswith("-"):
             return f"--{m2.group(1)}", a[i + 1]
     return None
