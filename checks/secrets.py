@@ -9,9 +9,9 @@ import re
 import shlex
 from collections.abc import Iterator
 
+from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command, ShellScript
-from chom_validate.engine import ScanContext
 from chom_validate.facts.secrets import (
     PRIVATE_KEY_BEGIN,
     ValueClass,
