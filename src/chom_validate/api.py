@@ -13,6 +13,9 @@ reads from the host was collected or probed by the engine before the checks ran:
 - the **collected tree** itself (``Context.files``, ``stat``, ``read_text``): in memory on SSH and
   snapshot targets.
 
+Secret values a check sees are handed to the redactor with ``remember_secret`` (masked in every
+output); ``looks_like_placeholder`` is the redactor's own test for placeholder values.
+
 Typed inputs work like pytest fixtures: a check parameter annotated with a type that has a
 provider (``@provides(T)``) is built once per target and passed in; an empty input answers
 ``not_applicable`` with the input's own reason (``empty_reason``), and an input marked
@@ -27,6 +30,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
+from .redact import looks_like_placeholder
+from .redact import remember as remember_secret
 from .targets.base import CommandResult, FileEntry, TargetProblem
 
 if TYPE_CHECKING:
@@ -42,8 +47,10 @@ __all__ = [
     "Provider",
     "RunOptions",
     "TargetProblem",
+    "looks_like_placeholder",
     "provider_for",
     "provides",
+    "remember_secret",
 ]
 
 
