@@ -88,6 +88,8 @@ class FakeHost(CollectedFiles):
 
 
 PLUGIN = '''
+from typing import TYPE_CHECKING
+
 from chom_validate.api import Context
 from chom_validate.facts.inputs import CommandOutputs, HostFiles, ShellcheckFacts, Writes
 from chom_validate.findings import Result
@@ -122,6 +124,16 @@ def outputs(ctx: Context, out: CommandOutputs):
     yield Result.passed(f"ss rc={ss.returncode} {ss.stdout.strip()}; certbot rc={other.returncode} {other.stderr}")
 
 
+if TYPE_CHECKING:
+    from chom_validate.engine import ScanContext as OldContext
+
+
+@check("ZZZ006", "legacy-annotation", category="deploy", severity="low", pillar="operations")
+def legacy(ctx: OldContext):
+    """An annotation that only resolves under TYPE_CHECKING still means the context."""
+    yield Result.passed(ctx.name)
+
+
 @check("ZZZ005", "shellcheck-input", category="deploy", severity="low", pillar="code_quality")
 def sc(facts: ShellcheckFacts):
     """An input that needs a background probe."""
@@ -150,6 +162,7 @@ def test_inputs_resolved_from_signatures(plugin_registry) -> None:  # type: igno
     assert specs["ZZZ003"].live_only and specs["ZZZ003"].inputs[0][1] is None
     assert "shellcheck" in specs["ZZZ005"].needs  # the provider's probe is started before checks
     assert specs["ZZZ004"].commands == (("ss", "-ltnp"),)
+    assert specs["ZZZ006"].inputs == (("ctx", None),)
 
 
 def test_empty_and_live_only_inputs_on_a_tree(tmp_path: Path, plugin_registry) -> None:  # type: ignore[no-untyped-def]

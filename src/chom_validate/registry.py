@@ -211,21 +211,31 @@ def _import_path(path: Path) -> None:
     spec.loader.exec_module(module)
 
 
+_CONTEXT_NAMES = frozenset({"", "ScanContext", "Context", "Any", "object"})
+
+
 def resolve_inputs(func: Callable[..., Any]) -> tuple[tuple[str, Provider | None], ...]:
     """The check's parameters with the provider of each annotated type (None: the scan context).
 
-    Annotations are evaluated when the check is registered (names imported at the top of its
-    module resolve); one that does not resolve means the scan context, as an unannotated one does.
+    Each annotation is evaluated in the check's module when the check is registered (names
+    imported at its top resolve). One that names no provided type, or does not resolve (a
+    ``ScanContext`` imported only under TYPE_CHECKING), means the scan context, as an
+    unannotated parameter does: the signature older and third-party checks use.
     """
-    try:
-        sig = inspect.signature(func, eval_str=True)
-    except Exception:  # an annotation naming something defined later: fall back to the raw names
-        sig = inspect.signature(func)
     out = []
-    for name, param in sig.parameters.items():
+    for name, param in inspect.signature(func).parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        out.append((name, provider_for(param.annotation)))
+        ann = param.annotation
+        if ann is param.empty or (isinstance(ann, str) and ann.strip("'\"") in _CONTEXT_NAMES):
+            out.append((name, None))
+            continue
+        if isinstance(ann, str):
+            try:
+                ann = eval(ann, getattr(func, "__globals__", {}))
+            except Exception:
+                ann = None
+        out.append((name, provider_for(ann)))
     return tuple(out) or (("ctx", None),)
 
 
