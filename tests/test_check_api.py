@@ -88,6 +88,8 @@ class FakeHost(CollectedFiles):
 
 
 PLUGIN = '''
+from __future__ import annotations
+
 from typing import TYPE_CHECKING
 
 from chom_validate.api import Context
