@@ -255,3 +255,19 @@ def test_context_protocol_is_what_the_engine_hands_in(tmp_path: Path) -> None:
     assert ctx.command(["ss", "-ltnp"]).missing  # a tree has no commands: answered without I/O
     assert not ctx.http(HttpGet("http://127.0.0.1:9/")).ok  # nothing planned: nothing fetched
     assert ctx.read_text("a.sh") == "#!/bin/sh\necho hi\n" and ctx.read_text("nope") is None
+
+
+def test_severity_is_its_own_doc_section() -> None:
+    from chom_validate.catalog import DOC_SECTIONS, REQUIRED_DOC_SECTIONS
+    from chom_validate.registry import parse_doc
+
+    doc = parse_doc("""Title.
+
+    References
+        https://example.org/
+    Severity
+        Medium: not an outage by itself.
+    """)
+    assert doc["References"] == "https://example.org/"
+    assert doc["Severity"] == "Medium: not an outage by itself."
+    assert "Severity" in DOC_SECTIONS and "Severity" not in REQUIRED_DOC_SECTIONS
