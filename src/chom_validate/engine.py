@@ -2,8 +2,10 @@
 
 Flow per run: every target is opened and prepared (collection is planned from what the enabled
 checks declare, so remote round trips do not grow with the number of checks) and its artifacts
-discovered; then every check runs against every target with the whole fleet visible for
-cross-host checks. A check that raises gets an ``error`` result with the reason; one that yields
+discovered; the probes run (declared command outputs read, planned HTTP GETs fetched in parallel,
+background probes such as ShellCheck started); then every check runs against every target with
+its typed inputs bound and the whole fleet visible for cross-host checks. Checks do no I/O of
+their own (``chom_validate.api``). A check that raises gets an ``error`` result with the reason; one that yields
 nothing gets an ``error`` too. Targets fail independently.
 """
 
