@@ -222,7 +222,7 @@ def resolve_inputs(func: Callable[..., Any]) -> tuple[tuple[str, Provider | None
     ``ScanContext`` imported only under TYPE_CHECKING), means the scan context, as an
     unannotated parameter does: the signature older and third-party checks use.
     """
-    out = []
+    out: list[tuple[str, Provider | None]] = []
     for name, param in inspect.signature(func).parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
