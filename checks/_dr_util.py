@@ -7,6 +7,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
+from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.docs import (
     Document,
@@ -19,7 +20,6 @@ from chom_validate.artifacts.docs import (
     is_runbook_doc,
     parse_duration,
 )
-from chom_validate.engine import ScanContext
 from chom_validate.facts.deployment import deployment
 from chom_validate.findings import Evidence, Result
 

@@ -1,6 +1,7 @@
 """Parsers for live command outputs (systemctl show, ss, ufw, nft, iptables-save, certbot).
 
-Pure functions over text: the checks in ``live.py`` compare their results with the files.
+Pure functions over text: the checks in ``live.py`` compare their results with the files. The
+outputs were collected by the engine before the checks ran (``@check(commands=...)``).
 """
 
 from __future__ import annotations
@@ -9,15 +10,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from chom_validate.api import CommandResult
+from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts.firewall import (
     Firewall,
     parse_iptables_save,
     parse_nft_ruleset,
     parse_ufw_status,
 )
-from chom_validate.engine import ScanContext
 from chom_validate.findings import Evidence, Result, sha256_hex
-from chom_validate.targets.base import CommandResult
 
 SYSTEMCTL_SHOW = (
     "systemctl",
@@ -36,7 +37,7 @@ NOT_LIVE = "not a live target (repository or tree): no running state to compare"
 
 
 def live_capable(ctx: ScanContext) -> bool:
-    return "commands" in ctx.target.capabilities
+    return "commands" in ctx.capabilities
 
 
 def live_command(ctx: ScanContext, argv: tuple[str, ...]) -> tuple[CommandResult | None, Result | None]:
@@ -44,7 +45,7 @@ def live_command(ctx: ScanContext, argv: tuple[str, ...]) -> tuple[CommandResult
     repository or when the command is missing on the host, error when it failed or timed out."""
     if not live_capable(ctx):
         return None, Result.not_applicable(NOT_LIVE, subject=ctx.name)
-    res = ctx.run(list(argv))
+    res = ctx.command(argv)
     if res.missing:
         return None, Result.not_applicable(
             f"{argv[0]} not found on {ctx.name}", cmd_evidence(ctx, res), subject=ctx.name
@@ -146,7 +147,7 @@ def active_firewall(ctx: ScanContext) -> tuple[LiveFirewall | None, list[Command
     """
     tried: list[CommandResult] = []
     for argv, name in FIREWALL_COMMANDS:
-        res = ctx.run(list(argv))
+        res = ctx.command(argv)
         tried.append(res)
         if res.missing or res.timed_out or res.returncode != 0:
             continue

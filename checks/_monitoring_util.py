@@ -6,8 +6,6 @@ import fnmatch
 import json
 import posixpath
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -15,9 +13,10 @@ from typing import Any
 
 import yaml
 
+from chom_validate.api import Context as ScanContext
+from chom_validate.api import HttpGet, HttpResponse
 from chom_validate.artifacts import Artifact, promql
 from chom_validate.artifacts.prometheus import PromConfig, RuleFile, ScrapeJob, resolve_rule_pattern
-from chom_validate.engine import ScanContext
 from chom_validate.findings import Evidence, Result
 
 DEFAULT_SEVERITIES = ("critical", "warning", "info")
@@ -309,25 +308,32 @@ def alert_in_class(name: str, expr: str, ast: promql.Node | None, spec: dict[str
 # -- live Prometheus --------------------------------------------------------------------------------
 
 
-def live_metric_names(url: str, timeout: float = 10.0) -> set[str]:
-    """Metric names a running Prometheus has (``/api/v1/label/__name__/values``); raises OSError/ValueError."""
+def metric_names_request(url: str, timeout: float = 10.0) -> HttpGet:
+    """The GET listing a running Prometheus's metric names; raises ValueError unless http(s)."""
     endpoint = url.rstrip("/") + "/api/v1/label/__name__/values"
     if not endpoint.startswith(("http://", "https://")):
         raise ValueError(f"--prometheus-url must be http(s): {url}")
-    req = urllib.request.Request(endpoint, headers={"Accept": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
-        body = json.loads(resp.read().decode("utf-8"))
+    return HttpGet(endpoint, timeout, accept="application/json")
+
+
+def live_metric_names(resp: HttpResponse) -> set[str]:
+    """Metric names from the probe's answer to :func:`metric_names_request`; raises ValueError."""
+    if resp.error is not None:
+        raise ValueError(resp.error)
+    body = json.loads(resp.body.decode("utf-8"))
     if (
         not isinstance(body, dict)
         or body.get("status") != "success"
         or not isinstance(body.get("data"), list)
     ):
-        raise ValueError(f"unexpected answer from {endpoint}: {str(body)[:200]}")
+        raise ValueError(f"unexpected answer from {resp.request.url}: {str(body)[:200]}")
     return {str(x) for x in body["data"]}
 
 
-def live_error_types() -> tuple[type[BaseException], ...]:
-    return (OSError, ValueError, urllib.error.URLError)
+def prometheus_gets(ctx: ScanContext) -> list[HttpGet]:
+    """The GET MON011 reads with `--prometheus-url` (fetched by the engine before the checks)."""
+    url = ctx.options.extra.get("prometheus_url")
+    return [metric_names_request(str(url))] if url else []
 
 
 # -- grafana query normalisation -------------------------------------------------------------------------

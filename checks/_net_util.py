@@ -9,11 +9,11 @@ import ipaddress
 import re
 from dataclasses import dataclass, field, replace
 
+from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts.base import Artifact
 from chom_validate.artifacts.firewall import Firewall, Rule, parse_ufw_script, parse_ufw_status
 from chom_validate.artifacts.nginx import listen_ports
 from chom_validate.artifacts.systemd import merged_units
-from chom_validate.engine import ScanContext
 from chom_validate.findings import Evidence
 
 UFW_STATUS = ["ufw", "status", "verbose"]
@@ -152,8 +152,8 @@ def firewalls(ctx: ScanContext) -> dict[str, HostFirewall]:
                 base = replace(base, rules=[*base.rules, *extra])
             out[host] = HostFirewall(host, base, base_art)
         # A host (live, or a snapshot of one) without a script: its running ufw is the model.
-        if "commands" in ctx.target.capabilities and ctx.name not in out:
-            res = ctx.run(UFW_STATUS)
+        if "commands" in ctx.capabilities and ctx.name not in out:
+            res = ctx.command(UFW_STATUS)
             if not res.missing and not res.timed_out and res.returncode == 0:
                 out[ctx.name] = HostFirewall(ctx.name, parse_ufw_status(res.stdout), None, UFW_STATUS)
         return out

@@ -16,6 +16,7 @@ from chom_validate.checks._dr_util import (
     stateful_components,
 )
 
+from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.backup import CRONTAB_CMD, BackupScript, Step, backup_model
 from chom_validate.artifacts.cron import split_cron_line
@@ -23,7 +24,6 @@ from chom_validate.artifacts.docs import Document, find_dates, format_duration
 from chom_validate.artifacts.prometheus import RuleFile
 from chom_validate.artifacts.shell import ShellScript
 from chom_validate.artifacts.systemd import Unit
-from chom_validate.engine import ScanContext
 from chom_validate.facts.backups import (
     blocking_saves,
     chained_dumps,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
+from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command
-from chom_validate.engine import ScanContext
 from chom_validate.facts.shell_program import library_callers, set_flags
 from chom_validate.findings import Result
 from chom_validate.registry import check

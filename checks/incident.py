@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,13 +15,15 @@ from chom_validate.checks._dr_util import (
     runbooks,
 )
 
+from chom_validate.api import Context as ScanContext
+from chom_validate.api import HttpGet
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.approutes import Route, RouteFile
 from chom_validate.artifacts.docs import Document, parse_duration, placeholder
 from chom_validate.artifacts.prometheus import Rule, RuleFile
 from chom_validate.artifacts.yamlfile import LineDict, load_yaml
-from chom_validate.engine import ScanContext
 from chom_validate.facts.deployment import deployment
+from chom_validate.facts.urls import url_parts
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
@@ -441,7 +440,43 @@ def health_monitored(ctx: ScanContext) -> Iterator[Result]:
             )
 
 
-@check("IR006", "health-endpoints-live", category="incident", severity="high", pillar="reliability")
+def _health_targets(ctx: ScanContext) -> list[tuple[str, str, list[tuple[str, Artifact | None, Route | None]]]]:
+    """(base URL, its host, [(URL to GET, route file, route)]) for every `--probe-http` URL."""
+    urls = ctx.options.extra.get("probe_http") or []
+    if isinstance(urls, str):
+        urls = [urls]
+    routes = _health_routes(ctx) if urls else []
+    out = []
+    for base in urls:
+        parsed = url_parts(base)
+        targets: list[tuple[str, Artifact | None, Route | None]]
+        if parsed.is_base:
+            targets = [(base.rstrip("/") + r.uri, a, r) for a, r in routes] or [(base, None, None)]
+        else:
+            match = next(((a, r) for a, r in routes if r.uri == parsed.path), None)
+            targets = [(base, match[0], match[1]) if match else (base, None, None)]
+        out.append((base, parsed.netloc, targets))
+    return out
+
+
+def _probe_timeout(ctx: ScanContext) -> float:
+    return float(ctx.settings("incident").get("probe_timeout", 5))
+
+
+def _health_gets(ctx: ScanContext) -> list[HttpGet]:
+    """The GETs IR006 reads, fetched by the engine before the checks run."""
+    timeout = _probe_timeout(ctx)
+    return [HttpGet(url, timeout) for _, _, targets in _health_targets(ctx) for url, _, _ in targets]
+
+
+@check(
+    "IR006",
+    "health-endpoints-live",
+    category="incident",
+    severity="high",
+    pillar="reliability",
+    http=_health_gets,
+)
 def health_live(ctx: ScanContext) -> Iterator[Result]:
     """With `--probe-http URL`, the health endpoints answer 2xx live.
 
@@ -459,40 +494,20 @@ def health_live(ctx: ScanContext) -> Iterator[Result]:
     References
         https://datatracker.ietf.org/doc/html/rfc9110#section-15.3
     """
-    urls = ctx.options.extra.get("probe_http") or []
-    if isinstance(urls, str):
-        urls = [urls]
-    if not urls:
+    if not ctx.options.extra.get("probe_http"):
         yield Result.not_applicable("no --probe-http URL given")
         return
-    timeout = float(ctx.settings("incident").get("probe_timeout", 5))
-    routes = _health_routes(ctx)
-    for base in urls:
-        parsed = urllib.parse.urlparse(base)
-        targets: list[tuple[str, Artifact | None, Route | None]]
-        if parsed.path in ("", "/"):
-            targets = [(base.rstrip("/") + r.uri, a, r) for a, r in routes] or [(base, None, None)]
-        else:
-            match = next(((a, r) for a, r in routes if r.uri == parsed.path), None)
-            targets = [(base, match[0], match[1]) if match else (base, None, None)]
+    timeout = _probe_timeout(ctx)
+    for _, netloc, targets in _health_targets(ctx):
         for url, art, route in targets:
-            status, detail = _fetch(url, timeout)
-            ev = Evidence(host=parsed.netloc, note=f"GET {url} -> {detail}")
+            resp = ctx.http(HttpGet(url, timeout))
+            ev = Evidence(host=netloc, note=f"GET {url} -> {resp.detail}")
             evs = [ev] + (
                 [art.evidence(route.line, note="route")] if art is not None and route is not None else []
             )
-            if status is not None and 200 <= status < 300:
-                yield Result.passed(f"GET {url} answered {status}", *evs, subject=url)
+            if resp.status is not None and 200 <= resp.status < 300:
+                yield Result.passed(f"GET {url} answered {resp.status}", *evs, subject=url)
+            elif resp.status is None and resp.error_type in ("ValueError", "NotProbed"):
+                yield Result.error(f"GET {url} could not be sent: {resp.reason}", *evs, subject=url)
             else:
-                yield Result.fail(f"GET {url} failed: {detail}", *evs, subject=url)
-
-
-def _fetch(url: str, timeout: float) -> tuple[int | None, str]:
-    req = urllib.request.Request(url, headers={"User-Agent": "chom-validate"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, f"HTTP {resp.status}"
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        return None, f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+                yield Result.fail(f"GET {url} failed: {resp.detail}", *evs, subject=url)

@@ -10,12 +10,13 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
+from chom_validate.api import CommandResult
+from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts.base import Artifact
 from chom_validate.artifacts.firewall import ANY, Firewall, Rule, parse_ufw_script
-from chom_validate.engine import ScanContext
+from chom_validate.facts.inputs import HostFiles
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
-from chom_validate.targets.base import CommandResult, TargetError
 
 from ._live_util import (
     CERTBOT,
@@ -563,7 +564,7 @@ def _mode_problem(mode: int) -> str | None:
     severity="high",
     pillar="security",
 )
-def live_secret_permissions(ctx: ScanContext) -> Iterator[Result]:
+def live_secret_permissions(ctx: ScanContext, host_files: HostFiles) -> Iterator[Result]:
     """Service EnvironmentFile= files and secrets files on the host are not readable by others.
 
     What it does
@@ -583,16 +584,13 @@ def live_secret_permissions(ctx: ScanContext) -> Iterator[Result]:
         https://www.freedesktop.org/software/systemd/man/systemd.exec.html#EnvironmentFile= ;
         CIS Ubuntu Linux Benchmark 6.1 (file permissions)
     """
-    if not live_capable(ctx):
-        yield Result.not_applicable(NOT_LIVE, subject=ctx.name)
-        return
     looked = 0
     done: set[str] = set()
     for path, art, line, unit_name in _env_files(ctx):
         if not path.startswith("/") or any(t in path for t in ("%", "$", "{{")):
             continue  # specifiers or templated: unknown path
         rel = path.lstrip("/")
-        entry = ctx.target.stat(rel)
+        entry = host_files.stat(rel)
         if entry is None:
             yield Result.not_applicable(
                 f"{unit_name}: EnvironmentFile={path} was not collected from {ctx.name}; its mode is "
@@ -616,13 +614,12 @@ def live_secret_permissions(ctx: ScanContext) -> Iterator[Result]:
                 ev,
                 subject=path,
             )
-    for entry in ctx.target.files():
+    for entry in host_files:
         base = entry.path.rsplit("/", 1)[-1]
         if entry.path in done or not (base == ".env" or base.endswith((".env", ".cnf"))):
             continue
-        try:
-            text = ctx.target.read_text(entry.path)
-        except (UnicodeDecodeError, TargetError):
+        text = host_files.read_text(entry.path)
+        if text is None:  # binary, not UTF-8, or unreadable
             continue
         pattern = _CNF_PASSWORD if base.endswith(".cnf") else _SECRET_ASSIGN
         if not pattern.search(text):

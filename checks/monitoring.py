@@ -7,10 +7,10 @@ import fnmatch
 import re
 from collections.abc import Iterator
 
+from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact, ArtifactParseError, promql
 from chom_validate.artifacts.prometheus import RuleFile
 from chom_validate.artifacts.yamlfile import LineDict, load_yaml
-from chom_validate.engine import ScanContext
 from chom_validate.facts.monitoring import compose_services
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
@@ -23,9 +23,10 @@ from ._monitoring_util import (
     coverage_classes,
     grouped_fail,
     is_templated,
-    live_error_types,
     live_metric_names,
     local_runbook_path,
+    metric_names_request,
+    prometheus_gets,
     retired,
     rule_file_matches,
     topology,
@@ -594,7 +595,14 @@ def alert_coverage(ctx: ScanContext) -> Iterator[Result]:
         )
 
 
-@check("MON011", "alert-metrics-scraped", category="monitoring", severity="high", pillar="observability")
+@check(
+    "MON011",
+    "alert-metrics-scraped",
+    category="monitoring",
+    severity="high",
+    pillar="observability",
+    http=prometheus_gets,
+)
 def alert_metrics_scraped(ctx: ScanContext) -> Iterator[Result]:
     """Every metric an alert uses is produced by something Prometheus scrapes.
 
@@ -621,8 +629,8 @@ def alert_metrics_scraped(ctx: ScanContext) -> Iterator[Result]:
     live: set[str] | None = None
     if url:
         try:
-            live = live_metric_names(str(url))
-        except live_error_types() as exc:
+            live = live_metric_names(ctx.http(metric_names_request(str(url))))
+        except ValueError as exc:
             yield Result.error(f"cannot list metrics from {url}: {exc}", Evidence(note=str(url)))
             return
     if live is None and not topo.configs:

@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts.alertmanager import MATCHER, AlertmanagerConfig
 from chom_validate.artifacts.yamlfile import LineDict, LineList
-from chom_validate.engine import ScanContext
 from chom_validate.facts.monitoring import ComposeService, compose_services
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check

@@ -5,9 +5,9 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
+from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact, promql
 from chom_validate.artifacts.grafana import Dashboard, dashboard_folder
-from chom_validate.engine import ScanContext
 from chom_validate.facts.monitoring import compose_services
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check

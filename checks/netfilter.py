@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts.base import Artifact
-from chom_validate.engine import ScanContext
 from chom_validate.facts.firewall import NfRule, ScriptFirewall, script_firewall
 from chom_validate.findings import Result
 from chom_validate.registry import check

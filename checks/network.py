@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts.nginx import is_tls
-from chom_validate.engine import ScanContext
 from chom_validate.findings import Result
 from chom_validate.registry import check
 

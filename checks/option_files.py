@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from chom_validate.engine import ScanContext
-from chom_validate.facts.writes import all_writes
+from chom_validate.facts.inputs import Writes
 from chom_validate.findings import Result
 from chom_validate.registry import check
 
@@ -18,7 +17,7 @@ _SERVER_GROUP = re.compile(r"^\s*\[(mysqld|mysqld_safe|server|mariadb|mariadbd|m
 @check(
     "DEP047", "server-options-in-user-option-file", category="deploy", severity="medium", pillar="reliability"
 )
-def server_options_in_user_file(ctx: ScanContext) -> Iterator[Result]:
+def server_options_in_user_file(writes: Writes) -> Iterator[Result]:
     """MySQL/MariaDB server options are not written into a login user's `~/.my.cnf`.
 
     What it does
@@ -45,7 +44,7 @@ def server_options_in_user_file(ctx: ScanContext) -> Iterator[Result]:
         an outage by itself.
     """
     seen = False
-    for w in all_writes(ctx):
+    for w in writes:
         if not _USER_MY_CNF.match(w.path):
             continue
         seen = True

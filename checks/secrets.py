@@ -9,9 +9,10 @@ import re
 import shlex
 from collections.abc import Iterator
 
+from chom_validate.api import Context as ScanContext
+from chom_validate.api import remember_secret as remember
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command, ShellScript
-from chom_validate.engine import ScanContext
 from chom_validate.facts.secrets import (
     PRIVATE_KEY_BEGIN,
     ValueClass,
@@ -26,7 +27,6 @@ from chom_validate.facts.secrets import (
     token_format,
 )
 from chom_validate.findings import Result
-from chom_validate.redact import remember
 from chom_validate.registry import check
 
 # Kept for other modules that import it: a loose "mentions a secret" test for variable names.

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command
-from chom_validate.engine import ScanContext
 from chom_validate.facts.shell_program import ShellProgram, shell_programs
 from chom_validate.facts.writes import assembled, program_writes
 from chom_validate.findings import Result, Status

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from chom_validate.engine import ScanContext
-from chom_validate.facts.shellcheck import shellcheck_facts
+from chom_validate.api import Context as ScanContext
+from chom_validate.facts.inputs import ShellcheckFacts
 from chom_validate.findings import Result
 from chom_validate.registry import check
 
@@ -25,9 +25,8 @@ _LINT_LEVELS = ("error", "warning")
     severity="low",
     pillar="code_quality",
     profile="hardened",
-    needs=["shellcheck"],
 )
-def shellcheck(ctx: ScanContext) -> Iterator[Result]:
+def shellcheck(ctx: ScanContext, facts: ShellcheckFacts) -> Iterator[Result]:
     """Shell scripts are clean under ShellCheck (errors and warnings).
 
     What it does
@@ -54,7 +53,6 @@ def shellcheck(ctx: ScanContext) -> Iterator[Result]:
     if not scripts:
         yield Result.not_applicable("no shell scripts found")
         return
-    facts = shellcheck_facts(ctx)
     if facts.missing:
         yield Result.error(f"{facts.missing}; {len(scripts)} shell script(s) not linted")
         return

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chom_validate.api import Context as ScanContext
+from chom_validate.api import looks_like_placeholder
 from chom_validate.artifacts.journald import JournaldConf, JournalSetting, merge_journald, parse_timespan
 from chom_validate.artifacts.systemd import Directive, merged_units
 from chom_validate.artifacts.systemd_security import assess
-from chom_validate.engine import ScanContext
 from chom_validate.findings import Evidence, Result
-from chom_validate.redact import looks_like_placeholder
 from chom_validate.registry import check
 
 _NETWORK_HINT = re.compile(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from chom_validate.engine import ScanContext
+from chom_validate.api import Context as ScanContext
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
@@ -27,7 +27,7 @@ def target_readable(ctx: ScanContext) -> Iterator[Result]:
     References
         chom-validate DESIGN.md, "Targets".
     """
-    problems = list(ctx.target.problems) + list(ctx.index.problems)
+    problems = list(ctx.problems) + list(ctx.index.problems)
     for p in problems:
         yield Result.error(f"{p.path}: {p.reason}", Evidence(path=p.path, host=_host(ctx)), subject=p.path)
     if not problems:
@@ -88,4 +88,4 @@ def artifact_parseable(ctx: ScanContext) -> Iterator[Result]:
 
 
 def _host(ctx: ScanContext) -> str | None:
-    return ctx.name if ctx.target.kind != "local" else None
+    return ctx.name if ctx.kind != "local" else None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from chom_validate.engine import ScanContext
+from chom_validate.api import Context as ScanContext
+from chom_validate.facts.urls import url_parts
 from chom_validate.findings import Result
 from chom_validate.registry import check
 
@@ -329,8 +330,6 @@ def nginx_exporter_status(ctx: ScanContext) -> Iterator[Result]:
         https://github.com/nginxinc/nginx-prometheus-exporter#command-line-arguments
         https://nginx.org/en/docs/http/ngx_http_stub_status_module.html
     """
-    from urllib.parse import urlsplit
-
     from chom_validate.artifacts.nginx import listen_ports
     from chom_validate.artifacts.systemd import merged_units
 
@@ -348,8 +347,8 @@ def nginx_exporter_status(ctx: ScanContext) -> Iterator[Result]:
         if "$" in uri or "{{" in uri:
             yield Result.not_applicable(f"{art.label}: scrape URI {uri} is templated", subject=unit.name)
             continue
-        parts = urlsplit(uri)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        parts = url_parts(uri)
+        port = parts.port
         path = parts.path or "/"
         host_sites = [(a, s) for a, s in sites if a.host == art.host]
         if not host_sites:

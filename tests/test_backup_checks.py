@@ -100,7 +100,7 @@ def test_live_crontab_becomes_a_schedule() -> None:
     from chom_validate.targets.base import CommandResult
 
     out = "# m h dom mon dow command\n0 */6 * * * /usr/local/bin/chom-backup\n"
-    ctx = SimpleNamespace(live=True, name="landsraad", run=lambda argv: CommandResult(argv, 0, out))
+    ctx = SimpleNamespace(live=True, name="landsraad", command=lambda argv: CommandResult(argv, 0, out))
     (s,) = _live_crontab(ctx)  # type: ignore[arg-type]
     assert (s.interval, s.line, s.artifact.host) == (21600, 2, "landsraad")
     assert s.artifact.evidence(s.line).excerpt == "0 */6 * * * /usr/local/bin/chom-backup"

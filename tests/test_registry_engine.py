@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chom_validate.findings import Status
-from chom_validate.registry import DOC_SECTIONS, load_registry, parse_doc
+from chom_validate.registry import REQUIRED_DOC_SECTIONS, load_registry, parse_doc
 
 from .conftest import scan_tree
 
@@ -45,7 +45,7 @@ def test_builtin_checks_document_themselves() -> None:
     assert not reg.errors, reg.errors
     assert len(reg.checks) >= 6
     for spec in reg.checks.values():
-        missing = [s for s in DOC_SECTIONS if not spec.doc.get(s)]
+        missing = [s for s in REQUIRED_DOC_SECTIONS if not spec.doc.get(s)]
         assert not missing, f"{spec.id} docstring lacks {missing}"
 
 

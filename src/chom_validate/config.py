@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .artifacts.base import ArtifactParseError
 from .artifacts.yamlfile import _FastLoader, load_yaml_safe
-from .registry import PILLARS, PROFILES
+from .catalog import PILLARS, PROFILES
 
 DEFAULT_CONFIG_NAME = "chom-validate.yaml"
 

@@ -2,8 +2,10 @@
 
 Flow per run: every target is opened and prepared (collection is planned from what the enabled
 checks declare, so remote round trips do not grow with the number of checks) and its artifacts
-discovered; then every check runs against every target with the whole fleet visible for
-cross-host checks. A check that raises gets an ``error`` result with the reason; one that yields
+discovered; the probes run (declared command outputs read, planned HTTP GETs fetched in parallel,
+background probes such as ShellCheck started); then every check runs against every target with
+its typed inputs bound and the whole fleet visible for cross-host checks. Checks do no I/O of
+their own (``chom_validate.api``). A check that raises gets an ``error`` result with the reason; one that yields
 nothing gets an ``error`` too. Targets fail independently.
 """
 
@@ -16,39 +18,26 @@ import pickle
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
-from . import __version__
+from . import __version__, probes
+from .api import HttpGet, HttpResponse, RunOptions
 from .artifacts import Artifact, ArtifactIndex, discover
 from .artifacts.base import ParseAborted
 from .config import Config
 from .findings import Finding, Result, Status
 from .governance import govern
+from .probes import http as http_probe
 from .registry import CheckSpec, Registry
 from .results import CheckMeta, CheckRun, PluginProblem, RunReport, TargetReport
 from .scoring import compute_scores, evaluate_gate
-from .targets.base import CommandResult, Target, TargetError, is_allowed
+from .targets.base import CommandResult, FileEntry, Target, TargetError, TargetProblem, is_allowed
 
 ProgressFn = Callable[[str, str], None]  # (target name, message)
-Prefetch = Callable[["ScanContext"], None]
-_PREFETCH: dict[str, Prefetch] = {}
-
-
-def prefetcher(need: str) -> Callable[[Prefetch], Prefetch]:
-    """Register what starts producing fact ``need`` in the background (``@check(needs=[need])``).
-
-    Called once per target after discovery, before any check runs, so slow external analysers
-    (ShellCheck) work while the Python checks run; the fact's accessor waits for the result.
-    """
-
-    def deco(fn: Prefetch) -> Prefetch:
-        _PREFETCH[need] = fn
-        return fn
-
-    return deco
 
 
 @dataclass
@@ -61,19 +50,10 @@ class TargetSpec:
 
 
 @dataclass
-class RunOptions:
-    profile: str = "hardened"
-    categories: list[str] = field(default_factory=list)
-    only: list[str] = field(default_factory=list)
-    jobs: int = 4
-    use_waivers: bool = True
-    now: dt.datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # --prometheus-url, --probe-http, ...
-
-
-@dataclass
 class ScanContext:
-    """What a check sees: one target's artifacts, its config, and the rest of the fleet."""
+    """What a check sees (``chom_validate.api.Context``): one target's artifacts, config, probe
+    results, and the rest of the fleet. The target itself stays here: checks read what the engine
+    collected and probed before they ran."""
 
     target: Target
     config: Config
@@ -82,10 +62,20 @@ class ScanContext:
     fleet: dict[str, ScanContext] = field(default_factory=dict)
     _cache: dict[Any, Any] = field(default_factory=dict)
     _commands: dict[tuple[str, ...], CommandResult] = field(default_factory=dict)
+    _http: dict[HttpGet, HttpResponse] = field(default_factory=dict)
+    _probes: dict[str, Any] = field(default_factory=dict)  # name -> Future of a background probe
 
     @property
     def name(self) -> str:
         return self.target.name
+
+    @property
+    def kind(self) -> str:
+        return self.target.kind
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return frozenset(self.target.capabilities)
 
     @property
     def live(self) -> bool:
@@ -94,6 +84,10 @@ class ScanContext:
     @property
     def now(self) -> dt.datetime:
         return self.options.now or dt.datetime.now(dt.UTC)
+
+    @property
+    def problems(self) -> list[TargetProblem]:
+        return list(self.target.problems)
 
     def artifacts(self, *kinds: str, host: str | None = None) -> list[Artifact]:
         return self.index.of(*kinds, host=host)
@@ -107,14 +101,68 @@ class ScanContext:
                 out.append((a, model))
         return out
 
+    # -- probe results --------------------------------------------------------------------------
+    def collect_commands(self, commands: list[list[str]]) -> None:
+        """Read every declared command's output from the prepared target (once, before the checks)."""
+        if "commands" not in self.target.capabilities:
+            return
+        for argv in commands:
+            key = tuple(argv)
+            if key not in self._commands and is_allowed(argv):
+                self._commands[key] = self.target.run(list(argv))
+
+    def command(self, argv: list[str] | tuple[str, ...]) -> CommandResult:
+        """The output of an allow-listed command collected before the checks (``@check(commands=)``)."""
+        key = tuple(argv)
+        got = self._commands.get(key)
+        if got is not None:
+            return got
+        if "commands" not in self.target.capabilities:
+            return self.target.run(list(argv))  # trees answer "missing" without any I/O
+        why = (
+            "not in the allow-list"
+            if not is_allowed(list(argv))
+            else "not collected: no enabled check declares it (@check(commands=...))"
+        )
+        return CommandResult(argv=list(argv), returncode=125, stdout="", stderr=f"`{' '.join(argv)}` {why}")
+
+    def commands(self) -> Mapping[tuple[str, ...], CommandResult]:
+        return MappingProxyType(self._commands)
+
     def run(self, argv: list[str]) -> CommandResult:
-        """Output of an allow-listed command (collected up front on live targets, cached)."""
+        """Legacy accessor for third-party checks: a declared output, else the command run now."""
         key = tuple(argv)
         if key not in self._commands:
             if not is_allowed(argv):
                 raise TargetError(f"command not in the allow-list: {' '.join(argv)}")
             self._commands[key] = self.target.run(list(argv))
         return self._commands[key]
+
+    def http(self, request: HttpGet) -> HttpResponse:
+        """The engine's answer to a GET a check planned (``@check(http=planner)``)."""
+        got = self._http.get(request)
+        if got is not None:
+            return got
+        why = "not probed: the check did not plan this request (@check(http=...))"
+        return HttpResponse(request, error=why, error_type="NotProbed", reason=why)
+
+    def probe(self, name: str) -> Any:
+        """The result of background probe ``name`` (started before the checks when declared with
+        ``needs=``; otherwise run now, by the engine, on first use)."""
+        return probes.result(self, name)
+
+    # -- the collected tree -----------------------------------------------------------------------
+    def files(self) -> Iterator[FileEntry]:
+        return self.target.files()
+
+    def stat(self, path: str) -> FileEntry | None:
+        return self.target.stat(path)
+
+    def read_text(self, path: str) -> str | None:
+        try:
+            return self.target.read_text(path)
+        except (UnicodeDecodeError, TargetError, OSError):
+            return None
 
     def derived(self, key: Any, build: Callable[[], Any]) -> Any:
         """Memoise a model derived from several artifacts (firewall model, scrape topology...)."""
@@ -250,10 +298,7 @@ def run_checks(specs: list[CheckSpec], ctx: ScanContext, options: RunOptions) ->
     child = _fork_checks(child_specs, ctx) if child_specs else None
     if child is None:
         parent, child_specs = specs, []
-    for need in sorted({n for s in specs for n in s.needs}):  # after the fork: threads start here
-        if need in _PREFETCH:
-            with contextlib.suppress(Exception):  # the accessor then builds it in the check
-                _PREFETCH[need](ctx)
+    probes.start_background(ctx, sorted({n for s in specs for n in s.needs}))  # after the fork: threads
     out = {s.id: run_check(s, ctx) for s in parent}
     got = _join_checks(child)
     for s in child_specs:
@@ -261,10 +306,28 @@ def run_checks(specs: list[CheckSpec], ctx: ScanContext, options: RunOptions) ->
     return out
 
 
+def _bind(spec: CheckSpec, ctx: ScanContext) -> tuple[list[Any], Result | None]:
+    """The check's arguments, or the result that answers for it (live-only on a tree, empty input)."""
+    args: list[Any] = []
+    for _, prov in spec.inputs:
+        if prov is None:
+            args.append(ctx)
+            continue
+        if prov.live_only and "commands" not in ctx.target.capabilities:
+            return [], Result.not_applicable(prov.not_live_reason, subject=ctx.name)
+        value = ctx.derived(("input", prov.type), lambda prov=prov: prov.build(ctx))  # type: ignore[misc]
+        if not value:
+            reason = getattr(value, "empty_reason", None) or f"no {prov.type.__name__} in the target"
+            return [], Result.not_applicable(str(reason))
+        args.append(value)
+    return args, None
+
+
 def run_check(spec: CheckSpec, ctx: ScanContext) -> tuple[list[Result], float]:
     t0 = time.perf_counter()
     try:
-        results = list(_guard(spec.func(ctx)))
+        args, answer = _bind(spec, ctx)
+        results = [answer] if answer is not None else list(_guard(spec.func(*args)))
         if not results:
             results = [
                 Result.error(
@@ -300,6 +363,23 @@ def _to_findings(spec: CheckSpec, target: str, results: list[Result]) -> list[Fi
         f.fingerprint = f.compute_fingerprint()
         out.append(f)
     return out
+
+
+def _run_http_probes(specs: list[CheckSpec], ctx: ScanContext, done: dict[HttpGet, HttpResponse]) -> None:
+    """Fetch every GET the enabled checks plan for this target (in parallel), before they run."""
+    wanted: list[HttpGet] = []
+    for spec in specs:
+        if spec.http is None:
+            continue
+        try:
+            wanted.extend(spec.http(ctx))
+        except Exception:  # the check then finds its answers missing and says so
+            continue
+    if wanted:
+        http_probe.fetch_all(wanted, done)
+        for req in wanted:
+            if req in done:
+                ctx._http[req] = done[req]
 
 
 def plan(specs: list[CheckSpec]) -> tuple[list[str], list[list[str]]]:
@@ -399,12 +479,15 @@ def scan(
 
     fleet = {rep.name: ctx for rep, ctx, _ in opened if ctx is not None}
     findings: list[Finding] = []
+    http_done: dict[HttpGet, HttpResponse] = {}  # one GET per URL per run, whatever the targets
     try:
         for rep, ctx, _ in opened:
             if ctx is None:
                 continue
             ctx.options = options
             ctx.fleet = fleet
+            ctx.collect_commands(commands)
+            _run_http_probes(specs, ctx, http_done)
             if progress:
                 progress(rep.name, f"running {len(specs)} checks")
             if any(s.id == "TGT002" for s in specs) or _can_fork(options, ctx):

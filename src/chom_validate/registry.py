@@ -1,8 +1,10 @@
 """Check registry: the ``@check`` decorator and the loaders (built-in, entry points, ``--checks-dir``).
 
-A check is a plain generator function taking the scan context and yielding ``Result``s. Loading is
-defensive: a plugin that fails to import is recorded as a ``PluginError`` and skipped; a duplicate id
-is recorded and the second definition ignored. Neither stops a run.
+A check is a plain generator function yielding ``Result``s. Its parameters are its inputs, resolved
+by type like pytest fixtures (``chom_validate.api``): a parameter annotated with a type that has a
+provider gets that fact; any other parameter (conventionally ``ctx``) gets the scan context. Loading
+is defensive: a plugin that fails to import is recorded as a ``PluginError`` and skipped; a
+duplicate id is recorded and the second definition ignored. Neither stops a run.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import inspect
 import pkgutil
 import re
 import sys
@@ -18,38 +21,29 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .api import HttpPlanner, Provider, provider_for
+from .catalog import CATEGORIES, DOC_SECTIONS, PILLARS, PROFILES, REQUIRED_DOC_SECTIONS, profile_includes
 from .findings import Result, Severity
 
-if TYPE_CHECKING:
-    from .engine import ScanContext
+CheckFunc = Callable[..., Iterator[Result]]
 
-CheckFunc = Callable[["ScanContext"], Iterator[Result]]
+__all__ = [
+    "CATEGORIES",
+    "DOC_SECTIONS",
+    "PILLARS",
+    "PROFILES",
+    "REQUIRED_DOC_SECTIONS",
+    "CheckFunc",
+    "CheckSpec",
+    "PluginError",
+    "Registry",
+    "check",
+    "load_registry",
+    "parse_doc",
+]
 
-CATEGORIES = {
-    "deploy": "Deployment scripts",
-    "secrets": "Secrets handling",
-    "systemd": "systemd units",
-    "network": "Firewall, DNS and TLS",
-    "monitoring": "Monitoring and alerting",
-    "backup": "Backups",
-    "dr": "Disaster recovery",
-    "incident": "Incident response",
-    "topology": "Cross-host topology",
-    "target": "Target access",
-}
-PILLARS = (
-    "code_quality",
-    "security",
-    "performance",
-    "reliability",
-    "observability",
-    "operations",
-    "compliance",
-)
-PROFILES = ("baseline", "hardened", "certified")
-DOC_SECTIONS = ("What it does", "Why it matters", "Example", "Fix", "References")
 _ID_RE = re.compile(r"^[A-Z]{2,4}\d{3}$")
 
 
@@ -65,15 +59,22 @@ class CheckSpec:
     source: str
     commands: tuple[tuple[str, ...], ...] = ()
     paths: tuple[str, ...] = ()
-    needs: tuple[str, ...] = ()  # facts produced in the background from the scan's start (engine.prefetcher)
+    needs: tuple[str, ...] = ()  # background probes started at the scan's start (chom_validate.probes)
     doc: dict[str, str] = field(default_factory=dict)
+    http: HttpPlanner | None = None  # GETs the check wants answered before it runs
+    # (parameter name, provider of its type, or None for the scan context), in signature order
+    inputs: tuple[tuple[str, Provider | None], ...] = (("ctx", None),)
+
+    @property
+    def live_only(self) -> bool:
+        return any(p is not None and p.live_only for _, p in self.inputs)
 
     @property
     def title(self) -> str:
         return self.doc.get("title", self.name)
 
     def in_profile(self, profile: str) -> bool:
-        return PROFILES.index(self.profile) <= PROFILES.index(profile)
+        return profile_includes(profile, self.profile)
 
 
 @dataclass
@@ -210,6 +211,34 @@ def _import_path(path: Path) -> None:
     spec.loader.exec_module(module)
 
 
+_CONTEXT_NAMES = frozenset({"", "ScanContext", "Context", "Any", "object"})
+
+
+def resolve_inputs(func: Callable[..., Any]) -> tuple[tuple[str, Provider | None], ...]:
+    """The check's parameters with the provider of each annotated type (None: the scan context).
+
+    Each annotation is evaluated in the check's module when the check is registered (names
+    imported at its top resolve). One that names no provided type, or does not resolve (a
+    ``ScanContext`` imported only under TYPE_CHECKING), means the scan context, as an
+    unannotated parameter does: the signature older and third-party checks use.
+    """
+    out: list[tuple[str, Provider | None]] = []
+    for name, param in inspect.signature(func).parameters.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        ann = param.annotation
+        if ann is param.empty or (isinstance(ann, str) and ann.strip("'\"") in _CONTEXT_NAMES):
+            out.append((name, None))
+            continue
+        if isinstance(ann, str):
+            try:
+                ann = eval(ann, getattr(func, "__globals__", {}))
+            except Exception:
+                ann = None
+        out.append((name, provider_for(ann)))
+    return tuple(out) or (("ctx", None),)
+
+
 def check(
     id: str,
     name: str,
@@ -221,14 +250,17 @@ def check(
     commands: list[list[str]] | tuple[tuple[str, ...], ...] = (),
     paths: list[str] | tuple[str, ...] = (),
     needs: list[str] | tuple[str, ...] = (),
+    http: HttpPlanner | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check.
 
     ``commands`` lists allow-listed argv a check wants from live targets; ``paths`` lists extra host
     paths/globs to collect. The engine gathers these from all enabled checks before collecting, so
     a remote host is read in a number of round trips that does not grow with the number of checks.
-    ``needs`` names facts whose producers start in the background when the scan starts (e.g.
-    ``"shellcheck"``: see ``chom_validate.facts.shellcheck``).
+    ``needs`` names background probes to start when the scan starts (``"shellcheck"``: see
+    ``chom_validate.probes.shellcheck``). ``http`` plans the GETs the check reads with
+    ``ctx.http()``; the engine fetches them before the checks. Typed inputs add the commands and
+    probes their providers read.
     """
     if pillar not in PILLARS:
         raise ValueError(f"{id}: unknown pillar {pillar!r} (one of {', '.join(PILLARS)})")
@@ -236,6 +268,10 @@ def check(
         raise ValueError(f"{id}: unknown profile {profile!r} (one of {', '.join(PROFILES)})")
 
     def deco(func: CheckFunc) -> CheckFunc:
+        inputs = resolve_inputs(func)
+        providers = [p for _, p in inputs if p is not None]
+        all_commands = [tuple(c) for c in commands] + [c for p in providers for c in p.commands]
+        all_needs = [*needs, *(n for p in providers for n in p.needs)]
         spec = CheckSpec(
             id=id,
             name=name,
@@ -245,10 +281,12 @@ def check(
             profile=profile,
             func=func,
             source=f"{func.__module__}.{func.__name__}",
-            commands=tuple(tuple(c) for c in commands),
+            commands=tuple(dict.fromkeys(all_commands)),
             paths=tuple(paths),
-            needs=tuple(needs),
+            needs=tuple(dict.fromkeys(all_needs)),
             doc=parse_doc(func.__doc__),
+            http=http,
+            inputs=inputs,
         )
         _PENDING.append(spec)
         func.__chom_check__ = spec  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ from .systemd import Unit
 from .yamlfile import LineDict, load_yaml
 
 if TYPE_CHECKING:
-    from ..engine import ScanContext
+    from ..api import Context
 
 # component -> patterns over a command's expanded text
 COMPONENT_PATTERNS: dict[str, list[str]] = {
@@ -290,7 +290,7 @@ _ANSIBLE_CRON_MODULES = ("cron", "ansible.builtin.cron", "ansible.legacy.cron")
 _CRON_FIELDS = ("minute", "hour", "day", "month", "weekday")
 
 
-def _ansible_cron(ctx: ScanContext) -> list[Schedule]:
+def _ansible_cron(ctx: Context) -> list[Schedule]:
     """`ansible.builtin.cron` tasks (`job:` + minute/hour/... or `special_time:`) in playbooks and roles."""
     out: list[Schedule] = []
     for art in ctx.artifacts("yaml"):
@@ -342,7 +342,7 @@ def _aliases(scripts: list[BackupScript], shells: list[tuple[Artifact, ShellScri
                 by_name[src].aliases.add(posixpath.basename(dest))
 
 
-def build_backup_model(ctx: ScanContext) -> BackupModel:
+def build_backup_model(ctx: Context) -> BackupModel:
     model = BackupModel()
     shells: list[tuple[Artifact, ShellScript]] = [
         (a, s) for a, s in ctx.parsed("shell") if isinstance(s, ShellScript) and not a.embedded
@@ -380,12 +380,12 @@ def build_backup_model(ctx: ScanContext) -> BackupModel:
 CRONTAB_CMD = ["crontab", "-l"]
 
 
-def _live_crontab(ctx: ScanContext) -> list[Schedule]:
+def _live_crontab(ctx: Context) -> list[Schedule]:
     """The login user's crontab on a live host (`crontab -l`), as a pseudo-artifact for evidence."""
     if not ctx.live:
         return []
     try:
-        res = ctx.run(CRONTAB_CMD)
+        res = ctx.command(CRONTAB_CMD)
     except Exception:  # not collected / refused: the files still tell the story
         return []
     if res.returncode != 0 or res.missing or not res.stdout.strip():
@@ -401,6 +401,6 @@ def _live_crontab(ctx: ScanContext) -> list[Schedule]:
     return [Schedule(art, e.line, e.schedule, e.command, e.interval, "crontab") for e in cf.entries]
 
 
-def backup_model(ctx: ScanContext) -> BackupModel:
+def backup_model(ctx: Context) -> BackupModel:
     model: Any = ctx.derived("backup-model", lambda: build_backup_model(ctx))
     return model  # type: ignore[no-any-return]

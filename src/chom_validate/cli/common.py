@@ -11,9 +11,10 @@ from typing import Any
 
 import typer
 
+from ..catalog import CATEGORIES, PROFILES
 from ..config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config
 from ..engine import RunOptions, TargetSpec, scan
-from ..registry import CATEGORIES, PROFILES, Registry, load_registry
+from ..registry import Registry, load_registry
 from ..results import RunReport
 from ..targets.base import TargetError
 from ..targets.local import LocalTree

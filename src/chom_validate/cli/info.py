@@ -7,9 +7,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from ..catalog import CATEGORIES, DOC_SECTIONS
 from ..config import DEFAULT_CONFIG_NAME
 from ..outputs.text import make_console
-from ..registry import CATEGORIES, DOC_SECTIONS
 from .app import app, fail
 from .common import build_registry
 

@@ -2,5 +2,5 @@
 
 Facts are built from parsed artifacts (and, on live targets, collected command output) and do
 no I/O of their own. Each module holds one kind of fact (shell programs, generated files,
-firewall rule sets, backups, ...); builders are memoised per scan through ``ScanContext.derived``.
+firewall rule sets, backups, ...); builders are memoised per scan through ``Context.derived``.
 """

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..artifacts.backup import backup_model
 
 if TYPE_CHECKING:
-    from ..engine import ScanContext
+    from ..api import Context
 
 # An inventory file: Ansible INI/YAML inventories by their conventional names.
 _INVENTORY_PATH = re.compile(
@@ -41,7 +41,7 @@ class Deployment:
     certified_only: bool = False  # a deployment only because --profile certified asks for it
 
 
-def _signals(ctx: ScanContext) -> list[str]:
+def _signals(ctx: Context) -> list[str]:
     out = []
     shells = ctx.artifacts("shell")
     units = ctx.artifacts("systemd_unit")
@@ -59,14 +59,14 @@ def _signals(ctx: ScanContext) -> list[str]:
     return out
 
 
-def _inventory(ctx: ScanContext) -> str | None:
+def _inventory(ctx: Context) -> str | None:
     for path, art in ctx.index.files.items():
         if _INVENTORY_PATH.search(path) and art is not None and _INVENTORY_TEXT.search(art.text):
             return path
     return None
 
 
-def _build(ctx: ScanContext) -> Deployment:
+def _build(ctx: Context) -> Deployment:
     hosts = [h for h, c in ctx.config.hosts.items() if c.roles or c.paths]
     if hosts:
         return Deployment(True, f"hosts with roles in the config ({', '.join(sorted(hosts)[:4])})")
@@ -89,7 +89,7 @@ def _build(ctx: ScanContext) -> Deployment:
     )
 
 
-def deployment(ctx: ScanContext) -> Deployment:
+def deployment(ctx: Context) -> Deployment:
     """The memoised verdict for this target."""
     d: Any = ctx.derived("facts-deployment", lambda: _build(ctx))
     return d  # type: ignore[no-any-return]

@@ -33,6 +33,7 @@ import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..artifacts import Artifact
 from ..artifacts.shell import Command, ShellScript, parse_shell_text
@@ -46,6 +47,9 @@ _SELF_DIR = re.compile(
 )
 _SUPPRESSING = ("condition", "andor", "negated")
 _POS_ARG = re.compile(r"[\"']?\$\{?([1-9])\}?[\"']?")
+
+if TYPE_CHECKING:
+    from ..api import Context
 
 
 @dataclass
@@ -550,19 +554,16 @@ def _wrappers(prog: ShellProgram) -> dict[str, tuple[str, int]]:
     return out
 
 
-def shell_programs(ctx: object) -> list[ShellProgram]:
+def shell_programs(ctx: Context) -> list[ShellProgram]:
     """Every shell program of the scan (memoised)."""
-    from ..engine import ScanContext
-
-    assert isinstance(ctx, ScanContext)
     return ctx.derived(("facts.shell_programs",), lambda: _build(ctx.parsed("shell")))  # type: ignore[no-any-return]
 
 
-def program_for(ctx: object, artifact: Artifact) -> ShellProgram | None:
+def program_for(ctx: Context, artifact: Artifact) -> ShellProgram | None:
     return next((p for p in shell_programs(ctx) if p.entry is artifact), None)
 
 
-def library_callers(ctx: object, artifact: Artifact) -> list[ShellProgram]:
+def library_callers(ctx: Context, artifact: Artifact) -> list[ShellProgram]:
     """Programs that source ``artifact`` (a library is judged in its callers' context)."""
     return [
         p for p in shell_programs(ctx) if p.entry is not artifact and any(a is artifact for a, _ in p.units)

@@ -10,26 +10,21 @@ speak of bash semantics rather than style (:data:`EVIDENCE_CODES`):
 - SC2030/SC2031: a variable modified in a subshell (pipeline, ``( )``) and read outside it.
 
 ShellCheck runs with ``-o check-set-e-suppressed,check-extra-masked-returns`` at ``-S info`` so
-those are present; plain lint (errors, warnings) is DEP020's. Checks that declare
-``needs=("shellcheck",)`` get the runs started in the background when the scan starts, so
-ShellCheck's CPU time overlaps the Python checks. This is the one fact source that starts a
-process (the ShellCheck binary, see ``chom_validate.shellcheck``); checks still start none.
+those are present; plain lint (errors, warnings) is DEP020's. The runs are the engine's
+ShellCheck probe (``chom_validate.probes.shellcheck``): checks that declare ``needs=("shellcheck",)``
+get them started in the background when the scan starts, so ShellCheck's CPU time overlaps the
+Python checks. This module only reads the probe's result: no process, no I/O.
 """
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import Future
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import shellcheck as runner
 from ..artifacts import Artifact
-from ..engine import prefetcher
 
 if TYPE_CHECKING:
-    from ..engine import ScanContext
+    from ..api import Context
 
 FACTS_KEY = "facts.shellcheck"
 EVIDENCE_CODES = frozenset({2310, 2311, 2312, 2030, 2031})
@@ -96,67 +91,8 @@ class ShellcheckFacts:
         return [c for c in rep.comments if c.code in codes] if rep else []
 
 
-def _scripts(ctx: ScanContext) -> list[Artifact]:
-    return [a for a in ctx.artifacts("shell") if not a.embedded]
-
-
-def _build(
-    scripts: list[Artifact], no_cache: bool, root: Path | None, exe: str | None = None
-) -> ShellcheckFacts:
-    exe = exe or runner.find_shellcheck()
-    if exe is None:
-        return ShellcheckFacts(None, None, missing=f"shellcheck not found ({INSTALL_HINT})")
-    facts = ShellcheckFacts(exe, runner.version(exe))
-    todo = []
-    for art in scripts:
-        if len(art.text) > runner.MAX_SCRIPT_CHARS:
-            facts.scripts[id(art)] = ScriptShellcheck(
-                art,
-                skipped=f"{len(art.text)} characters, too large for shellcheck (limit {runner.MAX_SCRIPT_CHARS})",
-            )
-        else:
-            todo.append(art)
-    cache = runner.Cache.open(exe, no_cache, root)
-    jobs = [(a.text, runner.dialect(a.meta.get("shell"))) for a in todo]
-    for art, outcome in zip(todo, runner.run_all(exe, jobs, cache), strict=True):
-        if isinstance(outcome, Exception):
-            facts.scripts[id(art)] = ScriptShellcheck(art, error=f"shellcheck failed: {outcome}")
-        else:
-            comments = tuple(ShellcheckComment.from_json(c) for c in outcome)
-            facts.scripts[id(art)] = ScriptShellcheck(art, comments=comments)
-    return facts
-
-
-def _inputs(ctx: ScanContext) -> tuple[list[Artifact], bool, Path | None]:
-    root = getattr(ctx.target, "root", None)
-    return _scripts(ctx), bool(ctx.options.extra.get("no_cache")), root if isinstance(root, Path) else None
-
-
-_PENDING_KEY = (FACTS_KEY, "pending")
-
-
-@prefetcher("shellcheck")
-def prefetch(ctx: ScanContext) -> None:
-    """Start the ShellCheck runs in the background (the engine calls this when a check needs them)."""
-    args = _inputs(ctx)  # read the context here, in the engine's thread
-    fut: Future[ShellcheckFacts] = Future()
-
-    def work() -> None:
-        try:
-            fut.set_result(_build(*args))
-        except BaseException as exc:  # handed to whoever asks for the facts
-            fut.set_exception(exc)
-
-    ctx.derived(_PENDING_KEY, lambda: fut)
-    threading.Thread(target=work, name="shellcheck-prefetch", daemon=True).start()
-
-
-def shellcheck_facts(ctx: ScanContext) -> ShellcheckFacts:
-    """ShellCheck's comments on every (non-embedded) shell script of the target, run once per scan."""
-
-    def build() -> ShellcheckFacts:
-        fut: Future[ShellcheckFacts] | None = ctx.derived(_PENDING_KEY, lambda: None)
-        return fut.result() if fut is not None else _build(*_inputs(ctx))
-
-    facts: ShellcheckFacts = ctx.derived(FACTS_KEY, build)
+def shellcheck_facts(ctx: Context) -> ShellcheckFacts:
+    """ShellCheck's comments on every (non-embedded) shell script of the target, run once per scan
+    by the engine's ShellCheck probe (``chom_validate.probes.shellcheck``)."""
+    facts: ShellcheckFacts = ctx.derived(FACTS_KEY, lambda: ctx.probe("shellcheck"))
     return facts

@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..artifacts import Artifact
 from ..artifacts.shell import Command
 from .shell_program import ShellProgram, shell_programs
+
+if TYPE_CHECKING:
+    from ..api import Context
 
 
 @dataclass
@@ -160,10 +164,7 @@ def assembled(writes: list[FileWrite]) -> dict[str, tuple[str, list[FileWrite]]]
     return {k: v for k, v in out.items() if k not in unknown}
 
 
-def all_writes(ctx: object) -> list[FileWrite]:
-    from ..engine import ScanContext
-
-    assert isinstance(ctx, ScanContext)
+def all_writes(ctx: Context) -> list[FileWrite]:
     return ctx.derived(  # type: ignore[no-any-return]
         ("facts.writes",), lambda: [w for p in shell_programs(ctx) for w in program_writes(p)]
     )

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..attestations import AttestationView
+from ..catalog import CATEGORIES
 from ..certificate import Certificate, Evaluation, critical_failures
 from ..findings import Finding, Severity, Status
 from ..history import HistoryPoint
-from ..registry import CATEGORIES
 from ..results import CheckMeta, RunReport, ScoreEntry
 from . import charts
 

@@ -16,9 +16,9 @@ import json
 import posixpath
 from typing import Any
 
+from ..catalog import DOC_SECTIONS
 from ..findings import Evidence, Finding, Severity, Status
 from ..redact import redact_tree
-from ..registry import DOC_SECTIONS
 from ..results import CheckMeta, RunReport
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

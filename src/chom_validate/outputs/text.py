@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..catalog import CATEGORIES
 from ..findings import Finding, Status
 from ..redact import RedactingWriter
-from ..registry import CATEGORIES
 from ..results import RunReport, Scores
 
 _BAND_STYLE = {

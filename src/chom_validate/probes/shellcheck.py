@@ -1,0 +1,64 @@
+"""The ShellCheck probe: runs ShellCheck on every shell script of a target, off the check path.
+
+Started in the background when the scan starts if an enabled check declares
+``needs=["shellcheck"]`` (so ShellCheck's CPU time overlaps the Python checks), else on first use;
+``chom_validate.facts.shellcheck`` reads the result. The runner (batching, cache) is
+``chom_validate.shellcheck``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import shellcheck as runner
+from ..artifacts import Artifact
+from ..facts.shellcheck import INSTALL_HINT, ScriptShellcheck, ShellcheckComment, ShellcheckFacts
+from . import background
+
+if TYPE_CHECKING:
+    from ..engine import ScanContext
+
+
+def _scripts(ctx: ScanContext) -> list[Artifact]:
+    return [a for a in ctx.artifacts("shell") if not a.embedded]
+
+
+def _build(
+    scripts: list[Artifact], no_cache: bool, root: Path | None, exe: str | None = None
+) -> ShellcheckFacts:
+    exe = exe or runner.find_shellcheck()
+    if exe is None:
+        return ShellcheckFacts(None, None, missing=f"shellcheck not found ({INSTALL_HINT})")
+    facts = ShellcheckFacts(exe, runner.version(exe))
+    todo = []
+    for art in scripts:
+        if len(art.text) > runner.MAX_SCRIPT_CHARS:
+            facts.scripts[id(art)] = ScriptShellcheck(
+                art,
+                skipped=f"{len(art.text)} characters, too large for shellcheck (limit {runner.MAX_SCRIPT_CHARS})",
+            )
+        else:
+            todo.append(art)
+    cache = runner.Cache.open(exe, no_cache, root)
+    jobs = [(a.text, runner.dialect(a.meta.get("shell"))) for a in todo]
+    for art, outcome in zip(todo, runner.run_all(exe, jobs, cache), strict=True):
+        if isinstance(outcome, Exception):
+            facts.scripts[id(art)] = ScriptShellcheck(art, error=f"shellcheck failed: {outcome}")
+        else:
+            comments = tuple(ShellcheckComment.from_json(c) for c in outcome)
+            facts.scripts[id(art)] = ScriptShellcheck(art, comments=comments)
+    return facts
+
+
+def _inputs(ctx: ScanContext) -> tuple[list[Artifact], bool, Path | None]:
+    root = getattr(ctx.target, "root", None)
+    return _scripts(ctx), bool(ctx.options.extra.get("no_cache")), root if isinstance(root, Path) else None
+
+
+@background("shellcheck")
+def shellcheck_probe(ctx: ScanContext) -> Callable[[], ShellcheckFacts]:
+    """Read the inputs here, in the engine's thread; the returned work runs in a background thread."""
+    args = _inputs(ctx)
+    return lambda: _build(*args)
