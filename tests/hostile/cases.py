@@ -101,11 +101,6 @@ KNOWN_SECONDS = 5.0  # a known hang is shown to still hang (or to be fixed) with
 # Defects found by this suite in rooms that are not ours (see the report); each runs in a tree of
 # its own with a short timeout so it cannot hold the others up.
 KNOWN = {
-    "deep-yaml-block-rules": "discover.py _detect_yaml: r'^\\s*-?\\s*(alert|record)' backtracks "
-    "quadratically on deeply indented YAML that does not parse (2000 levels: > 25 s)",
-    "dash-4mb": "grafana.py _Lines.line_of counts newlines from offset 0 for every panel: quadratic "
-    "(35k panels, 4 MB: > 25 s)",
-    "deep-yaml-blockseq-rules": "discover.py _detect_yaml: same regex, 1500-deep block sequence: > 25 s",
     "sh-50k-functions": "shell parser + shellcheck: 10k chained functions take > 25 s",
     "sh-deep-cmdsub": "shell parser: 500 nested $( ) take > 25 s",
     "sh-deep-if": "shell parser: 1000 nested if/fi take > 25 s",

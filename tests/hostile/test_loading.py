@@ -61,3 +61,45 @@ def test_excerpt_bounded_without_cutting_a_word() -> None:
     words = "word " * 1000
     out = bounded_excerpt(words)
     assert len(out) < 450 and out.split(" … ")[0].endswith("word")
+
+
+def test_dashboard_lines_located_exactly_and_linearly() -> None:
+    import json
+
+    from chom_validate.artifacts.grafana import parse_dashboard
+
+    doc = {
+        "title": "Caf\u00e9 board",
+        "templating": {"list": [{"name": "job", "datasource": "prom"}]},
+        "panels": [
+            {"type": "graph", "title": "Caf\u00e9", "targets": [{"expr": 'up{job="a"}'}]},
+            {"type": "row"},
+            {"type": "graph", "title": "Caf\u00e9", "targets": [{"expr": 'up{job="a"}'}]},
+        ],
+    }
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    lines = text.splitlines()
+    d = parse_dashboard(Artifact(path="d.json", kind="grafana_dashboard", text=text, digest="0"))
+    first, second = (i + 1 for i, ln in enumerate(lines) if '"title": "Caf\u00e9"' in ln)
+    assert [p.line for p in d.panels] == [first, first + 8, second]  # the row: its "type" line
+    assert [q.line for p in d.panels for q in p.queries] == [
+        i + 1 for i, ln in enumerate(lines) if '"expr"' in ln
+    ]
+    assert d.datasource_refs[0] == ("prom", next(i + 1 for i, ln in enumerate(lines) if '"name": "job"' in ln))
+    # 40k panels on one line (json.dumps default): each line number used to rescan from offset 0
+    big = json.dumps({"panels": [{"title": f"p{i}", "targets": [{"expr": f"m{i}"}]} for i in range(40_000)]})
+    t0 = time.perf_counter()
+    d = parse_dashboard(Artifact(path="b.json", kind="grafana_dashboard", text=big, digest="0"))
+    assert len(d.panels) == 40_000 and time.perf_counter() - t0 < 5
+
+
+def test_yaml_text_probes_linear_on_deep_indents_and_blank_runs() -> None:
+    from chom_validate.artifacts.discover import detect_kind, make_candidate
+
+    deep = "groups:\n" + "".join("  " * i + "a:\n" for i in range(3000)) + "\t- alert: X\n  bad: [\n"
+    blanks = "groups:\n" + "\n" * 200_000 + "  " * 50_000 + "x\n"
+    t0 = time.perf_counter()
+    assert detect_kind(make_candidate("rules.yml", deep)) == "prometheus_rules"
+    make_candidate("nginx.conf", blanks) and detect_kind(make_candidate("nginx.conf", blanks))
+    detect_kind(make_candidate("rules.yml", blanks + "[\n"))
+    assert time.perf_counter() - t0 < 5
