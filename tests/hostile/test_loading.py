@@ -179,3 +179,55 @@ def test_line_level_list_split_matches_quote_rule() -> None:
         for chars in itertools.product("a ;&|'\"", repeat=n):
             line = "".join(chars)
             assert _split_list(line) == [p.strip() for p in old.split(line)], line
+
+
+def test_nul_anywhere_and_utf16_reported_by_name(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from chom_validate.artifacts.discover import discover
+    from chom_validate.targets.local import LocalTree
+
+    (tmp_path / "late.sh").write_bytes(b"#!/bin/bash\nset -e\n" + b"#" * 9000 + b"\n\x00\x00x\n")
+    (tmp_path / "app.service").write_bytes("[Service]\nExecStart=/bin/x\n".encode("utf-16"))
+    (tmp_path / "ok.service").write_text("[Service]\nExecStart=/bin/x\n")
+    index = discover(LocalTree(tmp_path))
+    why = {p.path: p.reason for p in index.problems}
+    assert "NUL" in why["late.sh"] and "UTF-16" in why["app.service"] and "ok.service" not in why
+
+
+def test_local_read_is_bounded_and_never_opens_a_fifo(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from chom_validate.targets.base import TargetError
+    from chom_validate.targets.local import LocalTree
+
+    (tmp_path / "a.conf").write_bytes(b"x" * 2048)
+    tree = LocalTree(tmp_path, max_file_size=2048)
+    assert len(tree.read_bytes("a.conf")) == 2048
+    tree._listing()
+    (tmp_path / "a.conf").write_bytes(b"x" * 4096)  # grew after the listing
+    with pytest.raises(TargetError, match="cap"):
+        tree.read_bytes("a.conf")
+    os.remove(tmp_path / "a.conf")
+    os.mkfifo(tmp_path / "a.conf")  # replaced by a FIFO after the listing: refused, not blocked on
+    t0 = time.perf_counter()
+    with pytest.raises(TargetError, match="not a regular file"):
+        tree.read_bytes("a.conf")
+    assert time.perf_counter() - t0 < 2
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dir", "utf16", "missing"])
+def test_config_special_files_one_line_naming_the_file(tmp_path, kind: str) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from chom_validate.config import ConfigError, load_config
+
+    p = tmp_path / "chom-validate.yaml"
+    if kind == "fifo":
+        os.mkfifo(p)
+    elif kind == "dir":
+        p.mkdir()
+    elif kind == "utf16":
+        p.write_bytes("version: 1\n".encode("utf-16"))
+    with pytest.raises(ConfigError) as exc:
+        load_config(p)
+    msg = str(exc.value)
+    assert str(p) in msg and "\n" not in msg

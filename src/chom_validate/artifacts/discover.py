@@ -302,6 +302,14 @@ def _host_for(path: str, host_globs: dict[str, list[str]]) -> str | None:
     return None
 
 
+def _unicode_bom(data: bytes) -> str | None:
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        return "UTF-32"
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "UTF-16"
+    return None
+
+
 def discover(
     target: Target,
     *,
@@ -338,7 +346,13 @@ def discover(
         except (OSError, TargetError) as exc:
             index.problems.append(TargetProblem(path, f"cannot read: {exc}"))
             continue
-        if b"\x00" in data[:8192]:
+        bom = _unicode_bom(data)
+        if bom:  # UTF-16/32 text: NUL bytes everywhere, and no tool reading it on a host expects it
+            index.problems.append(
+                TargetProblem(path, f"{bom} encoded (byte-order mark), not UTF-8; not read")
+            )
+            continue
+        if b"\x00" in data:  # anywhere (memchr: linear), not only in the first block
             if ext in TEXT_EXTS and ext != "":
                 index.problems.append(
                     TargetProblem(path, "binary content (NUL bytes) in a text file; not analysed")
