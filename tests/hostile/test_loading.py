@@ -231,3 +231,32 @@ def test_config_special_files_one_line_naming_the_file(tmp_path, kind: str) -> N
         load_config(p)
     msg = str(exc.value)
     assert str(p) in msg and "\n" not in msg
+
+
+def test_engine_gives_no_host_another_hosts_collect_paths(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Host collection comes from each host's own SSH parameters (defaults + its roles + its own
+    collect.include/exclude); the engine used to add every host's `collect` to every target."""
+    from chom_validate.config import Config
+    from chom_validate.engine import RunOptions, TargetSpec, scan
+    from chom_validate.registry import load_registry
+    from chom_validate.targets.local import LocalTree
+
+    seen: list[str] = []
+
+    class Recording(LocalTree):
+        def prepare(self, paths: list[str], commands: list[list[str]]) -> None:
+            seen.extend(paths)
+            super().prepare(paths, commands)
+
+    (tmp_path / "a.service").write_text("[Service]\nExecStart=/bin/x\n")
+    cfg = Config.model_validate(
+        {
+            "hosts": {
+                "app": {"collect": {"include": ["opt/app-only"], "exclude": ["*/cache"]}},
+                "db": {"collect": ["srv/db-only"]},
+            }
+        }
+    )
+    reg = load_registry([], entry_points_enabled=False)
+    scan([TargetSpec("t", "local", lambda: Recording(tmp_path))], reg, cfg, RunOptions(only=["SYS001"]))
+    assert not any("app-only" in p or "db-only" in p for p in seen), seen
