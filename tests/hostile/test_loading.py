@@ -90,7 +90,7 @@ def test_dashboard_lines_located_exactly_and_linearly() -> None:
     big = json.dumps({"panels": [{"title": f"p{i}", "targets": [{"expr": f"m{i}"}]} for i in range(40_000)]})
     t0 = time.perf_counter()
     d = parse_dashboard(Artifact(path="b.json", kind="grafana_dashboard", text=big, digest="0"))
-    assert len(d.panels) == 40_000 and time.perf_counter() - t0 < 5
+    assert len(d.panels) == 40_000 and time.perf_counter() - t0 < 30  # 1.5 s idle; minutes before
 
 
 def test_yaml_text_probes_linear_on_deep_indents_and_blank_runs() -> None:

@@ -72,10 +72,14 @@ class _Locator:
             if m.group(3):
                 self._at.setdefault(("type", None), []).append(m.start())
                 continue
-            try:
-                value = json.loads(m.group(2))
-            except ValueError:
-                continue
+            lit = m.group(2)
+            if "\\" not in lit:
+                value: object = lit[1:-1]  # no escape: the literal is the value
+            else:
+                try:
+                    value = json.loads(lit)
+                except ValueError:
+                    continue
             self._at.setdefault((m.group(1), value), []).append(m.start())
 
     def line_of(self, key: str, value: object = None, fallback: int = 1) -> int:
