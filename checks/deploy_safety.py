@@ -65,8 +65,13 @@ def curl_pipe_shell(ctx: ScanContext) -> Iterator[Result]:
         yield Result.not_applicable("no shell scripts found")
     for art, script in scripts:
         bad, lines = [], set()
+        piped: dict[str, bool] = {}  # per logical line: the commands of one pipeline share it
         for c in script.commands:
-            if c.line not in lines and _PIPE_SHELL.search(c.logical) and c.name in ("curl", "wget"):
+            if c.line in lines or c.name not in ("curl", "wget"):
+                continue
+            if c.logical not in piped:
+                piped[c.logical] = bool(_PIPE_SHELL.search(c.logical))
+            if piped[c.logical]:
                 lines.add(c.line)
                 bad.append((c, "download piped into a shell"))
         yield _report(

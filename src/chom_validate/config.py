@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from .artifacts.yamlfile import _FastLoader, load_yaml_safe
 from .catalog import PILLARS, PROFILES
 
 DEFAULT_CONFIG_NAME = "chom-validate.yaml"
+MAX_CONFIG_BYTES = 32 << 20  # a config is a few KB; this only bounds what a wrong --config can cost
 
 
 class ConfigError(Exception):
@@ -251,12 +253,27 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
         if not default.is_file():
             return Config()
         path = default
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+        st = path.stat()  # before opening: a FIFO or device must not be opened (it would block)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file (FIFO, socket or device)"
+        raise ConfigError(f"{path}: config is {kind}; not read")
+    if st.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: config is {st.st_size} bytes, above {MAX_CONFIG_BYTES >> 20} MB; not read")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ConfigError(f"{path}: config is UTF-16 encoded; save it as UTF-8")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: config is not UTF-8 text (invalid byte at offset {exc.start})") from None
     if "\x00" in text:
         raise ConfigError(f"{path}: not a YAML text file (NUL bytes)")
     try:

@@ -465,9 +465,9 @@ def scan(
         for s in registry.select(options.profile, options.categories or None, options.only or None)
         if s.id not in cfg.disable
     ]
+    # What the checks need, for every target; each host's own collection (defaults, its roles'
+    # and its own collect.include/exclude) is already in its SSH parameters (targets/inventory.py).
     paths, commands = plan(specs)
-    for h in cfg.hosts.values():
-        paths.extend(h.collect)
 
     # --changed-only: unchanged shell scripts that no whole-tree model needs are not analysed (the
     # per-script checks' findings about them would be filtered out anyway). "changed_only_full"

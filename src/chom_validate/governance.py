@@ -23,6 +23,7 @@ import datetime as dt
 import fnmatch
 import json
 import re
+import stat
 import subprocess
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from .config import Config, Waiver
 from .findings import Finding, Status, Suppression
 
 BASELINE_VERSION = 1
+MAX_BASELINE_BYTES = 256 << 20  # far above any real baseline (50k entries: ~6 MB)
 # Categories whose findings relate several artifacts: kept by --changed-only whatever changed.
 CROSS_ARTIFACT_CATEGORIES = frozenset({"topology"})
 _CHECK_ID = re.compile(r"^[A-Z]{2,4}\d{3}$")
@@ -171,17 +173,40 @@ def baseline_document(findings: list[Finding], *, created_at: str, tool_version:
 def load_baseline(path: Path) -> Baseline:
     """Read and validate a baseline file; ``ValueError('FILE:LINE: ...')`` when malformed."""
     try:
-        text = path.read_text(encoding="utf-8")
+        st = path.stat()  # before opening: a FIFO or device given as --baseline would block or stream
     except FileNotFoundError:
         raise ValueError(
             f"--baseline {path}: file not found (create one with `chom-validate baseline create -o {path}`)"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"--baseline {path}: cannot read: {exc}") from exc
+    except OSError as exc:
+        raise ValueError(f"--baseline {path}: cannot read: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file (FIFO, socket or device)"
+        raise ValueError(f"--baseline {path}: {kind}, not read")
+    if st.st_size > MAX_BASELINE_BYTES:
+        raise ValueError(
+            f"--baseline {path}: {st.st_size} bytes, above the {MAX_BASELINE_BYTES >> 20} MB a baseline may hold"
+        )
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BASELINE_BYTES + 1)
+        text = raw.decode("utf-8")
+    except OSError as exc:
+        raise ValueError(f"--baseline {path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        enc = "UTF-16 encoded" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else f"not UTF-8 text (byte {exc.start})"
+        raise ValueError(f"--baseline {path}: {enc}, not read (baselines are UTF-8 JSON)") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}:{exc.lineno}: baseline is not valid JSON: {exc.msg}") from exc
+    except RecursionError:
+        raise ValueError(f"{path}: baseline is nested too deeply to be a baseline file") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        why = " ".join(str(exc).split())[:200]
+        if "digits" in why:
+            why = "it holds a number too long to convert (over 4300 digits)"
+        raise ValueError(f"{path}: baseline is not valid JSON: {why}") from None
     lines = _json_lines(text)
 
     def bad(loc: tuple[Any, ...], msg: str) -> ValueError:
@@ -214,7 +239,7 @@ def _json_lines(text: str) -> dict[tuple[Any, ...], int]:
     """Line of every key/index in a JSON document (JSON is YAML, whose nodes know their line)."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return {}
     out: dict[tuple[Any, ...], int] = {}
 
@@ -229,7 +254,10 @@ def _json_lines(text: str) -> dict[tuple[Any, ...], int]:
                 walk(item, (*prefix, i))
 
     if node is not None:
-        walk(node, ())
+        try:
+            walk(node, ())
+        except RecursionError:  # json.loads accepted it, so the lines are only for messages
+            return {}
     return out
 
 

@@ -42,77 +42,117 @@ def _text(node: Any) -> str:
     return node.text.decode("utf-8", "replace") if node.text is not None else ""
 
 
-def _conditional(node: Any) -> bool:
-    """Inside an if/while condition, a `&&`/`||` list or negated (its failure does not stop the script)."""
-    child = node
-    parent = node.parent
-    while parent is not None and parent.type not in ("program", "compound_statement", "function_definition"):
-        if parent.type == "list":
-            return True
-        if parent.type == "negated_command":
-            return True
-        if parent.type in _COND_PARENTS:
-            cond = parent.child_by_field_name("condition")
-            if cond is not None and cond.start_byte <= child.start_byte < cond.end_byte:
-                return True
-            # bash grammar: condition nodes come before `then`
-            for c in parent.children:
-                if c.type == "then":
-                    break
-                if c.id == child.id:
-                    return True
-            return False
-        if parent.type in ("do_group", "case_item", "else_clause", "subshell"):
-            return False
-        child, parent = parent, parent.parent
-    return False
-
-
 _STATEMENT_WRAPPERS = ("pipeline", "list", "redirected_statement", "negated_command")
+_GUARD_PARENTS = {"if_statement", "list", "case_item", "negated_command"}
+_UNCONDITIONAL_PARENTS = {"do_group", "case_item", "else_clause", "subshell"}
+_CONTEXT_LABEL = {
+    "negated_command": "negated",
+    "command_substitution": "cmdsubst",
+    "process_substitution": "procsubst",
+    "subshell": "subshell",
+}
+
+# Where a node runs is derived top-down, one step per parent-child edge, while the tree is walked:
+# tree-sitter finds a node's parent (and next sibling) by descending from the root, so walking up
+# from every command cost O(depth^2) each, and listing a 5000-stage pipeline's children once per
+# stage was quadratic too. Each stack entry carries, for its node:
+#   cond   bool: inside an if/while condition, a `&&`/`||` list or negated, up to the enclosing
+#          program, compound statement or function (its failure does not stop the script)
+#   guard  bool: inside an if, a `&&`/`||` list, a case arm or negated, up to the enclosing function
+#   ctx    contexts, innermost first, up to the function body, as a linked list
+#          ``(labels, outer) | None`` (materialised only for commands)
+#   stmt   the statement holding it (climbing pipelines, lists, redirections and negations);
+#          None when that is the node itself
+_Ctx = tuple[tuple[str, ...], Any] | None
+_SPECIAL_PARENTS = {
+    "program",
+    "compound_statement",
+    "function_definition",
+    "list",
+    "pipeline",
+    "if_statement",
+    "while_statement",
+    "elif_clause",
+    *_UNCONDITIONAL_PARENTS,
+    *_CONTEXT_LABEL,
+}
 
 
-def _contexts(node: Any) -> tuple[str, ...]:
-    """Execution contexts of a command node, innermost first, up to its function body."""
+def _materialise(ctx: _Ctx) -> tuple[str, ...]:
     out: list[str] = []
-    child = node
-    parent = node.parent
-    while parent is not None and parent.type not in ("program", "function_definition"):
-        pt = parent.type
-        if pt == "list":
-            ops = [c for c in parent.children if c.type in ("&&", "||")]
-            last = parent.children[-1] if parent.children else None
-            out.append("andor_last" if last is not None and last.id == child.id and ops else "andor")
-        elif pt == "negated_command":
-            out.append("negated")
-        elif pt == "pipeline":
-            parts = [c for c in parent.children if c.is_named]
-            out.append("pipeline_last" if parts and parts[-1].id == child.id else "pipeline")
-        elif pt == "command_substitution":
-            out.append("cmdsubst")
-        elif pt == "process_substitution":
-            out.append("procsubst")
-        elif pt == "subshell":
-            out.append("subshell")
-        elif pt in ("if_statement", "while_statement", "elif_clause"):
-            is_cond = False
-            for c in parent.children:
-                if c.type in ("then", "do_group"):
-                    break
-                if c.id == child.id:
-                    is_cond = True
-                    break
-            if is_cond:
-                out.append("condition")
-        if pt not in _STATEMENT_WRAPPERS:
-            nxt = child.next_sibling
-            if nxt is not None and nxt.type == "&" and child.type != "command_name":
-                out.append("background")
-        child, parent = parent, parent.parent
-    if parent is not None and parent.type == "program":
-        nxt = child.next_sibling
-        if nxt is not None and nxt.type == "&":
-            out.append("background")
+    while ctx is not None:
+        out += ctx[0]
+        ctx = ctx[1]
     return tuple(out)
+
+
+def _child_states(
+    node: Any, children: list[Any], cond: bool, guard: bool, ctx: _Ctx, stmt: Any
+) -> list[tuple[bool, bool, _Ctx, Any]]:
+    """(cond, guard, ctx, stmt) of each child of ``node``, in order, from ``node``'s own."""
+    t = node.type
+    n = len(children)
+    types = [c.type for c in children]
+    child_guard = False if t == "function_definition" else (t in _GUARD_PARENTS or guard)
+    wrapper = t in _STATEMENT_WRAPPERS
+    if wrapper and stmt is None:
+        stmt = node
+    if t not in _SPECIAL_PARENTS and "&" not in types:  # most nodes: the children inherit all
+        return [(cond, child_guard, ctx, stmt if wrapper else None)] * n
+    # conditional: decided at this parent, or inherited from it
+    decided: list[bool] | None = None
+    if t in ("program", "compound_statement", "function_definition") or t in _UNCONDITIONAL_PARENTS:
+        decided = [False] * n
+    elif t in ("list", "negated_command"):
+        decided = [True] * n
+    before_body = n
+    if t in ("if_statement", "while_statement", "elif_clause"):
+        # the condition part: before `then` (conditional) / before `then` or the loop body (context)
+        before_then = types.index("then") if "then" in types else n
+        before_body = min(before_then, types.index("do_group") if "do_group" in types else n)
+        cnode = node.child_by_field_name("condition")
+        lo, hi = (cnode.start_byte, cnode.end_byte) if cnode is not None else (0, -1)
+        decided = [k < before_then or lo <= children[k].start_byte < hi for k in range(n)]
+    else:
+        before_body = -1
+    if t == "pipeline":
+        last_named = max((k for k in range(n) if children[k].is_named), default=-1)
+        fixed: tuple[str, ...] | None = None
+    elif t == "list":
+        last_named = -1
+        fixed = None
+        has_ops = "&&" in types or "||" in types
+    else:
+        last_named = -1
+        fixed = (_CONTEXT_LABEL[t],) if t in _CONTEXT_LABEL else ()
+    out = []
+    for k in range(n):
+        amp = k + 1 < n and types[k + 1] == "&"
+        if t == "function_definition":
+            cctx: _Ctx = None
+        elif t == "program":
+            cctx = (("background",), None) if amp else None
+        else:
+            if t == "list":
+                labels: tuple[str, ...] = ("andor_last",) if k == n - 1 and has_ops else ("andor",)
+            elif t == "pipeline":
+                labels = ("pipeline_last",) if k == last_named else ("pipeline",)
+            elif k < before_body:
+                labels = ("condition",)
+            else:
+                labels = fixed or ()
+            if not wrapper and amp and types[k] != "command_name":
+                labels += ("background",)
+            cctx = (labels, ctx) if labels else ctx
+        out.append(
+            (
+                decided[k] if decided is not None else cond,
+                child_guard,
+                cctx,
+                stmt if wrapper else None,
+            )
+        )
+    return out
 
 
 def _flat(text: str) -> str:
@@ -145,17 +185,12 @@ def parse(text: str, shell: str, line_level: Callable[[str, str], ShellScript]) 
             out.append(stripped[i])
         return " ".join(out)
 
-    def guarded(node: Any) -> bool:
-        p = node.parent
-        while p is not None and p.type != "function_definition":
-            if p.type in ("if_statement", "list", "case_item", "negated_command"):
-                return True
-            p = p.parent
-        return False
-
-    stack: list[tuple[Any, str | None]] = [(tree.root_node, None)]
+    root = tree.root_node
+    stack: list[tuple[Any, str | None, Any, bool, bool, _Ctx, Any]] = [
+        (root, None, None, False, False, None, None)
+    ]
     while stack:
-        node, func = stack.pop()
+        node, func, parent, cond, guard, ctx, stmt = stack.pop()
         t = node.type
         if t == "ERROR" or node.is_missing:
             a, b = node.start_point[0] + 1, node.end_point[0] + 1
@@ -187,9 +222,9 @@ def parse(text: str, shell: str, line_level: Callable[[str, str], ShellScript]) 
                         [_unquote(w) for w in toks],
                         func,
                         logical=logical(start, min(end, start + 30)),
-                        conditional=_conditional(node),
-                        guarded=guarded(node),
-                        contexts=_contexts(node),
+                        conditional=cond,
+                        guarded=guard,
+                        contexts=_materialise(ctx),
                     )
                 )
         elif t in ("command", "declaration_command", "unset_command"):
@@ -204,7 +239,6 @@ def parse(text: str, shell: str, line_level: Callable[[str, str], ShellScript]) 
                     or c.type in ("local", "export", "declare", "readonly")
                 ):
                     words.append(_unquote(_text(c)))
-            parent = node.parent
             if parent is not None and parent.type == "redirected_statement":
                 for c in parent.children:
                     if c.type == "file_redirect":
@@ -214,14 +248,8 @@ def parse(text: str, shell: str, line_level: Callable[[str, str], ShellScript]) 
                             redirects.append((op, _unquote(_text(dest))))
             start, end = node.start_point[0] + 1, node.end_point[0] + 1
             # a statement spanning continuation lines: the logical text covers all of them
-            stmt = node
-            while stmt.parent is not None and stmt.parent.type in (
-                "pipeline",
-                "list",
-                "redirected_statement",
-                "negated_command",
-            ):
-                stmt = stmt.parent
+            if stmt is None:
+                stmt = node
             s_end = stmt.end_point[0] + 1
             if t == "command" or words:
                 commands.append(
@@ -233,13 +261,17 @@ def parse(text: str, shell: str, line_level: Callable[[str, str], ShellScript]) 
                         func,
                         logical=logical(stmt.start_point[0] + 1, min(s_end, start + 30)),
                         redirects=redirects,
-                        conditional=_conditional(node),
-                        guarded=guarded(node),
-                        contexts=_contexts(node),
+                        conditional=cond,
+                        guarded=guard,
+                        contexts=_materialise(ctx),
                     )
                 )
-        for child in reversed(node.children):
-            stack.append((child, func))
+        children = node.children
+        if not children:
+            continue
+        states = _child_states(node, children, cond, guard, ctx, stmt)
+        for k in range(len(children) - 1, -1, -1):
+            stack.append((children[k], func, node, *states[k]))
 
     if error_lines:
         lo, hi = min(error_lines), max(error_lines)

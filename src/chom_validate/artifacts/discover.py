@@ -152,19 +152,27 @@ def _detect_shell(c: Candidate) -> str | None:
     return "shell" if detect_shell(c.text, c.path) else None
 
 
+# Text probes for YAML that does not load (templated or broken). Each is anchored at a line start
+# and has no two adjacent quantifiers over the same characters, so a failed match costs the
+# length of one line (``^\s*-?\s*`` re-tried every indentation split: quadratic on deep indents).
+_GROUPS_KEY = re.compile(r"^groups[ \t]*:", re.M)
+_RULE_KEY = re.compile(r"^[ \t]*(?:-[ \t]*)?(?:alert|record)[ \t]*:", re.M)
+_SCRAPE_KEY = re.compile(r"^scrape_configs[ \t]*:", re.M)
+_ROUTE_KEY = re.compile(r"^route[ \t]*:", re.M)
+_RECEIVERS_KEY = re.compile(r"^receivers[ \t]*:", re.M)
+
+
 @detector("yaml", order=30)
 def _detect_yaml(c: Candidate) -> str | None:
     if not c.is_yaml:
         return None
     d = c.data
     if c.data_error is not None:  # templated or broken: decide from the text
-        if re.search(r"^scrape_configs\s*:", c.text, re.M):
+        if _SCRAPE_KEY.search(c.text):
             return "prometheus_config"
-        if re.search(r"^groups\s*:", c.text, re.M) and re.search(
-            r"^\s*-?\s*(alert|record)\s*:", c.text, re.M
-        ):
+        if _GROUPS_KEY.search(c.text) and _RULE_KEY.search(c.text):
             return "prometheus_rules"
-        if re.search(r"^route\s*:", c.text, re.M) and re.search(r"^receivers\s*:", c.text, re.M):
+        if _ROUTE_KEY.search(c.text) and _RECEIVERS_KEY.search(c.text):
             return "alertmanager_config"
         return "yaml"
     if isinstance(d, dict):
@@ -216,11 +224,15 @@ def _detect_cron(c: Candidate) -> str | None:
     return None
 
 
+# ``^[ \t]*`` not ``^\s*``: under re.M, ``\s*`` runs across newlines, so every line start of a
+# blank-heavy file would rescan all the whitespace after it (quadratic).
+_NGINX_SERVER = re.compile(r"^[ \t]*server\s*\{", re.M)
+_NGINX_DIRECTIVE = re.compile(r"^[ \t]*(?:listen|server_name|location)\b", re.M)
+
+
 @detector("nginx", order=80)
 def _detect_nginx(c: Candidate) -> str | None:
-    if re.search(r"^\s*server\s*\{", c.text, re.M) and re.search(
-        r"^\s*(listen|server_name|location)\b", c.text, re.M
-    ):
+    if _NGINX_SERVER.search(c.text) and _NGINX_DIRECTIVE.search(c.text):
         return "nginx_site"
     return None
 
@@ -290,6 +302,14 @@ def _host_for(path: str, host_globs: dict[str, list[str]]) -> str | None:
     return None
 
 
+def _unicode_bom(data: bytes) -> str | None:
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        return "UTF-32"
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "UTF-16"
+    return None
+
+
 def discover(
     target: Target,
     *,
@@ -326,7 +346,13 @@ def discover(
         except (OSError, TargetError) as exc:
             index.problems.append(TargetProblem(path, f"cannot read: {exc}"))
             continue
-        if b"\x00" in data[:8192]:
+        bom = _unicode_bom(data)
+        if bom:  # UTF-16/32 text: NUL bytes everywhere, and no tool reading it on a host expects it
+            index.problems.append(
+                TargetProblem(path, f"{bom} encoded (byte-order mark), not UTF-8; not read")
+            )
+            continue
+        if b"\x00" in data:  # anywhere (memchr: linear), not only in the first block
             if ext in TEXT_EXTS and ext != "":
                 index.problems.append(
                     TargetProblem(path, "binary content (NUL bytes) in a text file; not analysed")

@@ -17,7 +17,7 @@ from .discover import Candidate, detector
 
 _SECTION = re.compile(r"^\s*\[(?P<name>[^\]]+)\]\s*$")
 _KEY = re.compile(r"^\s*(?P<key>[A-Za-z][A-Za-z0-9]*)\s*=\s*(?P<value>.*?)\s*$")
-_JOURNAL = re.compile(r"^\s*\[Journal\]\s*$", re.M)
+_JOURNAL = re.compile(r"^[ \t]*\[Journal\][ \t\r]*$", re.M)  # no \s: linear under re.M
 _TEMPLATE_EXTS = (".j2", ".jinja", ".jinja2", ".tmpl", ".tpl")
 
 

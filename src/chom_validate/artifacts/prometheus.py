@@ -47,7 +47,7 @@ def _dur(value: Any) -> float | None:
 # -- detection ----------------------------------------------------------------------------------------
 
 _RULES_TEXT = re.compile(r"^groups\s*:", re.M)
-_RULE_KEY = re.compile(r"^\s*-?\s*(alert|record)\s*:", re.M)
+_RULE_KEY = re.compile(r"^[ \t]*(?:-[ \t]*)?(alert|record)[ \t]*:", re.M)  # linear: see discover
 # extensions rule files carry besides .yml/.yaml (documents and code that quote a rule are not rule files)
 _RULE_EXTS = ("", ".rules", ".rule", ".alerts", ".alert", ".conf")
 

@@ -22,8 +22,8 @@ _HEREDOC_RE = re.compile(r"<<(?P<dash>-?)\s*(?P<q>['\"]?)\\?(?P<delim>[A-Za-z_][
 _REDIRECT_TARGET = re.compile(r"(?<![<>&0-9])(?P<op>>>?)\s*(?P<target>\"[^\"]+\"|'[^']+'|[^\s;|&<>()]+)")
 _TEE_TARGET = re.compile(r"\btee\s+(?P<flags>(?:-[a-zA-Z]+\s+)*)(?P<target>\"[^\"]+\"|'[^']+'|[^\s;|&<>()]+)")
 _FUNC_RE = re.compile(
-    r"^\s*(?:function\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_:.-]*)\s*\(\s*\)\s*\{?\s*$|"
-    r"^\s*function\s+(?P<name2>[A-Za-z_][A-Za-z0-9_:.-]*)\s*\{?\s*$"
+    r"^\s*(?:function\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_:.-]*)\s*\(\s*\)\s*(?:\{\s*)?$|"
+    r"^\s*function\s+(?P<name2>[A-Za-z_][A-Za-z0-9_:.-]*)\s*(?:\{\s*)?$"
 )
 _ASSIGN_RE = re.compile(
     r"^\s*(?:(?:export|readonly|local|declare(?:\s+-[a-zA-Z]+)*)\s+)?"
@@ -261,6 +261,39 @@ def _redirects(text: str) -> list[tuple[str, str]]:
     return out
 
 
+_LIST_SEP = re.compile(r";|&&|\|\|")
+_CONDITIONAL_LINE = re.compile(r"&&|\|\||^\s*(if|elif|while|until)\b|^!")
+_GUARDED_LINE = re.compile(r"&&|\|\||^\s*(if|elif|while|until|then)\b|^!")
+
+
+def _split_list(line: str) -> list[str]:
+    """Split a logical line at ``;``, ``&&`` and ``||`` outside quotes, in one pass.
+
+    A separator splits when the rest of the line is plain characters and complete '...'/"..."
+    strings (what the former look-ahead ``(?=(?:[^'"]|'[^']*'|"[^"]*")*$)`` tested, once per
+    candidate and to the end of the line: quadratic on a line of many commands).
+    """
+    n = len(line)
+    balanced = bytearray(n + 1)  # balanced[p]: line[p:] is plain text and complete quoted strings
+    balanced[n] = 1
+    after: dict[str, int] = {}  # the next index of each quote character
+    for p in range(n - 1, -1, -1):
+        ch = line[p]
+        if ch == "'" or ch == '"':
+            j = after.get(ch)
+            balanced[p] = balanced[j + 1] if j is not None else 0
+            after[ch] = p
+        else:
+            balanced[p] = balanced[p + 1]
+    out, last = [], 0
+    for m in _LIST_SEP.finditer(line):
+        if balanced[m.end()]:
+            out.append(line[last : m.start()].strip())
+            last = m.end()
+    out.append(line[last:].strip())
+    return out
+
+
 def _parse_lines(text: str, shell: str = "bash") -> ShellScript:
     lines = text.splitlines()
     script = ShellScript(shell=shell, lines=lines)
@@ -276,10 +309,14 @@ def _parse_lines(text: str, shell: str = "bash") -> ShellScript:
             i += 1
             continue
         start = ln
-        logical = strip_comment(lines[i])
-        while logical.endswith("\\") and i + 1 < len(lines) and (i + 2) not in script.heredoc_lines:
+        part = strip_comment(lines[i])
+        parts = [part]
+        while part.endswith("\\") and i + 1 < len(lines) and (i + 2) not in script.heredoc_lines:
             i += 1
-            logical = logical[:-1] + " " + strip_comment(lines[i]).lstrip()
+            parts[-1] = part[:-1]
+            part = strip_comment(lines[i]).lstrip()
+            parts.append(part)
+        logical = " ".join(parts)  # joined once: appending line by line was quadratic
         end = i + 1
         i += 1
         stripped = logical.strip()
@@ -293,7 +330,9 @@ def _parse_lines(text: str, shell: str = "bash") -> ShellScript:
         closes = stripped.count("}") - stripped.count("${")
         depth += opens - max(closes, 0)
         current = func_stack[-1][0] if func_stack else None
-        for piece in re.split(r"\s*(?:;|&&|\|\|)\s*(?=(?:[^'\"]|'[^']*'|\"[^\"]*\")*$)", stripped):
+        conditional = bool(_CONDITIONAL_LINE.search(stripped))
+        guarded = bool(_GUARDED_LINE.search(stripped))
+        for piece in _split_list(stripped):
             piece = piece.strip().lstrip("{(").strip()
             if not piece or piece in ("}", ")", "fi", "done", "esac", "then", "do", "else", ";;"):
                 continue
@@ -312,8 +351,8 @@ def _parse_lines(text: str, shell: str = "bash") -> ShellScript:
                     current,
                     logical=stripped,
                     redirects=_redirects(piece),
-                    conditional=bool(re.search(r"&&|\|\||^\s*(if|elif|while|until)\b|^!", stripped)),
-                    guarded=bool(re.search(r"&&|\|\||^\s*(if|elif|while|until|then)\b|^!", stripped)),
+                    conditional=conditional,
+                    guarded=guarded,
                 )
             )
         while func_stack and depth <= func_stack[-1][2] and "}" in stripped:

@@ -135,6 +135,7 @@ def _check_expansion(node: yaml.Node) -> None:
 
 def _load(text: str, loader: Any) -> Any:
     """One document -> its data; several (`---`) -> ``YamlDocuments`` of them: valid YAML either way."""
+    has_anchor = "&" in text
     try:
         ldr = loader(text)
         try:
@@ -143,7 +144,8 @@ def _load(text: str, loader: Any) -> Any:
                 node = ldr.get_node()
                 if node is None:
                     continue
-                _check_expansion(node)
+                if has_anchor:  # an alias needs an anchor (`&name`): without one nothing expands
+                    _check_expansion(node)
                 data = ldr.construct_document(node)
                 if data is not None:
                     docs.append(data)

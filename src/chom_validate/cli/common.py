@@ -114,7 +114,9 @@ def command_timeout_option() -> Any:
 def config_option(
     help: str = "Config file (default: ./chom-validate.yaml, else chom-validate.yaml at the root of --path).",
 ) -> Any:
-    return typer.Option(None, "--config", "-c", help=help)
+    # readable=False: an unreadable file is load_config's one-line error naming it, not click's
+    # three-line usage error
+    return typer.Option(None, "--config", "-c", help=help, readable=False)
 
 
 def profile_option(

@@ -155,10 +155,29 @@ class LocalTree:
 
     def read_bytes(self, path: str) -> bytes:
         full = self._resolve(path)
-        size = full.stat().st_size
-        if size > self.max_file_size:
-            raise TargetError(f"{path}: {size} bytes, above the {self.max_file_size} byte cap")
-        data = full.read_bytes()
+        cap = self.max_file_size
+        # O_NONBLOCK: a FIFO that replaced the listed file must not block the open; the type is
+        # checked on the open descriptor (no race with the listing), and at most cap + 1 bytes
+        # are read, so a file that grew past the cap since it was listed is refused, not slurped.
+        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        try:
+            st = os.fstat(fd)
+            if not statmod.S_ISREG(st.st_mode):
+                raise TargetError(f"{path}: not a regular file; not read")
+            if st.st_size > cap:
+                raise TargetError(f"{path}: {st.st_size} bytes, above the {cap} byte cap")
+            chunks, got = [], 0
+            while got <= cap:
+                chunk = os.read(fd, min(cap + 1 - got, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+        finally:
+            os.close(fd)
+        if got > cap:
+            raise TargetError(f"{path}: grew above the {cap} byte cap while being read")
+        data = b"".join(chunks)
         self.stats.bytes += len(data)
         return data
 
