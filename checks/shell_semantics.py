@@ -590,10 +590,17 @@ def option_never_read(ctx: ScanContext) -> Iterator[Result]:
             for w in c.words[1:]
         }
         for art, script in prog.units:
+            # `-f|--force)`: one case arm (same line, same assignments), one root cause, one finding
+            arms: dict[tuple[int, tuple[str, ...]], list[str]] = {}
+            for f in script.flags.values():
+                arms.setdefault((f.line, tuple(sorted(v for v, _ in f.assigns))), []).append(f.name)
             for flag in script.flags.values():
                 if not flag.assigns or flag.name in ("-h", "--help", "--dry-run", "--rollback"):
                     continue  # --dry-run/--rollback: DEP007 judges what they promise
                 seen = True
+                arm = arms.get((flag.line, tuple(sorted(v for v, _ in flag.assigns))), [flag.name])
+                if arm[0] != flag.name:
+                    continue  # reported with the first spelling of its arm
                 dead = []
                 for var, _ in flag.assigns:
                     if var in exported or any(var in e for e in exported):
@@ -614,7 +621,7 @@ def option_never_read(ctx: ScanContext) -> Iterator[Result]:
                     )
                     yield Result.fail(
                         f"{art.path}: {', '.join(dead)} is set by an option but nothing reads it: the "
-                        f"option has no effect ({flag.name})",
+                        f"option has no effect ({'|'.join(arm)})",
                         art.evidence(line, note=f"{dead[0]} set here, never read"),
                         art.evidence(flag.line, note="option handled here"),
                         subject=f"{art.path} {flag.name}",
