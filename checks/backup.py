@@ -25,16 +25,17 @@ from chom_validate.artifacts.prometheus import RuleFile
 from chom_validate.artifacts.shell import ShellScript
 from chom_validate.artifacts.systemd import Unit
 from chom_validate.facts.backups import (
+    background_saves,
     blocking_saves,
     chained_dumps,
     empty_array_args,
     is_backup_unit,
-    lost_status_wrappers,
     missing_unit_refs,
     physical_line,
     repository_checks,
     run_safety,
     schedule_collisions,
+    status_wrappers,
     wipes_before_restore,
 )
 from chom_validate.findings import Evidence, Result
@@ -70,6 +71,9 @@ def backup_scheduled(ctx: ScanContext) -> Iterator[Result]:
         `OnCalendar=` and `Persistent=true`, from the deploy script so it is not forgotten.
     References
         https://www.freedesktop.org/software/systemd/man/latest/systemd.timer.html
+    Severity
+        High: a backup nothing runs does not exist; the first restore finds only what was copied by
+        hand, a likely data loss.
     """
     model = backup_model(ctx)
     if not model.scripts:
@@ -116,6 +120,9 @@ def stateful_backed_up(ctx: ScanContext) -> Iterator[Result]:
         dir), or declare it in `backup.acceptable_loss` in chom-validate.yaml with a reason.
     References
         https://grafana.com/docs/grafana/latest/administration/back-up-grafana/
+    Severity
+        High: a stateful component with no backup is lost with its host; the DR plan's recovery point is
+        false.
     """
     comps = stateful_components(ctx)
     if not comps:
@@ -183,6 +190,9 @@ def retention_matches_docs(ctx: ScanContext) -> Iterator[Result]:
         --keep-monthly 12`, or separate weekly/monthly sets) or correct the document.
     References
         https://restic.readthedocs.io/en/stable/060_forget.html
+    Severity
+        Medium: the copies the documents promise are not there when needed (usually the older ones);
+        recent restores still work.
     """
     model = backup_model(ctx)
     if not model.scripts:
@@ -298,6 +308,9 @@ def backup_verified(ctx: ScanContext) -> Iterator[Result]:
         pipefail`, and report failure to monitoring.
     References
         https://dev.mysql.com/doc/refman/8.0/en/mysqldump.html
+    Severity
+        High: an unverified or silently failing verification keeps truncated dumps as backups, found out
+        only at restore time.
     """
     model = backup_model(ctx)
     if not model.scripts:
@@ -357,6 +370,9 @@ def offsite_copy(ctx: ScanContext) -> Iterator[Result]:
         the copy's age.
     References
         https://www.backblaze.com/blog/the-3-2-1-backup-strategy/
+    Severity
+        High: without an off-site copy (or with its failure swallowed) the backup dies with the server
+        it protects.
     """
     model = backup_model(ctx)
     if not model.scripts:
@@ -392,6 +408,9 @@ def backup_encrypted(ctx: ScanContext) -> Iterator[Result]:
         outside the host.
     References
         https://restic.readthedocs.io/en/stable/
+    Severity
+        Medium: an unencrypted copy exposes the data to whoever reads the backup host or bucket; access
+        control there is the workaround.
     """
     model = backup_model(ctx)
     if not model.scripts:
@@ -433,18 +452,21 @@ def restore_tested(ctx: ScanContext) -> Iterator[Result]:
         record a drill every quarter.
     References
         https://sre.google/sre-book/data-integrity/
+    Severity
+        High: backups never restored are likely not to restore when needed; the gap is found during the
+        outage.
     """
     model = backup_model(ctx)
     if not model.scripts:
         yield _no_scripts(ctx)
         return
+    if model.restore_tests:  # positive evidence: it needs no documents to be judged
+        a = model.restore_tests[0]
+        yield Result.passed(f"restore test script {a.label}", a.evidence(1, note="restore test script"))
+        return
     na = obligations_na(ctx)  # a backup tool's own repository is not somebody's deployment
     if na is not None:
         yield na
-        return
-    if model.restore_tests:
-        a = model.restore_tests[0]
-        yield Result.passed(f"restore test script {a.label}", a.evidence(1, note="restore test script"))
         return
     max_age = int(ctx.settings("backup").get("restore_test_max_age_days", 90))
     today = ctx.now.date()
@@ -500,6 +522,9 @@ def backup_freshness_alert(ctx: ScanContext) -> Iterator[Result]:
           labels: {severity: critical}
     References
         https://github.com/prometheus/node_exporter#textfile-collector
+    Severity
+        High: without a freshness alert backups can stop for weeks unnoticed, a likely data loss at the
+        next incident.
     """
     model = backup_model(ctx)
     if not model.scripts:
@@ -563,6 +588,9 @@ def backup_credentials(ctx: ScanContext) -> Iterator[Result]:
         file, `RESTIC_PASSWORD_FILE`, `.pgpass`.
     References
         https://dev.mysql.com/doc/refman/8.0/en/password-security-user.html
+    Severity
+        High: the database password in argv or cron lines is readable by every local user through the
+        process table.
     """
     model = backup_model(ctx)
     subjects = [
@@ -633,6 +661,9 @@ def backup_unit_references(ctx: ScanContext) -> Iterator[Result]:
         shared lock (`flock`) or `After=` over `Conflicts=`, which stops (kills) the other job.
     References
         https://www.freedesktop.org/software/systemd/man/latest/systemd.unit.html
+    Severity
+        High: the serialisation or failure hook the unit declares never takes effect: backup and check
+        run together or failures go unreported.
     """
     units = _units(ctx)
     backup_units = {n: v for n, v in units.items() if is_backup_unit(v[1])}
@@ -679,6 +710,9 @@ def backup_schedule_collision(ctx: ScanContext) -> Iterator[Result]:
         `flock /run/lock/restic.lock` so the second waits.
     References
         https://restic.readthedocs.io/en/stable/100_references.html#locks
+    Severity
+        High as declared: the colliding job fails on the repository lock on those dates and that backup
+        or check is lost; the next run recovers, so medium would also be defensible.
     """
     model = backup_model(ctx)
     if not model.schedules:
@@ -731,6 +765,9 @@ def verification_reads_data(ctx: ScanContext) -> Iterator[Result]:
         and a periodic real restore test (BAK007).
     References
         https://restic.readthedocs.io/en/stable/045_working_with_repos.html#checking-integrity-and-consistency
+    Severity
+        Medium: corrupt pack data goes undetected until a restore, but metadata is still checked and
+        other copies may exist.
     """
     found = [(a, s, ll, reads) for a, s in _all_scripts(ctx) for ll, reads in repository_checks(s)]
     if not found:
@@ -774,6 +811,8 @@ def backup_failures_ignored(ctx: ScanContext) -> Iterator[Result]:
         step, and report the final status to monitoring.
     References
         https://www.gnu.org/software/bash/manual/html_node/The-Set-Builtin.html
+    Severity
+        High: a failed backup step exits 0, so the job looks healthy while producing no backup.
     """
     pairs = _script_pairs(ctx)
     if not pairs:
@@ -817,6 +856,9 @@ def dump_chained(ctx: ScanContext) -> Iterator[Result]:
         and the container exits non-zero, and check that status.
     References
         https://mariadb.com/kb/en/full-backup-and-restore-with-mariabackup/
+    Severity
+        High: a failed or partial dump is packed and kept as a normal backup, found out only at restore
+        time.
     """
     pairs = _script_pairs(ctx)
     if not pairs:
@@ -858,6 +900,8 @@ def retention_after_failure(ctx: ScanContext) -> Iterator[Result]:
         at least the N newest *verified* backups rather than deleting by age alone.
     References
         https://www.borgbackup.org/releases/borg-1.2/docs/usage/prune.html
+    Severity
+        High: after failed runs the pruning deletes the last good backups too: data loss.
     """
     pairs = [(b, s, run_safety(s)) for b, s in _script_pairs(ctx)]
     pairs = [(b, s, rs) for b, s, rs in pairs if rs.retention]
@@ -902,13 +946,22 @@ def restore_wipes(ctx: ScanContext) -> Iterator[Result]:
         (`mv live live.old && mv new live`), and stop on any error.
     References
         https://mariadb.com/kb/en/full-backup-and-restore-with-mariabackup/#restoring-the-backup
+    Severity
+        High: a bad archive leaves no data at all, neither the old nor the restored one.
     """
-    found = [(a, s, w) for a, s in _all_scripts(ctx) for w in wipes_before_restore(s)]
+    found = [(a, s, w) for a, s in _all_scripts(ctx) for w in wipes_before_restore(s, with_verified=True)]
     if not found:
         yield Result.not_applicable("no script deletes a directory and then restores into it")
         return
     for a, s, w in found:
         n = physical_line(s, w.wipe, r"\brm\s+-")
+        if w.verified:
+            yield Result.passed(
+                f"{a.label}:{n + a.line_offset}: the archive is tested before {w.path} is deleted for the restore",
+                a.evidence(n, note=f"rm -rf {w.path} after an integrity test"),
+                subject=f"{a.path}:{w.wipe.start}",
+            )
+            continue
         m = physical_line(
             s, w.extract, r"\b(tar|rsync|unzip|restore|extract|mysql|psql|mbstream|xbstream|cp)\s+-"
         )
@@ -942,6 +995,9 @@ def empty_array_argument(ctx: ScanContext) -> Iterator[Result]:
         Initialise as an empty array: `B2_ARG=()`.
     References
         https://www.gnu.org/software/bash/manual/html_node/Arrays.html
+    Severity
+        High: the empty argument changes what the backup tool does; critical when it reaches a retention
+        command (it can delete the newest snapshot).
     """
     pairs = _script_pairs(ctx)
     if not pairs:
@@ -1002,9 +1058,17 @@ def redis_blocking_save(ctx: ScanContext) -> Iterator[Result]:
         `redis-cli bgsave`, then wait until `LASTSAVE` changes before copying dump.rdb.
     References
         https://redis.io/docs/latest/commands/save/
+    Severity
+        Low: SAVE blocks Redis clients for the duration of the dump; a latency spike, not data loss.
     """
     found = [(a, s, ll) for a, s in _all_scripts(ctx) for ll in blocking_saves(s)]
     if not found:
+        bg = [(a, s, ll) for a, s in _all_scripts(ctx) for ll in background_saves(s)]
+        if bg:
+            a, s, ll = bg[0]
+            n = physical_line(s, ll, r"\bredis-cli\b")
+            yield Result.passed(f"{a.label}:{n + a.line_offset}: Redis is dumped with BGSAVE", a.evidence(n))
+            return
         yield Result.not_applicable("no redis-cli save in any script")
         return
     for a, s, ll in found:
@@ -1057,6 +1121,9 @@ def documented_backup_commands(ctx: ScanContext) -> Iterator[Result]:
         Use the file name the repository installs, and test the documented snippet in CI.
     References
         https://man7.org/linux/man-pages/man5/crontab.5.html
+    Severity
+        Medium: copying the documented line gives a job that fails every night; the repository's own
+        files are the workaround.
     """
     pairs = _script_pairs(ctx)
     names = {posixpath.basename(a.path) for a, _ in _all_scripts_of_backups(ctx, pairs)} if pairs else set()
@@ -1120,12 +1187,21 @@ def wrapper_exit_status(ctx: ScanContext) -> Iterator[Result]:
         `body=$(eval "$cmd" 2>&1); rc=$?`, put the status in the subject, and `exit "$rc"`.
     References
         https://www.gnu.org/software/bash/manual/html_node/Command-Substitution.html
+    Severity
+        Medium: failures stay unnoticed until someone reads the output; the job itself is not changed.
     """
-    found = [(a, n) for a, s in _all_scripts(ctx) for n in lost_status_wrappers(s)]
+    found = [(a, n, lost) for a, s in _all_scripts(ctx) for n, lost in status_wrappers(s)]
     if not found:
         yield Result.not_applicable("no wrapper script runs its arguments in a command substitution")
         return
-    for a, n in found:
+    for a, n, lost in found:
+        if not lost:
+            yield Result.passed(
+                f"{a.label}:{n + a.line_offset}: the wrapped job's exit status is kept",
+                a.evidence(n, note="status read or errexit on"),
+                subject=f"{a.path}:{n}",
+            )
+            continue
         yield Result.fail(
             f"{a.label}:{n + a.line_offset}: runs the job it wraps in $(...) and never reads $?: the "
             "job's failure is lost and the wrapper exits with its last command's status",

@@ -57,6 +57,9 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
     References
         https://www.gnu.org/software/bash/manual/html_node/The-Set-Builtin.html
         https://www.shellcheck.net/wiki/SC2039
+    Severity
+        High: without errexit a failed step (download, migration) is ignored and the script goes on
+        switching a half-built release into production; outside operational scripts it is reported low.
     """
     scripts = ctx.parsed("shell")
     if not scripts:
@@ -192,6 +195,9 @@ def error_trap(ctx: ScanContext) -> Iterator[Result]:
         `trap 'on_error $LINENO' ERR` to log the failing line.
     References
         https://www.gnu.org/software/bash/manual/html_node/Bourne-Shell-Builtins.html#index-trap
+    Severity
+        Medium: a failed run leaves locks, temp files and no failing line behind; the next run needs
+        manual cleanup, but nothing breaks by itself.
     """
     seen = False
     for art, script in ctx.parsed("shell"):
@@ -271,6 +277,9 @@ def concurrency_lock(ctx: ScanContext) -> Iterator[Result]:
         `exec 9>/var/lock/deploy.lock; flock -n 9 || { echo "already running"; exit 1; }`
     References
         https://man7.org/linux/man-pages/man1/flock.1.html
+    Severity
+        Medium: two overlapping runs can leave a mixed state, but only when runs coincide; it degrades
+        reliability, it is not an outage by itself.
     """
     seen = False
     for art, script in ops_scripts(ctx, long_running=True):
@@ -316,6 +325,8 @@ def log_file(ctx: ScanContext) -> Iterator[Result]:
         `log() { printf '%s %s\\n' "$(date -Is)" "$*" | tee -a "$LOG_FILE" >&2; }`
     References
         https://man7.org/linux/man-pages/man1/logger.1.html
+    Severity
+        Low: observability hygiene; a missing log slows the post-mortem but breaks nothing.
     """
     seen = False
     for art, script in ops_scripts(ctx, long_running=True):
@@ -396,6 +407,9 @@ def preflight(ctx: ScanContext) -> Iterator[Result]:
         `ss -ltn` for the ports to bind and `command -v` for every tool, and call it first.
     References
         https://sre.google/sre-book/reliable-product-launches/
+    Severity
+        Medium: without preflight a deploy can stop half-way on a full disk or taken port; re-running
+        after the fix is the workaround.
     """
     seen = False
     for art, script in ops_scripts(ctx, deploy_only=True):
@@ -452,6 +466,9 @@ def idempotency(ctx: ScanContext) -> Iterator[Result]:
         better a drop-in file written whole (`/etc/sysctl.d/60-chom.conf`); `id -u x >/dev/null 2>&1 || useradd x`.
     References
         https://en.wikipedia.org/wiki/Idempotence#Computer_science_meaning
+    Severity
+        Medium: a second run duplicates configuration lines or stops on an existing user; it degrades
+        re-runs and upgrades, with a manual workaround.
     """
     seen = False
     for art, script in ops_scripts(ctx):
@@ -520,6 +537,9 @@ def promised_flags(ctx: ScanContext) -> Iterator[Result]:
         and make `--rollback` call a tested `rollback` function.
     References
         https://www.gnu.org/prep/standards/html_node/Command_002dLine-Interfaces.html
+    Severity
+        High: operators trust --dry-run and --rollback; one that does nothing deploys to production or
+        fails during an outage.
     """
     seen = False
     for art, script in ops_scripts(ctx):
@@ -629,6 +649,9 @@ def backup_before_destructive(ctx: ScanContext) -> Iterator[Result]:
         `mysqldump --single-transaction chom | gzip > "$BACKUP_DIR/pre-deploy-$RELEASE.sql.gz"` before migrating.
     References
         https://laravel.com/docs/migrations#running-migrations
+    Severity
+        High: a failed or wrong migration without a fresh dump is data loss that only a day-old backup
+        can partly undo.
     """
     seen = False
     for art, script in ops_scripts(ctx):

@@ -59,6 +59,10 @@ def curl_pipe_shell(ctx: ScanContext) -> Iterator[Result]:
         the distribution package.
     References
         https://www.idontplaydarts.com/2016/04/detecting-curl-pipe-bash-server-side/
+    Severity
+        High: unreviewed remote code runs as root, so a compromised or truncated download is a breach or
+        a broken host; findings are raised to critical because the script runs as root with no
+        verification at all.
     """
     scripts = _scripts(ctx)
     if not scripts:
@@ -121,6 +125,9 @@ def verified_downloads(ctx: ScanContext) -> Iterator[Result]:
         `echo "$SHA256  $file" | sha256sum -c -` before extracting.
     References
         https://slsa.dev/spec/v1.0/threats
+    Severity
+        High: a tampered or truncated artifact is installed as root on a production host; likely to
+        cause a breach or a broken install.
     """
     scripts = _scripts(ctx)
     if not scripts:
@@ -242,6 +249,9 @@ def world_writable(ctx: ScanContext) -> Iterator[Result]:
         files (`chown -R www-data:www-data storage; chmod -R ug+rwX,o-w storage`).
     References
         https://cwe.mitre.org/data/definitions/732.html
+    Severity
+        High: any local user or compromised service can replace code or config that root runs later, a
+        likely privilege escalation.
     """
     scripts = _scripts(ctx)
     if not scripts:
@@ -291,6 +301,9 @@ def rm_rf_guarded(ctx: ScanContext) -> Iterator[Result]:
     References
         https://github.com/valvesoftware/steam-for-linux/issues/3671
         https://www.shellcheck.net/wiki/SC2115
+    Severity
+        High: an empty variable turns the command into `rm -rf /*`, likely data loss on the day it
+        happens.
     """
     scripts = _scripts(ctx)
     if not scripts:
@@ -382,6 +395,9 @@ def eval_external(ctx: ScanContext) -> Iterator[Result]:
     References
         https://cwe.mitre.org/data/definitions/95.html
         https://mywiki.wooledge.org/BashFAQ/048
+    Severity
+        High: command injection with the script's privileges (often root) from whoever controls the
+        input.
     """
     scripts = _scripts(ctx)
     if not scripts:
@@ -425,6 +441,9 @@ def temp_files(ctx: ScanContext) -> Iterator[Result]:
         `tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT; curl -o "$tmp/node_exporter.tar.gz" "$URL"`
     References
         https://cwe.mitre.org/data/definitions/377.html
+    Severity
+        Medium: a local attacker or a concurrent run can pre-create or clobber the file; it needs local
+        access or bad timing, so it degrades security rather than exposing it outright.
     """
     scripts = _scripts(ctx)
     if not scripts:
@@ -469,6 +488,9 @@ def health_after_restart(ctx: ScanContext) -> Iterator[Result]:
         `systemctl restart prometheus && wait_for_http http://127.0.0.1:9090/-/ready 30`
     References
         https://www.freedesktop.org/software/systemd/man/systemctl.html#is-active%20PATTERN%E2%80%A6
+    Severity
+        Medium: a service that fails after restart is reported as deployed and found later by monitoring
+        or users; a delay in detection, not an outage by itself.
     """
     seen = False
     for art, script in ops_scripts(ctx, deploy_only=True):
@@ -526,6 +548,9 @@ def health_exit_ignored(ctx: ScanContext) -> Iterator[Result]:
         Let it fail (`set -e`), or `|| { log_error "health check failed"; rollback; exit 1; }`.
     References
         https://sre.google/workbook/canarying-releases/
+    Severity
+        High: a health check that cannot fail lets a broken release go green and stay in production, a
+        likely outage.
     """
     scripts = _scripts(ctx)
     seen = False

@@ -94,6 +94,9 @@ def live_restart_drift(ctx: ScanContext) -> Iterator[Result]:
         a drop-in or a unit in /run or /lib overriding the file.
     References
         https://www.freedesktop.org/software/systemd/man/systemctl.html#daemon-reload
+    Severity
+        High: the restart policy the file promises is not in effect, so the next crash leaves the
+        service down: a likely outage.
     """
     loaded, res, problem = _loaded(ctx)
     if loaded is None or res is None:
@@ -155,6 +158,9 @@ def live_service_active(ctx: ScanContext) -> Iterator[Result]:
         `systemctl enable --now UNIT`; for a failed unit read `journalctl -u UNIT -b` first.
     References
         https://www.freedesktop.org/software/systemd/man/systemctl.html#is-active%20PATTERN%E2%80%A6
+    Severity
+        Medium: an installed service that is not running is a gap in monitoring or function that its own
+        alerts or users reveal; restarting it is the workaround.
     """
     loaded, res, problem = _loaded(ctx)
     if loaded is None or res is None:
@@ -224,6 +230,9 @@ def live_port_exposure(ctx: ScanContext) -> Iterator[Result]:
         scraper: `ufw delete allow 8080/tcp && ufw allow from 51.254.139.78 to any port 8080 proto tcp`.
     References
         https://manpages.debian.org/ufw.8 ; CIS Ubuntu Linux Benchmark 3.5 (host firewall)
+    Severity
+        High: an exporter, admin UI or database reachable from the Internet is likely to leak data or be
+        attacked.
     """
     ss, problem = live_command(ctx, SS)
     if ss is None:
@@ -300,6 +309,9 @@ def live_certificate_expiry(ctx: ScanContext) -> Iterator[Result]:
         job) is enabled; restore the renewal config if it was deleted.
     References
         https://eff-certbot.readthedocs.io/en/stable/using.html#renewing-certificates
+    Severity
+        High: under 14 days renewal has been failing for two weeks and an outage for every browser is
+        days away; an expired certificate is critical (the site is down now).
     """
     res, problem = live_command(ctx, CERTBOT)
     if res is None:
@@ -418,6 +430,9 @@ def live_firewall_drift(ctx: ScanContext) -> Iterator[Result]:
         rule to the script and review it.
     References
         https://manpages.debian.org/ufw.8
+    Severity
+        High: the running host differs from the reviewed firewall, usually more open; likely to expose a
+        service nobody meant to publish.
     """
     if not live_capable(ctx):
         yield Result.not_applicable(NOT_LIVE, subject=ctx.name)
@@ -583,6 +598,8 @@ def live_secret_permissions(ctx: ScanContext, host_files: HostFiles) -> Iterator
     References
         https://www.freedesktop.org/software/systemd/man/systemd.exec.html#EnvironmentFile= ;
         CIS Ubuntu Linux Benchmark 6.1 (file permissions)
+    Severity
+        High: a world-readable secrets file exposes database passwords and app keys to every local user.
     """
     looked = 0
     done: set[str] = set()
@@ -674,6 +691,9 @@ def live_scrape_target_listening(ctx: ScanContext) -> Iterator[Result]:
         prometheus.yml; bind it to the private address when the scraper is remote.
     References
         https://prometheus.io/docs/prometheus/latest/configuration/configuration/#static_config
+    Severity
+        Medium: a scrape target with no listener is a permanently down target whose alerts are blind;
+        the up==0 alert is the workaround.
     """
     ss, problem = live_command(ctx, SS)
     if ss is None:
@@ -746,6 +766,9 @@ def live_sshd_port_allowed(ctx: ScanContext) -> Iterator[Result]:
         the stale rule for the old port.
     References
         https://manpages.debian.org/sshd_config.5#Port
+    Severity
+        Critical: the next SSH login is refused; on a cloud VM without a console that is a lockout and a
+        rebuild.
     """
     ss, problem = live_command(ctx, SS)
     if ss is None:

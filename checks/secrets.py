@@ -247,6 +247,10 @@ def secrets_on_cmdline(ctx: ScanContext) -> Iterator[Result]:
     References
         https://cwe.mitre.org/data/definitions/214.html
         https://httpd.apache.org/docs/2.4/programs/htpasswd.html
+    Severity
+        High: a credential any local user can read from the process table is likely to be exposed; a
+        committed literal is raised to critical (a breach by reading the repository), a variable seen
+        only on the host is medium.
     """
     scripts = [(a, s) for a, s in ctx.parsed("shell") if not a.embedded and not not_an_artifact(a.path)]
     if not scripts:
@@ -387,6 +391,9 @@ def hardcoded(ctx: ScanContext) -> Iterator[Result]:
     References
         https://cwe.mitre.org/data/definitions/798.html
         https://github.com/Yelp/detect-secrets
+    Severity
+        Critical: a real-looking committed secret is a breach for anyone who can read the repository;
+        short word-like literals are high, placeholders low.
     """
     arts = _text_artifacts(ctx)
     if not arts:
@@ -571,6 +578,9 @@ def secret_files(ctx: ScanContext) -> Iterator[Result]:
         `(umask 077; cat > /root/.my.cnf <<EOF ... EOF)` or `install -m 600 /dev/null FILE` first.
     References
         https://cwe.mitre.org/data/definitions/276.html
+    Severity
+        High: a world-readable file with a password exposes it to every local user and compromised
+        service account.
     """
     scripts = [(a, s) for a, s in ctx.parsed("shell") if not a.embedded]
     seen = False
@@ -638,6 +648,9 @@ def xtrace(ctx: ScanContext) -> Iterator[Result]:
         Remove `set -x`, or wrap only non-secret sections in `set -x` ... `set +x`.
     References
         https://www.gnu.org/software/bash/manual/html_node/The-Set-Builtin.html
+    Severity
+        High: the traced password is written in plain text to deploy, CI or journal logs, which many
+        people and systems read.
     """
     scripts = [(a, s) for a, s in ctx.parsed("shell") if not a.embedded]
     seen = False
@@ -707,6 +720,9 @@ def unit_environment(ctx: ScanContext) -> Iterator[Result]:
     References
         https://www.freedesktop.org/software/systemd/man/systemd.exec.html#Environment=
         https://systemd.io/CREDENTIALS/
+    Severity
+        High: unit files and `systemctl show` are readable by every local user, so the secret is exposed
+        on the host.
     """
     units = ctx.artifacts("systemd_unit", "systemd_dropin")
     if not units:
@@ -825,6 +841,9 @@ def printed_or_logged(ctx: ScanContext) -> Iterator[Result]:
     References
         https://cwe.mitre.org/data/definitions/532.html
         https://owasp.org/Top10/A09_2021-Security_Logging_and_Monitoring_Failures/
+    Severity
+        High when the secret is written to a log file (kept and readable by others), medium when it is
+        only printed to the terminal.
     """
     scripts = [(a, s) for a, s in ctx.parsed("shell") if not a.embedded and not not_an_artifact(a.path)]
     if not scripts:
@@ -917,6 +936,9 @@ def default_credentials(ctx: ScanContext) -> Iterator[Result]:
     References
         https://cwe.mitre.org/data/definitions/1392.html
         https://docs.docker.com/compose/how-tos/environment-variables/variable-interpolation/
+    Severity
+        High: a login password everybody knows is a way in on the first deploy where nobody overrides
+        it; medium for a default key or token.
     """
     arts = [a for a in _text_artifacts(ctx) if _deployable(a) and not is_test_fixture(a.path)]
     if not arts:
@@ -1008,6 +1030,9 @@ def private_keys_private(ctx: ScanContext) -> Iterator[Result]:
     References
         https://cwe.mitre.org/data/definitions/732.html
         https://community.openvpn.net/openvpn/wiki/EasyRSA3-OpenVPN-Howto
+    Severity
+        High: a service account that owns the CA or server keys turns one daemon bug into credential
+        issuance or privilege escalation; a needless copy of the CA key is low.
     """
     scripts = [(a, s) for a, s in ctx.parsed("shell") if not a.embedded and not not_an_artifact(a.path)]
     seen = False

@@ -590,10 +590,17 @@ def option_never_read(ctx: ScanContext) -> Iterator[Result]:
             for w in c.words[1:]
         }
         for art, script in prog.units:
+            # `-f|--force)`: one case arm (same line, same assignments), one root cause, one finding
+            arms: dict[tuple[int, tuple[str, ...]], list[str]] = {}
+            for f in script.flags.values():
+                arms.setdefault((f.line, tuple(sorted(v for v, _ in f.assigns))), []).append(f.name)
             for flag in script.flags.values():
                 if not flag.assigns or flag.name in ("-h", "--help", "--dry-run", "--rollback"):
                     continue  # --dry-run/--rollback: DEP007 judges what they promise
                 seen = True
+                arm = arms.get((flag.line, tuple(sorted(v for v, _ in flag.assigns))), [flag.name])
+                if arm[0] != flag.name:
+                    continue  # reported with the first spelling of its arm
                 dead = []
                 for var, _ in flag.assigns:
                     if var in exported or any(var in e for e in exported):
@@ -614,7 +621,7 @@ def option_never_read(ctx: ScanContext) -> Iterator[Result]:
                     )
                     yield Result.fail(
                         f"{art.path}: {', '.join(dead)} is set by an option but nothing reads it: the "
-                        f"option has no effect ({flag.name})",
+                        f"option has no effect ({'|'.join(arm)})",
                         art.evidence(line, note=f"{dead[0]} set here, never read"),
                         art.evidence(flag.line, note="option handled here"),
                         subject=f"{art.path} {flag.name}",
@@ -794,8 +801,8 @@ def fed_shell_without_errexit(ctx: ScanContext) -> Iterator[Result]:
         if art.embedded:
             # a generated script: several commands, no errexit
             cmds = [c for c in script.commands if c.name not in ("echo", "printf", ":", "true")]
+            seen |= len(cmds) >= 3  # looked at: a pass when it has errexit
             if len(cmds) >= 3 and not prog.errexit_anywhere():
-                seen = True
                 yield Result.fail(
                     f"{art.label}: generated script runs {len(cmds)} commands without `set -e`; only the "
                     "last one's status is its exit status",
@@ -811,9 +818,9 @@ def fed_shell_without_errexit(ctx: ScanContext) -> Iterator[Result]:
             body = [
                 ln.strip() for ln in text.splitlines()[1:] if ln.strip() and not ln.strip().startswith("#")
             ]
+            seen |= len(body) >= 3
             if len(body) < 3 or any(re.match(r"^set\s+-\w*e", ln) for ln in body):
                 continue
-            seen = True
             yield Result.fail(
                 f"{art.path}: generated script {path} runs {len(body)} commands without `set -e`; only the "
                 "last one's status is its exit status (a unit running it reports success)",
@@ -828,9 +835,9 @@ def fed_shell_without_errexit(ctx: ScanContext) -> Iterator[Result]:
             if c.name == "sudo" and not any(w in ("su", "bash", "sh", "-s", "-i") for w in c.words):
                 continue
             body = [ln.strip() for ln in h.body.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+            seen |= len(body) >= 2
             if len(body) < 2 or any(re.match(r"^set\s+-\w*e", ln) for ln in body):
                 continue
-            seen = True
             yield Result.fail(
                 f"{art.path}: {len(body)} commands fed to `{c.text[:30]}` without `set -e`: only the last "
                 "one's status is returned",
@@ -1009,6 +1016,8 @@ def delete_by_pattern_in_homes(ctx: ScanContext) -> Iterator[Result]:
         for art, c in prog.effective_commands():
             if True:
                 argv = c.argv
+                if _name(c) in ("rm", "find") and any(w == "/home" or w.startswith("/home/") for w in argv[1:]):
+                    seen = True  # a deletion in home directories was looked at: a pass when exact
                 if (
                     _name(c) == "find"
                     and len(argv) > 1
@@ -1016,7 +1025,6 @@ def delete_by_pattern_in_homes(ctx: ScanContext) -> Iterator[Result]:
                     and ("-delete" in argv or ("-exec" in argv and "rm" in argv))
                     and any(w in ("-name", "-iname") for w in argv)
                 ) or (_name(c) == "rm" and any(re.match(r"^/home/\*", w) for w in argv[1:])):
-                    seen = True
                     yield Result.fail(
                         f"{art.path}: deletes by pattern in every home directory: {c.text[:80]}",
                         art.evidence(c.line, note="deletes files it did not create"),

@@ -48,6 +48,9 @@ def shellcheck(ctx: ScanContext, facts: ShellcheckFacts) -> Iterator[Result]:
         Follow the linked wiki page for each SC code; quote expansions, `cd ... || exit 1`.
     References
         https://www.shellcheck.net/wiki/
+    Severity
+        Low: lint findings are code-quality signals; the defects they point at are judged, with their
+        real severity, by the semantic checks.
     """
     scripts = [(a, s) for a, s in ctx.parsed("shell") if not a.embedded]
     if not scripts:

@@ -105,6 +105,8 @@ def restart_policy(ctx: ScanContext) -> Iterator[Result]:
         Add `Restart=on-failure` (or `always`) and `RestartSec=5s` to the `[Service]` section.
     References
         https://www.freedesktop.org/software/systemd/man/systemd.service.html#Restart=
+    Severity
+        High: a crashed service stays down until someone notices, a likely outage of what it serves.
     """
     found = False
     for art, unit in services(ctx):
@@ -172,6 +174,9 @@ def network_online(ctx: ScanContext) -> Iterator[Result]:
         After=network-online.target
     References
         https://systemd.io/NETWORK_ONLINE/
+    Severity
+        Medium: a network service can fail at boot before its address exists; it shows up on reboots
+        only and a restart fixes it.
     """
     found = False
     for art, unit in services(ctx):
@@ -229,6 +234,9 @@ def non_root_user(ctx: ScanContext) -> Iterator[Result]:
         `DynamicUser=yes`.
     References
         https://www.freedesktop.org/software/systemd/man/systemd.exec.html#User=
+    Severity
+        High: a service running as root turns any bug in it into root on the host; units root by design
+        are reported low.
     """
     found = False
     for art, unit in services(ctx):
@@ -304,6 +312,9 @@ def start_limit(ctx: ScanContext) -> Iterator[Result]:
         Put `StartLimitIntervalSec=`/`StartLimitBurst=` in `[Unit]`, and use `RestartSec=5s`.
     References
         https://www.freedesktop.org/software/systemd/man/systemd.unit.html#StartLimitIntervalSec=interval
+    Severity
+        Medium: after a burst of crashes the unit stops for good instead of retrying; it turns a
+        transient failure into a lasting one, with a manual restart as the workaround.
     """
     found = False
     for art, unit in services(ctx):
@@ -382,6 +393,9 @@ def absolute_exec(ctx: ScanContext) -> Iterator[Result]:
         ExecStart=/usr/local/bin/node_exporter --web.listen-address=:9100
     References
         https://www.freedesktop.org/software/systemd/man/systemd.service.html#Command%20lines
+    Severity
+        Medium: a relative ExecStart= is refused by older systemd and resolved by a fixed search path
+        elsewhere; the unit may not start, which shows at the first start.
     """
     found = False
     for art, unit in all_services(ctx):
@@ -428,6 +442,9 @@ def resource_limits(ctx: ScanContext) -> Iterator[Result]:
         MemoryMax=128M, TasksMax=64 (and LimitNOFILE=65536 for servers with many connections).
     References
         https://www.freedesktop.org/software/systemd/man/systemd.resource-control.html
+    Severity
+        Low: limits are hardening; without them a leak can starve the host, but their absence is not a
+        defect by itself.
     """
     found = False
     for art, unit in services(ctx):
@@ -476,6 +493,9 @@ def secrets_in_unit(ctx: ScanContext) -> Iterator[Result]:
         `LoadCredential=` and read it from $CREDENTIALS_DIRECTORY.
     References
         https://www.freedesktop.org/software/systemd/man/systemd.exec.html#Environment
+    Severity
+        High: unit files and `systemctl show` are readable by every local user, so the secret is exposed
+        on the host.
     """
     found = False
     for art, unit in all_services(ctx):
@@ -524,6 +544,9 @@ def logging(ctx: ScanContext) -> Iterator[Result]:
         Remove the setting (journal is the default) or use `journal`; ship logs with promtail.
     References
         https://www.freedesktop.org/software/systemd/man/systemd.exec.html#StandardOutput=
+    Severity
+        Medium: discarded or unrotated logs leave no trace of failures (or fill the disk); it degrades
+        operations, with no immediate outage.
     """
     found = False
     for art, unit in services(ctx):
@@ -576,6 +599,9 @@ def exposure_score(ctx: ScanContext) -> Iterator[Result]:
         Add the directives listed in the finding; see `systemd-analyze security UNIT` for details.
     References
         https://www.freedesktop.org/software/systemd/man/systemd-analyze.html#systemd-analyze%20security%20%5BUNIT...%5D
+    Severity
+        Medium: a weak sandbox widens the damage of a compromise but is not itself a breach; units root
+        by design are reported low.
     """
     limit = float(ctx.settings("systemd").get("max_exposure", 7.4))
     found = False
@@ -648,6 +674,9 @@ def journald_retention(ctx: ScanContext) -> Iterator[Result]:
         least a week (or unset, to keep until the size cap), then `systemctl restart systemd-journald`.
     References
         https://www.freedesktop.org/software/systemd/man/journald.conf.html
+    Severity
+        Medium: logs lost at reboot or kept too briefly hamper incident analysis; a missing size cap is
+        low.
     """
     min_days = ctx.settings("systemd").get("journal_min_retention_days", 7)
     try:
@@ -773,6 +802,8 @@ def netfilter_unit_idempotent(ctx: ScanContext) -> Iterator[Result]:
         atomically with `iptables-restore --noflush`.
     References
         https://www.freedesktop.org/software/systemd/man/systemd.service.html#ExecStop=
+    Severity
+        Low: duplicated firewall rules on restart are clutter that rarely changes what is allowed.
     """
     found = False
     for art, path, lines in _unit_writes(ctx):
@@ -843,6 +874,8 @@ def vendor_unit_copied(ctx: ScanContext) -> Iterator[Result]:
         (`systemctl edit UNIT`), conditioned where it applies.
     References
         https://www.freedesktop.org/software/systemd/man/systemd.unit.html#Description
+    Severity
+        Low: the copy masks later package fixes of the unit; a maintenance risk, not a defect today.
     """
     found = False
     for art, script in ctx.parsed("shell"):
@@ -851,8 +884,14 @@ def vendor_unit_copied(ctx: ScanContext) -> Iterator[Result]:
         values: dict[str, list[str]] = {}
         for name, value, _ in script.assignments:
             values.setdefault(name, []).append(value.strip().strip("'\""))
+        unit_writes = []  # commands that put something under /etc/systemd/system: what was looked at
+        failed = False
         for cmd in script.commands:
             words = cmd.words
+            if any(w.startswith("/etc/systemd/system") for w in words[1:]) or any(
+                t.startswith("/etc/systemd/system") for _, t in cmd.redirects
+            ):
+                unit_writes.append(cmd)
             k = next((i for i, w in enumerate(words) if w == "cp"), None)
             if k is None:
                 continue
@@ -865,7 +904,7 @@ def vendor_unit_copied(ctx: ScanContext) -> Iterator[Result]:
             vendor = [c for c in cands if _VENDOR_UNIT.match(c)]
             if not vendor:
                 continue
-            found = True
+            found = failed = True
             dest = args[1]
             edits = [
                 c.line
@@ -880,8 +919,15 @@ def vendor_unit_copied(ctx: ScanContext) -> Iterator[Result]:
                 *([art.evidence(edits[0])] if edits else []),
                 subject=dest,
             )
+        if unit_writes and not failed:
+            found = True
+            yield Result.passed(
+                f"{art.label}: units written to /etc/systemd/system are the project's own or drop-ins",
+                art.evidence(unit_writes[0].line),
+                subject=art.label,
+            )
     if not found:
-        yield Result.not_applicable("no script copies a packaged unit into /etc/systemd/system")
+        yield Result.not_applicable("no script writes units into /etc/systemd/system")
 
 
 _NETWORK_CLIENT = re.compile(
@@ -910,6 +956,9 @@ def timer_catch_up_network(ctx: ScanContext) -> Iterator[Result]:
     References
         https://www.freedesktop.org/software/systemd/man/systemd.timer.html#Persistent=
         https://systemd.io/NETWORK_ONLINE/
+    Severity
+        Medium: the catch-up run after downtime fails before the network is up and that period has no
+        backup; the next scheduled run recovers.
     """
     units = ctx.derived(
         "systemd:merged", lambda: merged_units(ctx.parsed("systemd_unit"), ctx.parsed("systemd_dropin"))
@@ -976,6 +1025,9 @@ def sandbox_hides_paths(ctx: ScanContext) -> Iterator[Result]:
     References
         https://www.freedesktop.org/software/systemd/man/systemd.exec.html#ProtectHome=
         https://www.freedesktop.org/software/systemd/man/systemd.exec.html#PrivateTmp=
+    Severity
+        High: the service cannot see the binary, socket or file it needs and fails at every start: an
+        outage of that service.
     """
     found = False
     for art, unit in all_services(ctx):
@@ -1149,6 +1201,9 @@ def service_user_created(ctx: ScanContext) -> Iterator[Result]:
     References
         https://www.freedesktop.org/software/systemd/man/systemd.exec.html#User=
         https://www.freedesktop.org/software/systemd/man/sysusers.d.html
+    Severity
+        High: a unit whose User= does not exist fails with 217/USER at every start: an outage of that
+        service.
     """
     created = _created_users(ctx)
     found = False
@@ -1323,6 +1378,9 @@ def service_can_read_files(ctx: ScanContext) -> Iterator[Result]:
         add the user to the group (`SupplementaryGroups=prometheus`).
     References
         https://www.freedesktop.org/software/systemd/man/systemd.exec.html#SupplementaryGroups=
+    Severity
+        High: a service that cannot read its own configuration exits at start: an outage of that
+        service.
     """
     files = _installed_files(ctx)
     extra = _extra_groups(ctx)

@@ -26,6 +26,9 @@ def target_readable(ctx: ScanContext) -> Iterator[Result]:
         them with `exclude:` in chom-validate.yaml.
     References
         chom-validate DESIGN.md, "Targets".
+    Severity
+        Info: not a defect of the deployment; it names what the run could not read (an error, no
+        verdict) so that no pass is claimed for it.
     """
     problems = list(ctx.problems) + list(ctx.index.problems)
     for p in problems:
@@ -56,6 +59,9 @@ def artifact_parseable(ctx: ScanContext) -> Iterator[Result]:
         the template directory.
     References
         chom-validate DESIGN.md, "Targets".
+    Severity
+        Info: the broken file is a defect, but its consequences are judged by the domain checks; this
+        one makes the unchecked file visible as an error.
     """
     n = 0
     for a in ctx.index.artifacts:

@@ -14,7 +14,9 @@ chom-validate.yaml) or, for checks that need a host, a host capture (``host:`` w
 ``modes:`` and ``commands: [{argv: [...], stdout: "...", returncode: 0}]``). A host capture is
 written as a real snapshot with the snapshot writer and replayed through SnapshotTarget, the same
 path ``--snapshot`` takes. ``fail`` entries are ``path:line`` (a file) or ``path`` (any line) or
-``$ argv`` (a command's evidence).
+``$ argv`` (a command's evidence). Checks whose defect is "this could not be looked at" (TGT*)
+report ``error``, not ``fail``: their bad variant says ``expect: error`` and the listed locations
+must then be among the errors.
 """
 
 from __future__ import annotations
@@ -153,8 +155,10 @@ def test_case(case: Path, tmp_path: Path) -> None:
 
     (tmp_path / "bad").mkdir()
     bad = _run_variant(check_id, data["bad"], tmp_path / "bad")
-    failing = [f for f in bad if f.status == Status.FAIL]
-    assert failing, f"{check_id} bad variant: no failure; got {[(f.status.value, f.message) for f in bad]}"
+    expect = Status(data["bad"].get("expect", "fail"))
+    assert expect in (Status.FAIL, Status.ERROR), f"{case.name}: `expect:` is fail or error"
+    failing = [f for f in bad if f.status == expect]
+    assert failing, f"{check_id} bad variant: no {expect.value}; got {[(f.status.value, f.message) for f in bad]}"
     seen = {loc for f in failing for loc in _locations(f)}
     missing = [loc for loc in data["bad"].get("fail") or [] if loc not in seen]
     assert not missing, f"{check_id} bad variant: expected failures at {missing}; failed at {sorted(seen)}"

@@ -266,7 +266,9 @@ def test_sys022_vendor_unit_copied(tmp_path: Path) -> None:
     assert {2, 3} <= set(_lines(_run(tmp_path / "bad", {"i.sh": bad}, "SYS022")))
     good = "#!/bin/bash\nmkdir -p /etc/systemd/system/openvpn-server@.service.d\n"
     fs = _run(tmp_path / "good", {"i.sh": good}, "SYS022")
-    assert fs and all(f.status == Status.NOT_APPLICABLE for f in fs)
+    assert fs and all(f.status == Status.PASS for f in fs)  # a drop-in was looked at: pass
+    fs = _run(tmp_path / "none", {"i.sh": "#!/bin/bash\napt-get install -y openvpn\n"}, "SYS022")
+    assert fs and all(f.status == Status.NOT_APPLICABLE for f in fs)  # no unit written at all
 
 
 UNIT = """[Unit]

@@ -142,10 +142,12 @@ class Wipe:
     wipe: LogicalLine
     path: str
     extract: LogicalLine
+    verified: bool = False  # an integrity test ran before the removal: the safe order
 
 
-def wipes_before_restore(script: ShellScript) -> list[Wipe]:
-    """`rm -rf DIR/*` followed by extracting or copying into DIR, with no integrity test before."""
+def wipes_before_restore(script: ShellScript, *, with_verified: bool = False) -> list[Wipe]:
+    """`rm -rf DIR/*` followed by extracting or copying into DIR, with no integrity test before
+    (``with_verified``: also the wipes an integrity test precedes, marked ``verified``)."""
     lines = logical_lines(script)
     out = []
     verified = False
@@ -154,7 +156,7 @@ def wipes_before_restore(script: ShellScript) -> list[Wipe]:
             verified = True
         for m in _WIPE.finditer(ll.text):
             path = m.group("p").rstrip("/")
-            if _SCRATCH.search(path) or verified or len(path) < 2:
+            if _SCRATCH.search(path) or (verified and not with_verified) or len(path) < 2:
                 continue
             rest = LogicalLine(ll.start, ll.end, ll.text[m.end() :])
             for later in [rest, *lines[i + 1 : i + 6]]:
@@ -162,7 +164,7 @@ def wipes_before_restore(script: ShellScript) -> list[Wipe]:
                 # in the same command string (`rm -rf D/* ; tar -x ...`) the extraction is the
                 # restore whatever it names; on a later line it must name the wiped directory
                 if em and (later is rest or path in later.text[em.start() :]):
-                    out.append(Wipe(ll, path, later))
+                    out.append(Wipe(ll, path, later, verified))
                     break
                 if _INTEGRITY.search(later.text):
                     break
@@ -350,6 +352,11 @@ def is_backup_unit(u: Unit) -> bool:
 # -- Redis SAVE ---------------------------------------------------------------------------------------
 
 
+def background_saves(script: ShellScript) -> list[LogicalLine]:
+    """`redis-cli ... bgsave`: a Redis dump that does not block clients."""
+    return [ll for ll in logical_lines(script) if re.search(r"\bredis-cli\b[^;|&]*\sbgsave\b", ll.text, re.I)]
+
+
 def blocking_saves(script: ShellScript) -> list[LogicalLine]:
     return [
         ll
@@ -374,8 +381,13 @@ def lost_status_wrappers(script: ShellScript) -> list[int]:
     """Lines where a wrapper runs the command it was given (`"$@"`, or `eval` of a variable holding
     `$*`/`$@`) inside `x=$(...)` and never looks at `$?` afterwards (no `set -e` either): the
     wrapper exits with the status of whatever it does next, usually 0."""
-    if run_safety(script).errexit is not None:
-        return []
+    return [n for n, lost in status_wrappers(script) if lost]
+
+
+def status_wrappers(script: ShellScript) -> list[tuple[int, bool]]:
+    """(line, status lost) of every place a wrapper runs the command it was given inside `x=$(...)`;
+    the status is kept under `set -e`, when `$?`/PIPESTATUS is read later, or with `||`/`&&`."""
+    errexit = run_safety(script).errexit is not None
     argvars = {
         name
         for name, value, _ in script.assignments
@@ -391,6 +403,8 @@ def lost_status_wrappers(script: ShellScript) -> list[int]:
         if line.lstrip().startswith("#") or "=$(" not in line or not rx.search(line):
             continue
         after = script.lines[i:]
-        if not any(re.search(r"\$\?|\bPIPESTATUS\b", ln) for ln in after) and not re.search(r"\|\||&&", line):
-            out.append(i + 1)
+        kept = errexit or any(re.search(r"\$\?|\bPIPESTATUS\b", ln) for ln in after) or bool(
+            re.search(r"\|\||&&", line)
+        )
+        out.append((i + 1, not kept))
     return out
