@@ -30,7 +30,7 @@ from .governance import govern
 from .registry import CheckSpec, Registry
 from .results import CheckMeta, CheckRun, PluginProblem, RunReport, TargetReport
 from .scoring import compute_scores, evaluate_gate
-from .targets.base import CommandResult, Target, TargetError, is_allowed
+from .targets.base import CommandResult, Target, TargetError, TargetProblem, is_allowed
 
 ProgressFn = Callable[[str, str], None]  # (target name, message)
 Prefetch = Callable[["ScanContext"], None]
@@ -363,7 +363,14 @@ def _open_target(
         "open_seconds": round(time.perf_counter() - t0, 3),
         **st.extra,
     }
-    return report, ScanContext(target=target, config=cfg, index=index, options=RunOptions()), target
+    ctx = ScanContext(target=target, config=cfg, index=index, options=RunOptions())
+    try:  # templates rendered as the deploying scripts render them (facts/templates.py)
+        from .facts.templates import render_templates
+
+        render_templates(ctx)
+    except Exception as exc:  # a rendering bug must not cost the target: checks see the raw templates
+        index.problems.append(TargetProblem("(templates)", f"templates not rendered: {type(exc).__name__}: {exc}"))
+    return report, ctx, target
 
 
 def _close(target: Target) -> None:
