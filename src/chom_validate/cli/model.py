@@ -40,7 +40,9 @@ _HIDDEN = {"artifact", "template", "raw"}
 
 def _plain(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.name not in _HIDDEN}
+        return {
+            f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.name not in _HIDDEN
+        }
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -136,13 +138,15 @@ def build_model(path: Path | None = None, args: ScanArgs | None = None) -> list[
         for h in cfg.hosts.values():
             paths.extend(h.collect)
         commands += [list(c) for c in (*LIVE_COMMANDS, TIMERS) if list(c) not in commands]
-    out = []
+    out: list[dict[str, Any]] = []
     for ts in specs:
         t0 = time.perf_counter()
         report, ctx, target = _open_target(ts, cfg, paths, commands, None)
         try:
             if ctx is None:
-                out.append({"source": ts.kind, "name": ts.name, "error": report.error, "roles": [], "templates": []})
+                out.append(
+                    {"source": ts.kind, "name": ts.name, "error": report.error, "roles": [], "templates": []}
+                )
                 continue
             d = model_dict(deployment_model(ctx))
             d["seconds"] = round(time.perf_counter() - t0, 3)
@@ -171,7 +175,12 @@ def model(
     if path is not None and not path.is_dir():
         fail(f"--path {path} is not a directory")
     args = ScanArgs(
-        path=path, hosts=list(hosts), snapshot=snapshot, config=config, known_hosts=known_hosts, ssh_config=ssh_config
+        path=path,
+        hosts=list(hosts),
+        snapshot=snapshot,
+        config=config,
+        known_hosts=known_hosts,
+        ssh_config=ssh_config,
     )
     data = build_model(args=args)
     for d in data:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..artifacts import Artifact
 from ..artifacts.firewall import parse_iptables_save, parse_nft_ruleset, parse_ufw_script, parse_ufw_status
 from .firewall import script_firewall
-from .secrets import is_secret_key
+from .monitoring import compose_services
 from .shell_program import ShellProgram, shell_programs
 from .templates import Rendering, render_templates
 from .writes import FileWrite, program_writes
@@ -53,7 +53,10 @@ ROLE_HINTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 _PKG_MANAGERS = ("apt-get", "apt", "dnf", "yum", "zypper", "apk", "pacman")
 _FW_TOOLS = ("iptables", "ip6tables", "nft", "firewall-cmd", "ufw")
-_CRON_LINE = re.compile(r"^\s*(@\w+|[\d*/,\-]+\s+[\d*/,\-]+\s+[\d*/,\-]+\s+[\d*/,\-a-zA-Z]+\s+[\d*/,\-a-zA-Z]+)\s+(\S.*)$")
+_FIELD = r"[\d*/,\-]+|\$\w+|\$\(\([^)]*\)\)"
+_CRON_LINE = re.compile(
+    rf"^\s*(@\w+|(?:{_FIELD})\s+(?:{_FIELD})\s+(?:{_FIELD})\s+(?:{_FIELD}|[a-zA-Z,]+)\s+(?:{_FIELD}|[a-zA-Z,\-]+))\s+(\S.*)$"
+)
 # listen settings in configs: nginx, WireGuard, OpenVPN, MySQL, PostgreSQL, Redis, sshd, exporters
 _LISTEN_CONF = re.compile(
     r"^\s*(?P<key>listen|Listen|ListenPort|port|bind-address|bind|listen_addresses|ListenAddress|"
@@ -68,7 +71,18 @@ _SECRET_PATH = re.compile(
     r"(^|/)wg\d*\.conf$|\.my\.cnf$|private)"
 )
 _SECRET_CONTENT = re.compile(r"(?im)^\s*(PrivateKey|password|passwd|secret|api[_-]?key|token)\s*[=:]")
-_ARCHIVERS = ("tar", "mysqldump", "mariadb-dump", "pg_dump", "pg_dumpall", "restic", "borg", "rsync", "zip", "gzip")
+_ARCHIVERS = (
+    "tar",
+    "mysqldump",
+    "mariadb-dump",
+    "pg_dump",
+    "pg_dumpall",
+    "restic",
+    "borg",
+    "rsync",
+    "zip",
+    "gzip",
+)
 
 
 @dataclass
@@ -228,30 +242,52 @@ def _listeners_in(art: Artifact, what: str) -> list[Listener]:
 _BACKUP_WORDS = re.compile(r"(?i)backup|restore|rollback|snapshot|dump|archive")
 
 
+def _in_container(argv: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """`docker run -v HOST:/backup image /bin/tar ...` -> (the inner argv, [(container, host) mounts])."""
+    if len(argv) < 3 or argv[0] not in ("docker", "podman") or argv[1] not in ("run", "exec"):
+        return argv, []
+    mounts = []
+    for i, w in enumerate(argv[:-1]):
+        if w in ("-v", "--volume") and ":" in argv[i + 1]:
+            host, _, rest = argv[i + 1].partition(":")
+            mounts.append((rest.split(":", 1)[0], host))
+    idx = next((i for i, w in enumerate(argv) if posixpath.basename(w) in _ARCHIVERS), None)
+    return (argv[idx:], mounts) if idx is not None else (argv, [])
+
+
+def _tar_file(argv: list[str]) -> tuple[str | None, bool]:
+    """(archive path, extracting) of a tar argv: `-czf X`, `-Pcvpf X`, `-f X`, `--file=X`."""
+    extract = False
+    for i, w in enumerate(argv[1:], 1):
+        if w.startswith("--file="):
+            return w.split("=", 1)[1], extract
+        if re.fullmatch(r"-?[A-Za-z]+", w) and not w.startswith("--"):
+            letters = w.lstrip("-")
+            extract = extract or "x" in letters
+            if letters.endswith("f") and i + 1 < len(argv):
+                return argv[i + 1], extract
+    return None, extract
+
+
 def _backups(prog: ShellProgram) -> list[Backup]:
     out = []
     backupish = bool(_BACKUP_WORDS.search(prog.entry.path))
     for art, c in prog.effective_commands():
-        name = c.name
+        argv, mounts = _in_container(c.argv)
+        name = posixpath.basename(argv[0]) if argv else ""
         if name in ("tar", "rsync", "zip", "gzip") and not (
             backupish or _BACKUP_WORDS.search(c.function or "") or _BACKUP_WORDS.search(c.logical or "")
         ):
             continue  # unpacking a download is not a backup
-        if name not in _ARCHIVERS and not c.redirects:
+        if name not in _ARCHIVERS and name not in ("mysql", "psql"):
             continue
-        argv = c.argv
         text = c.logical or c.text
         at = where(art, c.line)
-        restore = bool(re.search(r"\b(restore|rollback)\b", text)) or (
-            name == "tar" and any(re.match(r"^-?[a-zA-Z]*x", w) for w in argv[1:2])
-        )
+        restore = bool(re.search(r"\b(restore|rollback)\b", c.function or ""))
         dest = None
         if name == "tar":
-            flags = argv[1] if len(argv) > 1 else ""
-            if "f" in flags.lstrip("-") and len(argv) > 2:
-                dest = argv[2]
-            elif "-f" in argv[1:-1]:
-                dest = argv[argv.index("-f") + 1]
+            dest, extract = _tar_file(argv)
+            restore = restore or extract
         elif name in ("restic", "borg"):
             sub = next((w for w in argv[1:] if not w.startswith("-")), "")
             if sub in ("restore", "extract", "mount"):
@@ -269,13 +305,16 @@ def _backups(prog: ShellProgram) -> list[Backup]:
             restore = True
         else:
             continue
+        for inside, host in mounts:  # the archive path on the host, through the container's mount
+            if dest and (dest == inside or dest.startswith(inside.rstrip("/") + "/")):
+                dest = host.rstrip("/") + dest[len(inside.rstrip("/")) :]
+                break
         resolved = prog.value(dest) if dest else None
-        where_to = resolved or dest
         pattern = None
         if dest and resolved is None:
             pattern = re.sub(r"\$\([^)]*\)|\$\{[^}]*\}|\$\w+", "*", dest)
-        what = " ".join(argv[1:4])[:80]
-        out.append(Backup(at, name, what, where_to, pattern, restore))
+        what = " ".join(w for w in argv[1:] if not w.startswith("-"))[:80] or text[:80]
+        out.append(Backup(at, name, what, resolved or dest, pattern, restore))
     return out
 
 
@@ -285,8 +324,26 @@ def _users(prog: ShellProgram) -> list[User]:
         if c.name not in ("useradd", "adduser", "groupadd", "addgroup"):
             continue
         names = [w for w in c.argv[1:] if not w.startswith("-")]
-        opts_with_arg = ("-d", "-s", "-g", "-G", "-c", "-u", "-m", "--home", "--shell", "--gid", "--uid", "--gecos", "--ingroup")
-        args = [w for i, w in enumerate(c.argv[1:], 1) if not w.startswith("-") and c.argv[i - 1] not in opts_with_arg]
+        opts_with_arg = (
+            "-d",
+            "-s",
+            "-g",
+            "-G",
+            "-c",
+            "-u",
+            "-m",
+            "--home",
+            "--shell",
+            "--gid",
+            "--uid",
+            "--gecos",
+            "--ingroup",
+        )
+        args = [
+            w
+            for i, w in enumerate(c.argv[1:], 1)
+            if not w.startswith("-") and c.argv[i - 1] not in opts_with_arg
+        ]
         name = args[-1] if args else (names[-1] if names else None)
         if name and c.name.startswith(("user", "add")) and c.name != "addgroup":
             system = any(w in ("-r", "--system") for w in c.argv)
@@ -305,7 +362,9 @@ def _firewall(prog: ShellProgram) -> list[FirewallRule]:
                 seen.add(key)
                 out.append(FirewallRule(where(art, r.line), "ufw", r.text.strip()[:200]))
         if ufw and ufw.default_incoming:
-            out.append(FirewallRule(where(art, ufw.default_line), "ufw", f"default {ufw.default_incoming} incoming"))
+            out.append(
+                FirewallRule(where(art, ufw.default_line), "ufw", f"default {ufw.default_incoming} incoming")
+            )
         fw = script_firewall(script)
         for nr in fw.rules:
             key = (art.path, nr.line)
@@ -319,7 +378,9 @@ def _firewall(prog: ShellProgram) -> list[FirewallRule]:
                 line = getattr(ch, "line", None)
                 pol = getattr(ch, "policy", None)
                 out.append(
-                    FirewallRule(where(art, line), "nft", f"table {t.family} {t.name} chain {ch.name} policy {pol}")
+                    FirewallRule(
+                        where(art, line), "nft", f"table {t.family} {t.name} chain {ch.name} policy {pol}"
+                    )
                 )
         for op in fw.firewall_cmd:
             if not re.search(r"--(add|remove|set|new)-", op.text):
@@ -387,7 +448,13 @@ def _tree_model(ctx: ScanContext) -> DeploymentModel:
     for p in programs:
         pkgs = _packages(p)
         services = sorted(
-            {w for _, c in p.effective_commands() if c.name == "systemctl" for w in c.argv[2:] if not w.startswith("-")}
+            {
+                w
+                for _, c in p.effective_commands()
+                if c.name == "systemctl"
+                for w in c.argv[2:]
+                if not w.startswith("-")
+            }
         )
         writes = program_writes(p)
         if p.entry.host and p.entry.host in cfg_hosts:
@@ -397,6 +464,8 @@ def _tree_model(ctx: ScanContext) -> DeploymentModel:
         else:
             host = None
             found = roles_of(pkgs + services + [w.path for w in writes])
+            if not found and any(not b.restore for b in _backups(p)):
+                found = ["backup"]
             name = found[0] if found else "unassigned"
         role = role_named(name)
         if host and host not in role.hosts:
@@ -405,10 +474,16 @@ def _tree_model(ctx: ScanContext) -> DeploymentModel:
         role.scripts.append(p.entry.path)
         role.packages = sorted(set(role.packages) | set(pkgs))
         for _art, c in p.effective_commands():
-            if c.name == "systemctl" and len(c.argv) > 2 and c.argv[1] in ("enable", "start", "restart", "reload"):
-                for w in c.argv[2:]:
-                    if not w.startswith("-") and not any(s.name in (w, f"{w}.service") for s in role.services):
-                        role.services.append(Service(where(_art, c.line), w, None, "enabled"))
+            if (
+                c.name == "systemctl"
+                and len(c.argv) > 2
+                and c.argv[1] in ("enable", "start", "restart", "reload")
+            ):
+                for word in c.argv[2:]:
+                    if not word.startswith("-") and not any(
+                        known.name in (word, f"{word}.service") for known in role.services
+                    ):
+                        role.services.append(Service(where(_art, c.line), word, None, "enabled"))
         role.users += _users(p)
         for w in writes:
             f = _file(w)
@@ -417,8 +492,7 @@ def _tree_model(ctx: ScanContext) -> DeploymentModel:
             if _is_secret_file(w.path, content):
                 role.secrets.append(f)
             if w.path.startswith(("/etc/cron", "/var/spool/cron")) and content:
-                for s in _schedules_in_text(content, w):
-                    role.schedules.append(s)
+                role.schedules += _schedules_in_text(content, w)
         rules = _firewall(p)
         if rules:
             role.firewall[p.entry.path] = rules
@@ -428,17 +502,19 @@ def _tree_model(ctx: ScanContext) -> DeploymentModel:
                 text = " ".join(c.argv[1:])
                 m = _CRON_LINE.match(text)
                 if m:
-                    role.schedules.append(Schedule(where(art, c.line), "script-cron", m.group(1), m.group(2)[:160]))
+                    role.schedules.append(
+                        Schedule(where(art, c.line), "script-cron", m.group(1), m.group(2)[:160])
+                    )
     owner_of: dict[int, Role] = {}
     for p in programs:
         for a, _ in p.units:
             owner_of.setdefault(id(a), prog_role[id(p)])
     by_unit_name: dict[str, Role] = {}
     for role in roles.values():
-        for s in role.services:
-            by_unit_name.setdefault(s.name if "." in s.name else f"{s.name}.service", role)
+        for known in role.services:
+            by_unit_name.setdefault(known.name if "." in known.name else f"{known.name}.service", role)
 
-    def role_for(art: Artifact, name: str | None = None) -> Role:
+    def role_for(art: Artifact, name: str | None = None, hints: str = "") -> Role:
         if art.parent is not None and id(art.parent) in owner_of:
             return owner_of[id(art.parent)]
         if name and name in by_unit_name:
@@ -447,15 +523,16 @@ def _tree_model(ctx: ScanContext) -> DeploymentModel:
             for r in roles.values():
                 if art.host in r.hosts:
                     return r
-        return role_named("unassigned")
+        found = roles_of([hints]) if hints and not cfg_hosts else []
+        return role_named(found[0] if found else "unassigned")
 
     for art, unit in ctx.parsed("systemd_unit"):
-        role = role_for(art, unit.name)
+        role = role_for(art, unit.name, f"{unit.name} {unit.get('Service', 'ExecStart') or ''}")
         svc = _unit_service(art, unit)
-        known = next((s for s in role.services if s.name in (unit.name, unit.name.rsplit(".", 1)[0])), None)
-        if known is not None and known.generated == "enabled":
-            known.unit_path, known.generated, known.at = svc.unit_path, svc.generated, svc.at
-        elif known is None or known.unit_path != svc.unit_path:
+        same = next((s for s in role.services if s.name in (unit.name, unit.name.rsplit(".", 1)[0])), None)
+        if same is not None and same.generated == "enabled":
+            same.unit_path, same.generated, same.at = svc.unit_path, svc.generated, svc.at
+        elif same is None or same.unit_path != svc.unit_path:
             role.services.append(svc)
         if unit.type == "service":
             role.listeners += _listeners_in(art, unit.name)
@@ -463,29 +540,39 @@ def _tree_model(ctx: ScanContext) -> DeploymentModel:
             cal = unit.last("Timer", "OnCalendar")
             if cal is not None:
                 role.schedules.append(Schedule(where(art, cal.line), "timer", cal.value.strip(), unit.name))
-    for kind in ("nginx_site", "prometheus_config"):
-        for art in ctx.artifacts(kind):
-            role_for(art).listeners += _listeners_in(art, art.install_path or art.path)
+    # Compose files: one file is one host's stack, of the role its images name first
+    stacks: dict[int, list[Any]] = {}
+    for cs in compose_services(ctx.artifacts("yaml")):
+        stacks.setdefault(id(cs.art), []).append(cs)
+    for stack in stacks.values():
+        found = roles_of([w for cs in stack for w in (cs.image, cs.name)])
+        stack_role = role_named(found[0]) if found else role_for(stack[0].art)
+        if stack[0].art.path not in stack_role.scripts:
+            stack_role.scripts.append(stack[0].art.path)
+        for cs in stack:
+            _compose_service(stack_role, cs)
+    for art in ctx.artifacts("nginx_site"):
+        role_for(art).listeners += _listeners_in(art, art.install_path or art.path)
     for art in ctx.artifacts("shell"):
         if art.embedded or art.parent is not None:
             continue
     for art in ctx.artifacts("cron"):
-        role_for(art).schedules += _schedules_in(art, "cron")
+        role_for(art, None, art.text).schedules += _schedules_in(art, "cron")
     # generated configs that are not units (WireGuard, OpenVPN, MySQL...): listeners from their content
     for p in programs:
-        for w in program_writes(p):
-            if w.content and not w.path.endswith((".service", ".socket", ".timer")) and "nginx" not in w.path:
-                fake = Artifact(w.artifact.path, "text", w.content, w.artifact.digest, line_offset=w.line)
-                for li in _listeners_in(fake, w.path):
+        for pw in program_writes(p):
+            if pw.content and not pw.path.endswith((".service", ".socket", ".timer")) and "nginx" not in pw.path:
+                fake = Artifact(pw.artifact.path, "text", pw.content, pw.artifact.digest, line_offset=pw.line)
+                for li in _listeners_in(fake, pw.path):
                     li.artifact = None
                     prog_role[id(p)].listeners.append(li)
     # secret-bearing files of the tree itself (not written by a script)
-    for path, art in ctx.index.files.items():
-        if art is None or art.embedded or art.kind in ("markdown",):
+    for path, fa in ctx.index.files.items():
+        if fa is None or fa.embedded or fa.kind in ("markdown",):
             continue
         if _is_secret_file(path, None) and not path.endswith((".example", ".sample", ".md")):
-            mode = f"0{art.mode & 0o777:o}" if art.mode is not None else None
-            role_for(art).secrets.append(File(where(art, 1), path, mode, mode is None, op="file"))
+            mode = f"0{fa.mode & 0o777:o}" if fa.mode is not None else None
+            role_for(fa).secrets.append(File(where(fa, 1), path, mode, mode is None, op="file"))
     model.roles = sorted(roles.values(), key=lambda r: (r.name == "unassigned", r.name))
     for r in model.roles:
         r.listeners = _dedupe_listeners(r.listeners)
@@ -502,9 +589,37 @@ def _units_written(role: Role) -> None:
     for svc in role.services:
         if svc.generated != "enabled":
             continue
-        f = written.get(svc.name) or written.get(f"{svc.name}.service")
-        if f is not None:
-            svc.unit_path, svc.generated, svc.at = f.path, f"written ({f.op})", f.at
+        wf = written.get(svc.name) or written.get(f"{svc.name}.service")
+        if wf is not None:
+            svc.unit_path, svc.generated, svc.at = wf.path, f"written ({wf.op})", wf.at
+
+
+_PUBLISHED = re.compile(r"(?:(?P<addr>\d+\.[\d.]+|\[[\w:]+\]):)?(?P<host>\d+)(?::\d+)?(?:/\w+)?")
+
+
+def _compose_service(role: Role, cs: Any) -> None:
+    """A Compose service, its published ports (and host networking) as listeners."""
+    role.services.append(Service(where(cs.art, cs.line), cs.name, cs.image or None, "compose"))
+    for i, port in enumerate(cs.ports):
+        m = _PUBLISHED.fullmatch(port.strip("\"'"))
+        if m:
+            line = cs.raw.line_of("ports") + 1 + i if "ports" in cs.raw else cs.line
+            role.listeners.append(
+                Listener(
+                    where(cs.art, line),
+                    int(m.group("host")),
+                    m.group("addr"),
+                    cs.name,
+                    cs.art,
+                    line,
+                    setting=port,
+                )
+            )
+    if cs.network_mode == "host":
+        line = cs.line_of("network_mode")
+        role.listeners.append(
+            Listener(where(cs.art, line), None, None, cs.name, cs.art, line, setting="network_mode: host")
+        )
 
 
 def _schedules_in_text(content: str, w: FileWrite) -> list[Schedule]:
@@ -513,7 +628,14 @@ def _schedules_in_text(content: str, w: FileWrite) -> list[Schedule]:
         m = _CRON_LINE.match(ln)
         if m and not ln.lstrip().startswith("#"):
             line = w.line + i if w.op.startswith("heredoc") else w.line
-            out.append(Schedule(f"{w.artifact.path}:{line + w.artifact.line_offset}", "script-cron", m.group(1), m.group(2)[:160]))
+            out.append(
+                Schedule(
+                    f"{w.artifact.path}:{line + w.artifact.line_offset}",
+                    "script-cron",
+                    m.group(1),
+                    m.group(2)[:160],
+                )
+            )
     return out
 
 
@@ -537,7 +659,11 @@ SYSTEMCTL_SHOW = (
     "*.service",
 )
 SS = ("ss", "-ltnp")
-FIREWALL_COMMANDS = ((("ufw", "status", "verbose"), "ufw"), (("nft", "list", "ruleset"), "nftables"), (("iptables-save",), "iptables"))
+FIREWALL_COMMANDS = (
+    (("ufw", "status", "verbose"), "ufw"),
+    (("nft", "list", "ruleset"), "nftables"),
+    (("iptables-save",), "iptables"),
+)
 CRONTAB = ("crontab", "-l")
 TIMERS = ("systemctl", "list-timers", "--all", "--no-pager")
 LIVE_COMMANDS: tuple[tuple[str, ...], ...] = (SYSTEMCTL_SHOW, SS, *(a for a, _ in FIREWALL_COMMANDS), CRONTAB)
@@ -555,7 +681,9 @@ def parse_ss(text: str) -> list[Listener]:
             continue
         addr = re.sub(r"%\S+$", "", addr)
         m = re.search(r'users:\(\("([^"]+)"', line)
-        out.append(Listener(f"ss -ltnp: {line.strip()[:120]}", int(port), addr, m.group(1) if m else "?", raw=line))
+        out.append(
+            Listener(f"ss -ltnp: {line.strip()[:120]}", int(port), addr, m.group(1) if m else "?", raw=line)
+        )
     return out
 
 
@@ -587,13 +715,19 @@ def _live_model(ctx: ScanContext) -> DeploymentModel:
     if _ok(res):
         for uid, props in sorted(_systemctl_show(res.stdout).items()):
             state = f"{props.get('ActiveState', '?')}/{props.get('SubState', '?')}"
-            role.services.append(Service(at + " ".join(SYSTEMCTL_SHOW[:2]), uid, props.get("FragmentPath") or None, "loaded", state))
+            role.services.append(
+                Service(
+                    at + " ".join(SYSTEMCTL_SHOW[:2]), uid, props.get("FragmentPath") or None, "loaded", state
+                )
+            )
     else:
         model.notes.append(f"{host}: systemctl show not available ({_why(res)})")
     res = ctx.run(list(SS))
     if _ok(res):
         role.listeners = [
-            Listener(at + f"ss -ltnp: {li.raw.strip()[:100]}", li.port, li.address or None, li.what, raw=li.raw)
+            Listener(
+                at + f"ss -ltnp: {li.raw.strip()[:100]}", li.port, li.address or None, li.what, raw=li.raw
+            )
             for li in parse_ss(res.stdout)
         ]
     else:
@@ -613,7 +747,10 @@ def _live_model(ctx: ScanContext) -> DeploymentModel:
         if not fw.rules and fw.default_incoming in (None, "allow"):
             continue
         cmd = " ".join(argv)
-        rules = [FirewallRule(f"{at}{cmd}:{r.line}" if r.line else at + cmd, name, r.text.strip()[:200]) for r in fw.rules]
+        rules = [
+            FirewallRule(f"{at}{cmd}:{r.line}" if r.line else at + cmd, name, r.text.strip()[:200])
+            for r in fw.rules
+        ]
         if fw.default_incoming:
             rules.insert(0, FirewallRule(at + cmd, name, f"default {fw.default_incoming} incoming"))
         role.firewall[f"{host} ({name}, active)"] = rules
@@ -623,7 +760,9 @@ def _live_model(ctx: ScanContext) -> DeploymentModel:
         for i, ln in enumerate(res.stdout.splitlines(), 1):
             m = _CRON_LINE.match(ln)
             if m and not ln.lstrip().startswith("#"):
-                role.schedules.append(Schedule(f"{at}crontab -l:{i}", "crontab", m.group(1), m.group(2)[:160]))
+                role.schedules.append(
+                    Schedule(f"{at}crontab -l:{i}", "crontab", m.group(1), m.group(2)[:160])
+                )
     # the collected tree: cron files, units on disk, file modes of secret-bearing files
     for art in ctx.artifacts("cron"):
         role.schedules += _schedules_in(art, "cron")
@@ -632,9 +771,9 @@ def _live_model(ctx: ScanContext) -> DeploymentModel:
             cal = unit.last("Timer", "OnCalendar")
             if cal is not None:
                 role.schedules.append(Schedule(where(art, cal.line), "timer", cal.value.strip(), unit.name))
-    for path, art in ctx.index.files.items():
-        if art is not None and not art.embedded and _is_secret_file(path, art.text):
-            mode = f"0{art.mode & 0o777:o}" if art.mode is not None else None
+    for path, fa in ctx.index.files.items():
+        if fa is not None and not fa.embedded and _is_secret_file(path, fa.text):
+            mode = f"0{fa.mode & 0o777:o}" if fa.mode is not None else None
             role.secrets.append(File(f"{host}:/{path}", "/" + path, mode, mode is None, op="collected"))
     model.roles = [role]
     tree = _tree_model(ctx)  # scripts collected from the host (deploy trees under /opt) add theirs
