@@ -561,7 +561,11 @@ def _tree_model(ctx: ScanContext) -> DeploymentModel:
     # generated configs that are not units (WireGuard, OpenVPN, MySQL...): listeners from their content
     for p in programs:
         for pw in program_writes(p):
-            if pw.content and not pw.path.endswith((".service", ".socket", ".timer")) and "nginx" not in pw.path:
+            if (
+                pw.content
+                and not pw.path.endswith((".service", ".socket", ".timer"))
+                and "nginx" not in pw.path
+            ):
                 fake = Artifact(pw.artifact.path, "text", pw.content, pw.artifact.digest, line_offset=pw.line)
                 for li in _listeners_in(fake, pw.path):
                     li.artifact = None
@@ -669,9 +673,16 @@ TIMERS = ("systemctl", "list-timers", "--all", "--no-pager")
 LIVE_COMMANDS: tuple[tuple[str, ...], ...] = (SYSTEMCTL_SHOW, SS, *(a for a, _ in FIREWALL_COMMANDS), CRONTAB)
 
 
-def parse_ss(text: str) -> list[Listener]:
+@dataclass
+class SocketListener(Listener):
+    """A listening socket read from ``ss -ltnp`` (its port is always known)."""
+
+    port: int
+
+
+def parse_ss(text: str) -> list[SocketListener]:
     """``ss -ltnp`` output -> listeners (address, port, process, the line)."""
-    out = []
+    out: list[SocketListener] = []
     for line in text.splitlines():
         parts = line.split()
         if len(parts) < 5 or parts[0] != "LISTEN":
@@ -682,7 +693,9 @@ def parse_ss(text: str) -> list[Listener]:
         addr = re.sub(r"%\S+$", "", addr)
         m = re.search(r'users:\(\("([^"]+)"', line)
         out.append(
-            Listener(f"ss -ltnp: {line.strip()[:120]}", int(port), addr, m.group(1) if m else "?", raw=line)
+            SocketListener(
+                f"ss -ltnp: {line.strip()[:120]}", int(port), addr, m.group(1) if m else "?", raw=line
+            )
         )
     return out
 
