@@ -17,6 +17,7 @@ import yaml
 
 from chom_validate.artifacts import Artifact, promql
 from chom_validate.artifacts.prometheus import PromConfig, RuleFile, ScrapeJob, resolve_rule_pattern
+from chom_validate.artifacts.templating import UNRENDERED
 from chom_validate.engine import ScanContext
 from chom_validate.findings import Evidence, Result
 
@@ -342,9 +343,7 @@ def grafana_expr(expr: str) -> str:
     return _GRAFANA_VAR.sub(lambda m: "var_" + (m.group(1) or m.group(2) or m.group(3)), expr)
 
 
-_JINJA = re.compile(
-    r"\{%|\{\{\s*(?!(?:end|else|break|continue)\s*\}\})[A-Za-z_][\w.]*\s*(?:\|[^}]*)?\}\}|\$\{[A-Za-z_]\w*\}"
-)
+_JINJA = UNRENDERED  # one definition of "unrendered placeholder": artifacts/templating.py
 
 
 def is_templated(art: Artifact) -> bool:

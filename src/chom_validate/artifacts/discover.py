@@ -22,7 +22,7 @@ from .base import Artifact, ArtifactParseError
 from .scope import Scope
 from .shell import detect_shell, find_heredocs
 from .systemd import UNIT_SUFFIXES, looks_like_unit
-from .templating import untemplated
+from .templating import TEMPLATE_MARKERS, untemplated
 from .yamlfile import load_yaml_fast
 
 BINARY_EXTS = {
@@ -92,7 +92,7 @@ TEXT_EXTS = {
     ".tpl",
     "",
 }
-_TEMPLATE_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+_TEMPLATE_RE = TEMPLATE_MARKERS
 
 
 @dataclass

@@ -32,6 +32,13 @@ _GO_WORDS = frozenset({"range", "if", "else", "end", "template", "define", "with
 JINJA_STMT = re.compile(r"\{%-?\s*(?P<word>\w+)")
 AT_VAR = re.compile(r"@(?P<name>[A-Z][A-Z0-9_]{2,})@")
 SHELL_VAR = re.compile(r"\$\{(?P<braced>[A-Za-z_]\w*)\}|\$(?P<bare>[A-Za-z_]\w*)")
+# Text still holding a placeholder whose value is unknown: Jinja statements, `{{ name }}`
+# expressions (not Go templates' `{{ end }}`/`{{ $x }}`/`{{ .X }}`), `${VAR}`
+UNRENDERED = re.compile(
+    r"\{%|\{\{\s*(?!(?:end|else|break|continue)\s*\}\})[A-Za-z_][\w.]*\s*(?:\|[^}]*)?\}\}|\$\{[A-Za-z_]\w*\}"
+)
+# Any `{{ }}`/`{% %}` pair: discovery's first look (Go templates included)
+TEMPLATE_MARKERS = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 # A directive value still holding a placeholder: `{{ x }}`, `${X}`, `$X`, systemd `%i` specifiers
 TEMPLATED_VALUE = re.compile(r"\{\{|\{%|\$\{?[A-Za-z_]|@[A-Z][A-Z0-9_]{2,}@")
 
