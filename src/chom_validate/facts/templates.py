@@ -732,7 +732,7 @@ def render_templates(ctx: ScanContext) -> list[Rendering]:
 
     def build() -> list[Rendering]:
         rs = _build(ctx)
-        _heredocs(ctx)
+        changed = _heredocs(ctx)
         index = ctx.index
         repl: dict[int, list[Artifact]] = {}
         for r in rs:
@@ -753,8 +753,12 @@ def render_templates(ctx: ScanContext) -> list[Rendering]:
             for path, f in list(index.files.items()):
                 if f is not None and id(f) in repl:
                     index.files[path] = repl[id(f)][0]
-        # programs and every derived model were built from the unrendered index
-        ctx._cache.clear()
+        # Only the shell programs were derived so far; rebuild them if a script changed (a generated
+        # script whose heredoc got values, a template rendering to a script).
+        if any(a.kind == "shell" for a, _ in changed) or any(
+            r.artifact is not None and r.artifact.kind == "shell" for r in rs
+        ):
+            ctx._cache.clear()
         ctx._cache[("facts.templates",)] = rs
         return rs
 
