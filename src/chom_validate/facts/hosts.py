@@ -272,7 +272,7 @@ def _tar_file(argv: list[str]) -> tuple[str | None, bool]:
 def _backups(prog: ShellProgram) -> list[Backup]:
     out = []
     backupish = bool(_BACKUP_WORDS.search(prog.entry.path))
-    for art, c in prog.effective_commands():
+    for art, c in _commands(prog):
         argv, mounts = _in_container(c.argv)
         name = posixpath.basename(argv[0]) if argv else ""
         if name in ("tar", "rsync", "zip", "gzip") and not (
@@ -318,9 +318,21 @@ def _backups(prog: ShellProgram) -> list[Backup]:
     return out
 
 
-def _users(prog: ShellProgram) -> list[User]:
+def _commands(prog: ShellProgram) -> list[tuple[Artifact, Any]]:
+    """Every command as it runs, once: wrapped commands the parser already saw are not repeated."""
+    seen: set[tuple[int, int, str]] = set()
     out = []
     for art, c in prog.effective_commands():
+        key = (id(art), c.line, c.name)
+        if key not in seen:
+            seen.add(key)
+            out.append((art, c))
+    return out
+
+
+def _users(prog: ShellProgram) -> list[User]:
+    out = []
+    for art, c in _commands(prog):
         if c.name not in ("useradd", "adduser", "groupadd", "addgroup"):
             continue
         names = [w for w in c.argv[1:] if not w.startswith("-")]

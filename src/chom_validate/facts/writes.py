@@ -66,8 +66,10 @@ def program_writes(prog: ShellProgram) -> list[FileWrite]:
         docs = {h.line: h for h in script.heredocs}
         umask = "022"
         cmds = script.commands
-        if id(art) in wrapped:
-            cmds = sorted([*cmds, *wrapped[id(art)]], key=lambda x: x.line)
+        if id(art) in wrapped:  # those the parser did not already see through a known wrapper name
+            seen = {(c.line, c.name) for c in cmds}
+            extra = [wc for wc in wrapped[id(art)] if (wc.line, wc.name) not in seen]
+            cmds = sorted([*cmds, *extra], key=lambda x: x.line)
         for c in cmds:
             if c.name == "umask" and len(c.argv) > 1 and re.fullmatch(r"0?[0-7]{3}", c.argv[1]):
                 umask = c.argv[1][-3:]
