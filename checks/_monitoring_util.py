@@ -352,7 +352,7 @@ def is_templated(art: Artifact) -> bool:
     Go templates (`{{ $labels.instance }}`, `{{ .CommonLabels }}`) are native to rule files and
     Alertmanager configs and do not count.
     """
-    if art.embedded:
+    if art.embedded or art.meta.get("rendered_from"):  # heredocs, rendered templates: known
         return art.templated
     return bool(_JINJA.search(art.text))
 

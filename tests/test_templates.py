@@ -237,3 +237,30 @@ def test_sample_values_are_neutral_and_secrets_stay_references() -> None:
     assert sample_value("db_password") == "${DB_PASSWORD}"
     assert sample_value("BIND_ADDR") == "192.0.2.10"
     assert sample_value("anything") == "sample"
+
+
+def test_generated_unit_without_a_line_points_at_the_line_that_writes_it(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "deploy.sh": "#!/bin/bash\nset -e\n\ncat > /etc/systemd/system/q.service <<'EOF'\n[Service]\n"
+            "ExecStart=/usr/bin/q\nEOF\n",
+        },
+    )
+    ctx, _ = _render(root)
+    (unit,) = ctx.artifacts("systemd_unit")
+    ev = unit.evidence()
+    assert (ev.path, ev.line) == ("deploy.sh", 4)
+    assert ev.excerpt == "cat > /etc/systemd/system/q.service <<'EOF'"
+    assert unit.evidence(2).line == 6  # a body line still maps into the script
+
+
+def test_a_verdict_resting_on_an_assumed_value_is_not_judged(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path, {"u/x.service.j2": "[Service]\nExecStart={{ binary }} --serve\nRestart=on-failure\n"}
+    )
+    rep = scan_tree(root, only=["SYS005"])
+    (f,) = findings(rep, "SYS005")
+    # `sample` is not an absolute path, but nobody chose it: no fail, and the message says why
+    assert f.status == Status.NOT_APPLICABLE
+    assert "not judged: rests on assumed value(s) binary=sample" in f.message

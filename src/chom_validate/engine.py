@@ -273,7 +273,22 @@ def run_check(spec: CheckSpec, ctx: ScanContext) -> tuple[list[Result], float]:
             ]
     except Exception as exc:  # a broken check must not stop the run
         results = [Result.error(f"check raised {type(exc).__name__}: {exc}")]
-    return results, (time.perf_counter() - t0) * 1000.0
+    return [_unjudged_if_assumed(r) for r in results], (time.perf_counter() - t0) * 1000.0
+
+
+_ASSUMED = "rests on assumed value"
+
+
+def _unjudged_if_assumed(r: Result) -> Result:
+    """A pass or fail whose evidence line holds a template value nobody sets (facts/templates.py
+    marks it in the note) is not a verdict: not applicable, saying which value it rests on."""
+    if r.status not in (Status.PASS, Status.FAIL):
+        return r
+    note = next((e.note for e in r.evidence if e.note and _ASSUMED in e.note), None)
+    if note is None:
+        return r
+    why = note[note.index(_ASSUMED) :].split(";", 1)[0]
+    return r.model_copy(update={"status": Status.NOT_APPLICABLE, "message": f"{r.message} (not judged: {why})"})
 
 
 def _guard(it: Iterator[Result] | None) -> Iterator[Result]:

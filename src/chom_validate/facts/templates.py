@@ -591,7 +591,7 @@ def _finish(r: Rendering) -> Rendering:
         mode=tpl.mode,
         host=tpl.host,
         remote_host=tpl.remote_host,
-        templated=bool(placeholders(r.text)),
+        templated=bool(placeholders(r.text)) or bool(r.assumed),
         meta={**tpl.meta, "rendered_from": tpl.path},
         rendering=r,
     )
