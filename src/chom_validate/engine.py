@@ -288,7 +288,9 @@ def _unjudged_if_assumed(r: Result) -> Result:
     if note is None:
         return r
     why = note[note.index(_ASSUMED) :].split(";", 1)[0]
-    return r.model_copy(update={"status": Status.NOT_APPLICABLE, "message": f"{r.message} (not judged: {why})"})
+    return r.model_copy(
+        update={"status": Status.NOT_APPLICABLE, "message": f"{r.message} (not judged: {why})"}
+    )
 
 
 def _guard(it: Iterator[Result] | None) -> Iterator[Result]:
@@ -378,14 +380,19 @@ def _open_target(
         "open_seconds": round(time.perf_counter() - t0, 3),
         **st.extra,
     }
-    ctx = ScanContext(target=target, config=cfg, index=index, options=RunOptions())
-    try:  # templates rendered as the deploying scripts render them (facts/templates.py)
+    return report, ScanContext(target=target, config=cfg, index=index, options=RunOptions()), target
+
+
+def render(ctx: ScanContext) -> None:
+    """Templates rendered as the deploying scripts render them (facts/templates.py), once per target."""
+    try:
         from .facts.templates import render_templates
 
         render_templates(ctx)
     except Exception as exc:  # a rendering bug must not cost the target: checks see the raw templates
-        index.problems.append(TargetProblem("(templates)", f"templates not rendered: {type(exc).__name__}: {exc}"))
-    return report, ctx, target
+        ctx.index.problems.append(
+            TargetProblem("(templates)", f"templates not rendered: {type(exc).__name__}: {exc}")
+        )
 
 
 def _close(target: Target) -> None:
@@ -429,8 +436,13 @@ def scan(
             ctx.fleet = fleet
             if progress:
                 progress(rep.name, f"running {len(specs)} checks")
-            if any(s.id == "TGT002" for s in specs) or _can_fork(options, ctx):
-                parse_all(ctx.index, float(options.extra.get("parse_budget", PARSE_BUDGET_SECONDS)))
+            budgeted = any(s.id == "TGT002" for s in specs) or _can_fork(options, ctx)
+            budget = float(options.extra.get("parse_budget", PARSE_BUDGET_SECONDS))
+            if budgeted:  # scripts parse under the budget before rendering reads them
+                parse_all(ctx.index, budget)
+            render(ctx)
+            if budgeted:  # and so do the rendered artifacts
+                parse_all(ctx.index, budget)
             outcomes = run_checks(specs, ctx, options)
             target_findings: list[Finding] = []
             for spec in specs:

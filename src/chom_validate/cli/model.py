@@ -17,7 +17,7 @@ from typing import Any
 
 import typer
 
-from ..engine import _open_target, plan
+from ..engine import PARSE_BUDGET_SECONDS, _open_target, parse_all, plan, render
 from ..facts.hosts import LIVE_COMMANDS, TIMERS, DeploymentModel, deployment_model
 from ..facts.templates import Rendering
 from .app import app, fail
@@ -148,6 +148,8 @@ def build_model(path: Path | None = None, args: ScanArgs | None = None) -> list[
                     {"source": ts.kind, "name": ts.name, "error": report.error, "roles": [], "templates": []}
                 )
                 continue
+            parse_all(ctx.index, PARSE_BUDGET_SECONDS)
+            render(ctx)
             d = model_dict(deployment_model(ctx))
             d["seconds"] = round(time.perf_counter() - t0, 3)
             out.append(d)
