@@ -18,6 +18,8 @@ from chom_validate.artifacts.firewall import (
     parse_nft_ruleset,
     parse_ufw_status,
 )
+from chom_validate.facts.hosts import SocketListener as HostListener
+from chom_validate.facts.hosts import parse_ss as facts_parse_ss
 from chom_validate.findings import Evidence, Result, sha256_hex
 
 SYSTEMCTL_SHOW = (
@@ -91,32 +93,9 @@ def parse_systemctl_show(text: str) -> dict[str, dict[str, str]]:
 # -- ss -ltnp --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Listener:
-    address: str
-    port: int
-    process: str
-    line: str
-
-    @property
-    def loopback(self) -> bool:
-        a = self.address.strip("[]")
-        return a.startswith("127.") or a in ("::1", "localhost")
-
-
-def parse_ss(text: str) -> list[Listener]:
-    out = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) < 5 or parts[0] != "LISTEN":
-            continue
-        addr, _, port = parts[3].rpartition(":")
-        if not port.isdigit():
-            continue
-        addr = re.sub(r"%\S+$", "", addr)
-        m = re.search(r'users:\(\("([^"]+)"', line)
-        out.append(Listener(addr, int(port), m.group(1) if m else "?", line))
-    return out
+# One Listener type for trees and hosts: facts/hosts.py (``raw`` holds the ss line).
+Listener = HostListener
+parse_ss = facts_parse_ss
 
 
 # -- firewalls -------------------------------------------------------------------------------------

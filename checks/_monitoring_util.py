@@ -17,6 +17,7 @@ from chom_validate.api import Context as ScanContext
 from chom_validate.api import HttpGet, HttpResponse
 from chom_validate.artifacts import Artifact, promql
 from chom_validate.artifacts.prometheus import PromConfig, RuleFile, ScrapeJob, resolve_rule_pattern
+from chom_validate.artifacts.templating import UNRENDERED
 from chom_validate.findings import Evidence, Result
 
 DEFAULT_SEVERITIES = ("critical", "warning", "info")
@@ -348,9 +349,7 @@ def grafana_expr(expr: str) -> str:
     return _GRAFANA_VAR.sub(lambda m: "var_" + (m.group(1) or m.group(2) or m.group(3)), expr)
 
 
-_JINJA = re.compile(
-    r"\{%|\{\{\s*(?!(?:end|else|break|continue)\s*\}\})[A-Za-z_][\w.]*\s*(?:\|[^}]*)?\}\}|\$\{[A-Za-z_]\w*\}"
-)
+_JINJA = UNRENDERED  # one definition of "unrendered placeholder": artifacts/templating.py
 
 
 def is_templated(art: Artifact) -> bool:
@@ -359,7 +358,7 @@ def is_templated(art: Artifact) -> bool:
     Go templates (`{{ $labels.instance }}`, `{{ .CommonLabels }}`) are native to rule files and
     Alertmanager configs and do not count.
     """
-    if art.embedded:
+    if art.embedded or art.meta.get("rendered_from"):  # heredocs, rendered templates: known
         return art.templated
     return bool(_JINJA.search(art.text))
 

@@ -270,7 +270,7 @@ def live_port_exposure(ctx: ScanContext) -> Iterator[Result]:
         yield Result.fail(
             f"port {lst.port} ({lst.process}) listens on {lst.address or '*'} and {fw_name} leaves it "
             "open to the world",
-            cmd_evidence(ctx, ss, lst.line),
+            cmd_evidence(ctx, ss, lst.raw),
             fw_ev,
             subject=f"{ctx.name}:{lst.port}",
         )
@@ -720,14 +720,14 @@ def live_scrape_target_listening(ctx: ScanContext) -> Iterator[Result]:
                 yield Result.fail(
                     f"job {t.job}: port {t.port} listens only on loopback on {ctx.name}; {t.scraper} cannot reach it",
                     t.evidence(note=f"scraped by {t.scraper}"),
-                    cmd_evidence(ctx, ss, on_port[0].line),
+                    cmd_evidence(ctx, ss, on_port[0].raw),
                     subject=f"{ctx.name}:{t.port}",
                 )
             else:
                 yield Result.passed(
                     f"job {t.job}: port {t.port} is listening on {ctx.name} ({on_port[0].process})",
                     t.evidence(),
-                    cmd_evidence(ctx, ss, on_port[0].line),
+                    cmd_evidence(ctx, ss, on_port[0].raw),
                     subject=f"{ctx.name}:{t.port}",
                 )
     if not seen:
@@ -792,7 +792,7 @@ def live_sshd_port_allowed(ctx: ScanContext) -> Iterator[Result]:
         )
         return
     for port in ports:
-        line = next(lst.line for lst in parse_ss(ss.stdout) if lst.process == "sshd" and lst.port == port)
+        line = next(lst.raw for lst in parse_ss(ss.stdout) if lst.process == "sshd" and lst.port == port)
         allow = [r for r in lf.fw.incoming if r.allows and r.matches_port(port)]
         first_match = next((r for r in lf.fw.incoming if r.matches_port(port) and r.from_anywhere), None)
         if allow and (first_match is None or first_match.allows or not first_match.from_anywhere):

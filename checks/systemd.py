@@ -13,6 +13,7 @@ from chom_validate.api import looks_like_placeholder
 from chom_validate.artifacts.journald import JournaldConf, JournalSetting, merge_journald, parse_timespan
 from chom_validate.artifacts.systemd import Directive, merged_units
 from chom_validate.artifacts.systemd_security import assess
+from chom_validate.artifacts.templating import TEMPLATED_VALUE
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
@@ -23,7 +24,7 @@ _NETWORK_HINT = re.compile(
 )
 
 
-_TEMPLATED = re.compile(r"\{\{|\{%|\$\{?[A-Za-z_]")
+_TEMPLATED = TEMPLATED_VALUE  # one definition: artifacts/templating.py
 
 
 def all_services(ctx: ScanContext):  # type: ignore[no-untyped-def]

@@ -3,11 +3,8 @@ on, and `chom-validate model` on the audited corpus trees."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
-
-import pytest
 
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import _parse_lines, parse_shell_text
@@ -116,51 +113,3 @@ def test_large_script_analyses_fast() -> None:
     p.wrapped_commands()
     assert len(text.splitlines()) > 3000
     assert time.perf_counter() - t0 < 2.0  # well under a second on an idle machine; margin for CI load
-
-
-def _model(cli_tree: str) -> dict:  # type: ignore[type-arg]
-    from chom_validate.cli.model import build_model
-
-    tree = CORPUS / cli_tree / "tree"
-    if not tree.is_dir():
-        pytest.skip(f"corpus tree {cli_tree} not available (../shared/corpus)")
-    return build_model(tree)
-
-
-def test_model_wireguard_generated_units_and_modes() -> None:
-    m = _model("Nyr+wireguard-install")
-    (p,) = [x for x in m["programs"] if x["script"] == "wireguard-install.sh"]
-    assert "vpn" in p["roles"]
-    assert any(u["unit"] == "wg-iptables.service" for u in p["units"])
-    wg0 = [w for w in p["writes"] if w["path"] == "/etc/wireguard/wg0.conf" and w["op"].startswith("heredoc")]
-    assert wg0 and all(w["mode"] == "600" for w in wg0)
-    assert any("&>/dev/null" in s["cron"] for s in p["schedules"])
-    assert any(f["command"].startswith("firewall-cmd") for f in p["firewall"])
-    assert any(li["in"] == "/etc/wireguard/wg0.conf" and "ListenPort" in li["setting"] for li in p["listeners"])
-
-
-def test_model_openvpn_generated_iptables_unit_and_scripts() -> None:
-    m = _model("angristan+openvpn-install")
-    (p,) = [x for x in m["programs"] if x["script"] == "openvpn-install.sh"]
-    assert any(u["unit"] == "iptables-openvpn.service" for u in p["units"])
-    paths = {w["path"] for w in p["writes"]}
-    assert {"/etc/iptables/add-openvpn-rules.sh", "/etc/iptables/rm-openvpn-rules.sh"} <= paths
-    assert any(f.get("in") == "/etc/iptables/add-openvpn-rules.sh" for f in p["firewall"])
-
-
-def test_model_settler_writes() -> None:
-    m = _model("laravel+settler")
-    (p,) = [x for x in m["programs"] if x["script"] == "scripts/amd64.sh"]
-    paths = {w["path"] for w in p["writes"]}
-    assert "/etc/systemd/system/mailpit.service" in paths
-    assert any(w["path"] == "/home/vagrant/.my.cnf" for w in p["writes"])
-    assert "web/app" in p["roles"] and "database" in p["roles"]
-
-
-def test_model_cli_json(cli) -> None:  # type: ignore[no-untyped-def]
-    tree = CORPUS / "Nyr+wireguard-install" / "tree"
-    if not tree.is_dir():
-        pytest.skip("corpus not available (../shared/corpus)")
-    r = cli("model", "--path", str(tree), "--format", "json")
-    assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["programs"]

@@ -336,7 +336,24 @@ def run_check(spec: CheckSpec, ctx: ScanContext) -> tuple[list[Result], float]:
             ]
     except Exception as exc:  # a broken check must not stop the run
         results = [Result.error(f"check raised {type(exc).__name__}: {exc}")]
-    return results, (time.perf_counter() - t0) * 1000.0
+    return [_unjudged_if_assumed(r) for r in results], (time.perf_counter() - t0) * 1000.0
+
+
+_ASSUMED = "rests on assumed value"
+
+
+def _unjudged_if_assumed(r: Result) -> Result:
+    """A pass or fail whose evidence line holds a template value nobody sets (facts/templates.py
+    marks it in the note) is not a verdict: not applicable, saying which value it rests on."""
+    if r.status not in (Status.PASS, Status.FAIL):
+        return r
+    note = next((e.note for e in r.evidence if e.note and _ASSUMED in e.note), None)
+    if note is None:
+        return r
+    why = note[note.index(_ASSUMED) :].split(";", 1)[0]
+    return r.model_copy(
+        update={"status": Status.NOT_APPLICABLE, "message": f"{r.message} (not judged: {why})"}
+    )
 
 
 def _guard(it: Iterator[Result] | None) -> Iterator[Result]:
@@ -446,6 +463,18 @@ def _open_target(
     return report, ScanContext(target=target, config=cfg, index=index, options=RunOptions()), target
 
 
+def render(ctx: ScanContext) -> None:
+    """Templates rendered as the deploying scripts render them (facts/templates.py), once per target."""
+    try:
+        from .facts.templates import render_templates
+
+        render_templates(ctx)
+    except Exception as exc:  # a rendering bug must not cost the target: checks see the raw templates
+        ctx.index.problems.append(
+            TargetProblem("(templates)", f"templates not rendered: {type(exc).__name__}: {exc}")
+        )
+
+
 def _close(target: Target) -> None:
     with contextlib.suppress(Exception):  # closing must never mask the result
         target.close()
@@ -490,8 +519,13 @@ def scan(
             _run_http_probes(specs, ctx, http_done)
             if progress:
                 progress(rep.name, f"running {len(specs)} checks")
-            if any(s.id == "TGT002" for s in specs) or _can_fork(options, ctx):
-                parse_all(ctx.index, float(options.extra.get("parse_budget", PARSE_BUDGET_SECONDS)))
+            budgeted = any(s.id == "TGT002" for s in specs) or _can_fork(options, ctx)
+            budget = float(options.extra.get("parse_budget", PARSE_BUDGET_SECONDS))
+            if budgeted:  # scripts parse under the budget before rendering reads them
+                parse_all(ctx.index, budget)
+            render(ctx)
+            if budgeted:  # and so do the rendered artifacts
+                parse_all(ctx.index, budget)
             outcomes = run_checks(specs, ctx, options)
             target_findings: list[Finding] = []
             for spec in specs:

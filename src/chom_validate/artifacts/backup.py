@@ -18,6 +18,7 @@ from .base import Artifact, ArtifactParseError
 from .cron import CronFile, cron_lines_in_script, parse_cron_text, schedule_interval, timer_schedules
 from .shell import Command, ShellScript
 from .systemd import Unit
+from .templating import untemplated
 from .yamlfile import LineDict, load_yaml
 
 if TYPE_CHECKING:
@@ -285,7 +286,6 @@ def analyse_script(art: Artifact, script: ShellScript) -> BackupScript:
     return b
 
 
-_TEMPLATE_SUFFIX = re.compile(r"(\.[A-Za-z]+)\.(j2|jinja2?|tmpl|tpl)$")
 _ANSIBLE_CRON_MODULES = ("cron", "ansible.builtin.cron", "ansible.legacy.cron")
 _CRON_FIELDS = ("minute", "hour", "day", "month", "weekday")
 
@@ -329,7 +329,7 @@ def _ansible_cron(ctx: Context) -> list[Schedule]:
 def _aliases(scripts: list[BackupScript], shells: list[tuple[Artifact, ShellScript]]) -> None:
     by_name = {b.name: b for b in scripts}
     for b in scripts:  # a template (`backup.sh.j2`) is scheduled under the name it renders to
-        plain = _TEMPLATE_SUFFIX.sub(r"\1", b.name)
+        plain = untemplated(b.name)
         if plain != b.name:
             b.aliases.add(plain)
     for _, sh in shells:

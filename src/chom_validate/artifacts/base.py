@@ -128,14 +128,25 @@ class Artifact:
         note: str | None = None,
         end_line: int | None = None,
     ) -> Evidence:
-        """Evidence pointing at artifact-local ``line`` (mapped into the holding file)."""
+        """Evidence pointing at artifact-local ``line`` (mapped into the holding file).
+
+        Without a line, a generated artifact (a heredoc in a script) points at the line that
+        writes it (`cat > /etc/x.service <<EOF`): that is where the fact lives and a fix goes.
+        """
         if excerpt is None and line is not None:
             excerpt = self.line_text(line).strip()
         if excerpt is not None:
             excerpt = bounded_excerpt(excerpt)
+        if line is None and self.parent is not None and self.line_offset >= 1:
+            h = self.meta.get("heredoc")
+            at: int | None = getattr(h, "line", None) or self.line_offset
+            if excerpt is None and at is not None:
+                excerpt = bounded_excerpt(self.parent.line_text(at).strip()) or None
+        else:
+            at = (line + self.line_offset) if line is not None else None
         return Evidence(
             path=self.path,
-            line=(line + self.line_offset) if line is not None else None,
+            line=at,
             end_line=(end_line + self.line_offset) if end_line is not None else None,
             host=self.remote_host,
             excerpt=excerpt or None,

@@ -22,6 +22,7 @@ from .base import Artifact, ArtifactParseError
 from .scope import Scope
 from .shell import detect_shell, find_heredocs
 from .systemd import UNIT_SUFFIXES, looks_like_unit
+from .templating import TEMPLATE_MARKERS, untemplated
 from .yamlfile import load_yaml_fast
 
 BINARY_EXTS = {
@@ -91,7 +92,7 @@ TEXT_EXTS = {
     ".tpl",
     "",
 }
-_TEMPLATE_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+_TEMPLATE_RE = TEMPLATE_MARKERS
 
 
 @dataclass
@@ -124,13 +125,9 @@ def _ext(path: str) -> str:
     return posixpath.splitext(path)[1].lower()
 
 
-_TEMPLATE_EXTS = (".j2", ".jinja", ".jinja2", ".tmpl", ".tpl")
-
-
 def _untemplated(path: str) -> str:
     """``x.service.j2`` -> ``x.service``: a template is detected as the file it renders to."""
-    root, ext = posixpath.splitext(path)
-    return root if ext.lower() in _TEMPLATE_EXTS and posixpath.splitext(root)[1] else path
+    return untemplated(path)
 
 
 # -- built-in detectors ------------------------------------------------------------------------------
@@ -244,7 +241,7 @@ def make_candidate(path: str, text: str) -> Candidate:
     c = Candidate(path=path, text=text)
     ext = _ext(path)
     if ext in (".yml", ".yaml") or (
-        ext in (".j2", ".tmpl", ".tpl") and _ext(path[: -len(ext)]) in (".yml", ".yaml")
+        _ext(untemplated(path)) in (".yml", ".yaml")
     ):
         c.is_yaml = True
         try:

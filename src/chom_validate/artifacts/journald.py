@@ -14,16 +14,15 @@ from dataclasses import dataclass, field
 
 from .base import Artifact, parser
 from .discover import Candidate, detector
+from .templating import untemplated
 
 _SECTION = re.compile(r"^\s*\[(?P<name>[^\]]+)\]\s*$")
 _KEY = re.compile(r"^\s*(?P<key>[A-Za-z][A-Za-z0-9]*)\s*=\s*(?P<value>.*?)\s*$")
 _JOURNAL = re.compile(r"^[ \t]*\[Journal\][ \t\r]*$", re.M)  # no \s: linear under re.M
-_TEMPLATE_EXTS = (".j2", ".jinja", ".jinja2", ".tmpl", ".tpl")
 
 
 def _rendered_path(path: str) -> str:
-    root, ext = posixpath.splitext(path)
-    return root if ext.lower() in _TEMPLATE_EXTS else path
+    return untemplated(path)
 
 
 def is_journald_path(path: str) -> bool:

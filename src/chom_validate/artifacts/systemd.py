@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .base import Artifact, ArtifactParseError, parser
+from .templating import untemplated
 
 UNIT_SUFFIXES = (
     ".service",
@@ -210,13 +211,10 @@ def dropin_unit_name(path: str) -> str | None:
     return parent[: -len(".d")] if parent.endswith(".d") else None
 
 
-_TEMPLATE_SUFFIX = re.compile(r"(\.[A-Za-z]+)\.(j2|jinja2?|tmpl|tpl)$")
-
-
 @parser("systemd_unit")
 def parse_unit(artifact: Artifact) -> Unit:
     # a Jinja/Go template (`x.service.j2`) is the unit it renders to (`x.service`)
-    return parse_unit_text(artifact.text, _TEMPLATE_SUFFIX.sub(r"\1", artifact.name))
+    return parse_unit_text(artifact.text, untemplated(artifact.name))
 
 
 @parser("systemd_dropin")

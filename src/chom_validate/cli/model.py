@@ -1,165 +1,196 @@
-"""`chom-validate model`: what the deployment does, read from its scripts, before any finding."""
+"""`chom-validate model`: what the deployment does, per host or role, before any finding.
+
+Reads a repository (``--path``), a host over SSH (``--host``) or a snapshot (``--snapshot``) and
+prints the deployment model of ``facts/hosts.py``: per role the services and units (generated ones
+with the heredoc or template line), listeners, users, files with modes, one firewall rule set per
+script, schedules, backups, secret-bearing files, and the templates rendered with the values they
+rest on. Every fact carries ``script:line`` (or ``host: command``).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import re
+import time
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from ..artifacts.discover import discover
-from ..config import load_config
-from ..engine import RunOptions, ScanContext
-from ..facts.shell_program import ShellProgram, shell_programs
-from ..facts.writes import program_writes
-from ..targets.local import LocalTree
+from ..engine import PARSE_BUDGET_SECONDS, _open_target, parse_all, plan, render
+from ..facts.hosts import LIVE_COMMANDS, TIMERS, DeploymentModel, deployment_model
+from ..facts.templates import Rendering
 from .app import app, fail
-
-# What an installed package or unit says about the role of the host that runs the script.
-_ROLE_HINTS: tuple[tuple[str, str], ...] = (
-    (r"prometheus|alertmanager|grafana|loki|node[-_]exporter", "observability"),
-    (r"nginx|apache2|httpd|php\d*(\.\d+)?-fpm|php-fpm", "web/app"),
-    (r"mysql|mariadb|postgresql|redis", "database"),
-    (r"wireguard|wg-quick|openvpn|strongswan", "vpn"),
-    (r"restic|borg|duplicity|backup", "backup"),
-    (r"docker|containerd|rke2|k3s|kubelet", "container-host"),
-    (r"postfix|dovecot|mailpit", "mail"),
+from .common import (
+    ScanArgs,
+    build_registry,
+    build_targets,
+    config_option,
+    default_config_path,
+    host_option,
+    known_hosts_option,
+    load_cfg,
+    path_option,
+    snapshot_option,
+    ssh_config_option,
 )
-_FIREWALL = ("iptables", "ip6tables", "nft", "firewall-cmd", "ufw")
-# listen settings in generated configs: WireGuard, OpenVPN, nginx, MySQL, PostgreSQL, Redis, sshd
-_LISTEN = re.compile(
-    r"^\s*(ListenPort|listen|Listen|port|bind-address|bind|listen_addresses|ListenAddress)\s*[=:\s]\s*\S+"
-)
-_CRON_LINE = re.compile(r"^\s*(@\w+|[\d*$(][^ ]*\s+\S+\s+\S+\s+\S+\s+\S+)\s+\S")
+
+_HIDDEN = {"artifact", "template", "raw"}
 
 
-def _packages(prog: ShellProgram) -> list[str]:
-    out = []
-    for _, c in prog.effective_commands():
-        if c.name in ("apt-get", "apt", "dnf", "yum", "zypper", "apk", "pacman") and any(
-            w in ("install", "add", "-S", "-Syu") for w in c.argv[1:3]
-        ):
-            out += [w for w in c.argv[2:] if not w.startswith(("-", "$")) and w != "install"]
-    return sorted(set(out))
-
-
-def _program_model(prog: ShellProgram) -> dict[str, Any]:
-    writes = program_writes(prog)
-    pkgs = _packages(prog)
-    units: list[dict[str, Any]] = []
-    services: set[str] = set()
-    firewall: list[dict[str, Any]] = []
-    schedules: list[dict[str, Any]] = []
-    for art, c in prog.effective_commands():
-        if (
-            c.name == "systemctl"
-            and len(c.argv) > 2
-            and c.argv[1] in ("enable", "start", "restart", "reload")
-        ):
-            services.update(w for w in c.argv[2:] if not w.startswith("-"))
-        if c.name in _FIREWALL and c.words[:1] != ["command"]:
-            firewall.append({"at": f"{art.path}:{c.line + art.line_offset}", "command": c.text[:200]})
-        if c.name in ("echo", "printf") and ("crontab" in c.logical or "/etc/cron" in c.logical):
-            text = " ".join(c.argv[1:])
-            if _CRON_LINE.match(text):
-                schedules.append({"at": f"{art.path}:{c.line + art.line_offset}", "cron": text})
-    generated = []
-    for w in writes:
-        entry: dict[str, Any] = {
-            "path": w.path,
-            "op": w.op,
-            "at": w.where,
-            "mode": w.mode,
-            "mode_assumed": w.mode_assumed,
+def _plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.name not in _HIDDEN
         }
-        if w.mode_line is not None:
-            entry["mode_at"] = f"{w.artifact.path}:{w.mode_line + w.artifact.line_offset}"
-        if w.owner:
-            entry["owner"] = w.owner
-        generated.append(entry)
-        if re.search(r"\.(service|timer|socket)$", w.path):
-            units.append({"unit": w.path.rsplit("/", 1)[-1], "path": w.path, "at": w.where})
-            services.add(w.path.rsplit("/", 1)[-1])
-        if "/etc/cron" in w.path and w.content:
-            for ln in w.content.splitlines():
-                if _CRON_LINE.match(ln):
-                    schedules.append({"at": w.where, "cron": ln.strip(), "file": w.path})
-        if (w.content and w.path.endswith(".sh")) or (w.content or "").startswith("#!"):
-            for ln in (w.content or "").splitlines():
-                if ln.split(" ", 1)[0] in _FIREWALL:
-                    firewall.append({"at": w.where, "command": ln.strip()[:200], "in": w.path})
-    listeners = []
-    for w in writes:
-        for i, ln in enumerate((w.content or "").splitlines()):
-            m = _LISTEN.match(ln)
-            if m:
-                listeners.append({"in": w.path, "setting": ln.strip()[:120], "at": w.where, "body_line": i + 1})
-    hay = " ".join(pkgs + sorted(services))
-    roles = sorted({role for rx, role in _ROLE_HINTS if re.search(rx, hay)})
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _rendering(r: Rendering) -> dict[str, Any]:
     return {
-        "script": prog.entry.label if prog.entry.embedded else prog.entry.path,
-        "interpreter": prog.interpreter,
-        "sources": [a.path for a, _ in prog.units[1:]],
-        "roles": roles,
-        "packages": pkgs,
-        "services": sorted(services),
-        "units": units,
-        "writes": generated,
-        "listeners": listeners,
-        "firewall": firewall,
-        "schedules": schedules,
-        "functions": len(prog.functions),
+        "template": r.template.path,
+        "how": r.how,
+        "at": r.site,
+        "install_path": r.install_path,
+        "kind": r.kind,
+        "unknown": r.unknown,
+        "values": [_plain(v) for v in r.values],
+        "assumed_lines": sorted(r.assumed_lines),
     }
 
 
-def build_model(path: Path) -> dict[str, Any]:
-    """The deployment model of a repository tree (no checks run)."""
-    target = LocalTree(path)
-    target.prepare([], [])
-    cfg = load_config(None)
-    index = discover(target, include=cfg.include, exclude=cfg.exclude, host_globs=cfg.host_globs())
-    ctx = ScanContext(target=target, config=cfg, index=index, options=RunOptions())
-    programs = [p for p in shell_programs(ctx) if not p.entry.embedded]
-    return {"path": str(path), "programs": [_program_model(p) for p in programs]}
+def model_dict(m: DeploymentModel) -> dict[str, Any]:
+    return {
+        "source": m.source,
+        "name": m.name,
+        "roles": [_plain(r) for r in m.roles],
+        "templates": [_rendering(r) for r in m.renderings],
+        "notes": m.notes,
+    }
 
 
-def _text(model: dict[str, Any]) -> str:
-    out = [f"Deployment model of {model['path']}"]
-    for p in model["programs"]:
+def _text(d: dict[str, Any]) -> str:
+    out = [f"Deployment model of {d['name']} ({d['source']})"]
+    for r in d["roles"]:
         out.append("")
-        roles = ", ".join(p["roles"]) or "unknown role"
-        out.append(f"{p['script']} ({p['interpreter']}; {roles})")
-        if p["sources"]:
-            out.append(f"  sources: {', '.join(p['sources'])}")
-        if p["packages"]:
-            out.append(f"  packages: {' '.join(p['packages'])}")
-        if p["services"]:
-            out.append(f"  services: {' '.join(p['services'])}")
-        for u in p["units"]:
-            out.append(f"  unit {u['unit']} generated at {u['at']}")
-        for w in p["writes"]:
-            mode = f"{w['mode']}{' (umask default)' if w['mode_assumed'] else ''}"
-            out.append(f"  writes {w['path']} ({w['op']}, mode {mode}) at {w['at']}")
-        for li in p["listeners"]:
-            out.append(f"  listens {li['setting']} in {li['in']} ({li['at']})")
-        for f in p["firewall"]:
-            out.append(f"  firewall {f['command'][:100]} at {f['at']}")
-        for s in p["schedules"]:
-            out.append(f"  schedule {s['cron'][:100]} at {s['at']}")
+        hosts = f" on {', '.join(r['hosts'])}" if r["hosts"] else ""
+        out.append(f"role {r['name']}{hosts}")
+        if r["scripts"]:
+            out.append(f"  scripts: {', '.join(r['scripts'])}")
+        if r["packages"]:
+            out.append(f"  packages: {' '.join(r['packages'])}")
+        for s in r["services"]:
+            extra = f" [{s['state']}]" if s.get("state") else ""
+            path = f" -> {s['unit_path']}" if s.get("unit_path") else ""
+            out.append(f"  service {s['name']} ({s['generated']}){path}{extra} at {s['at']}")
+        for li in r["listeners"]:
+            addr = li["address"] or "*"
+            port = li["port"] if li["port"] is not None else f"? ({li['setting']})"
+            out.append(f"  listens {addr}:{port} ({li['what']}) at {li['at']}")
+        for u in r["users"]:
+            out.append(f"  user {u['name']}{' (system)' if u['system'] else ''} at {u['at']}")
+        for f in r["files"]:
+            mode = f"{f['mode']}{' (umask default)' if f['mode_assumed'] else ''}"
+            out.append(f"  writes {f['path']} ({f['op']}, mode {mode}) at {f['at']}")
+        for src, rules in r["firewall"].items():
+            out.append(f"  firewall rule set of {src}: {len(rules)} rule(s)")
+            for fr in rules:
+                out.append(f"    {fr['tool']}: {fr['rule'][:100]} at {fr['at']}")
+        for s in r["schedules"]:
+            out.append(f"  schedule ({s['kind']}) {s['spec']} {s['command'][:80]} at {s['at']}")
+        for b in r["backups"]:
+            verb = "restore reads" if b["restore"] else "archives"
+            pat = f" (name pattern {b['name_pattern']})" if b.get("name_pattern") else ""
+            out.append(f"  backup {b['tool']} {verb} {b['where'] or '?'}{pat} at {b['at']}")
+        for s in r["secrets"]:
+            out.append(f"  secret-bearing {s['path']} mode {s['mode'] or '?'} at {s['at']}")
+    if d["templates"]:
+        out.append("")
+        out.append("templates")
+        for t in d["templates"]:
+            if t["unknown"]:
+                out.append(f"  {t['template']}: unknown ({t['unknown']})")
+                continue
+            vals = ", ".join(
+                f"{v['name']}={v['value']}{' (assumed)' if v['assumed'] else ''}" for v in t["values"][:6]
+            )
+            by = f" by {t['at']}" if t["at"] else ""
+            dest = f" -> {t['install_path']}" if t["install_path"] else ""
+            out.append(f"  {t['template']}{dest} ({t['kind']}, {t['how']}{by}): {vals}")
+    for n in d["notes"]:
+        out.append(f"note: {n}")
     return "\n".join(out)
+
+
+def build_model(path: Path | None = None, args: ScanArgs | None = None) -> list[dict[str, Any]]:
+    """The deployment model of each target (no checks run)."""
+    args = args or ScanArgs(path=path)
+    cfg = load_cfg(default_config_path(args))
+    specs = build_targets(args, cfg)
+    paths: list[str] = []
+    commands: list[list[str]] = []
+    if any(s.kind != "local" for s in specs):  # collect what the checks read, plus the model's commands
+        paths, commands = plan(build_registry([]).select("certified", None, None))
+        for h in cfg.hosts.values():
+            paths.extend(h.collect)
+        commands += [list(c) for c in (*LIVE_COMMANDS, TIMERS) if list(c) not in commands]
+    out: list[dict[str, Any]] = []
+    for ts in specs:
+        t0 = time.perf_counter()
+        report, ctx, target = _open_target(ts, cfg, paths, commands, None)
+        try:
+            if ctx is None:
+                out.append(
+                    {"source": ts.kind, "name": ts.name, "error": report.error, "roles": [], "templates": []}
+                )
+                continue
+            parse_all(ctx.index, PARSE_BUDGET_SECONDS)
+            render(ctx)
+            d = model_dict(deployment_model(ctx))
+            d["seconds"] = round(time.perf_counter() - t0, 3)
+            out.append(d)
+        finally:
+            if target is not None:
+                target.close()
+    return out
 
 
 @app.command("model")
 def model(
-    path: Path = typer.Option(..., "--path", help="Repository tree to read."),
+    path: Path | None = path_option(),
+    hosts: list[str] = host_option(),
+    snapshot: Path | None = snapshot_option(),
+    config: Path | None = config_option(),
+    known_hosts: Path | None = known_hosts_option(),
+    ssh_config: Path | None = ssh_config_option(),
     fmt: str = typer.Option("text", "--format", help="text or json."),
 ) -> None:
-    """Show what the deployment does: per script, its role, units, writes with modes, firewall and schedules."""
-    if not path.is_dir():
-        fail(f"--path {path} is not a directory")
+    """Show what the deployment does: per role its services and units, listeners, users, files with
+    modes, firewall rule sets, schedules, backups, secret files and rendered templates, each with
+    `script:line` (or host + command)."""
     if fmt not in ("text", "json"):
         fail("--format must be text or json")
-    data = build_model(path)
-    typer.echo(json.dumps(data, indent=2) if fmt == "json" else _text(data))
+    if path is not None and not path.is_dir():
+        fail(f"--path {path} is not a directory")
+    args = ScanArgs(
+        path=path,
+        hosts=list(hosts),
+        snapshot=snapshot,
+        config=config,
+        known_hosts=known_hosts,
+        ssh_config=ssh_config,
+    )
+    data = build_model(args=args)
+    for d in data:
+        if d.get("error"):
+            typer.echo(f"error: {d['name']}: {d['error']}", err=True)
+    if fmt == "json":
+        typer.echo(json.dumps(data[0] if len(data) == 1 else data, indent=2))
+    else:
+        typer.echo("\n\n".join(_text(d) for d in data if not d.get("error")))
+    if any(d.get("error") for d in data):
+        raise typer.Exit(2)

@@ -62,10 +62,19 @@ def _content(c: Command) -> str | None:
 def program_writes(prog: ShellProgram) -> list[FileWrite]:
     out: list[FileWrite] = []
     captured: dict[str, str] = {}  # variables holding a heredoc body (`read -d '' V <<EOF`, `V=$(cat <<EOF)`)
+    wrapped: dict[int, list[Command]] = {}  # commands run through wrappers (`run_cmd "x" cp a b`)
+    for wa, wc in prog.wrapped_commands():
+        if wc.name in ("cp", "install", "tee", "sed") or wc.redirects:
+            wrapped.setdefault(id(wa), []).append(wc)
     for art, script in prog.units:
         docs = {h.line: h for h in script.heredocs}
         umask = "022"
-        for c in script.commands:
+        cmds = script.commands
+        if id(art) in wrapped:  # those the parser did not already see through a known wrapper name
+            seen = {(c.line, c.name) for c in cmds}
+            extra = [wc for wc in wrapped[id(art)] if (wc.line, wc.name) not in seen]
+            cmds = sorted([*cmds, *extra], key=lambda x: x.line)
+        for c in cmds:
             if c.name == "umask" and len(c.argv) > 1 and re.fullmatch(r"0?[0-7]{3}", c.argv[1]):
                 umask = c.argv[1][-3:]
             h = docs.get(c.line)

@@ -1,0 +1,124 @@
+"""Makefiles (variables and recipe lines: `make install` is a deploying script too) and the
+``template`` kind: template files no other detector recognises, kept so they can be rendered."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+from .base import Artifact, parser
+from .discover import Candidate, detector
+from .templating import Placeholder, has_template_ext, jinja_control, placeholders
+
+# -- template files no other detector recognises ---------------------------------------------------
+
+
+@detector("template", order=95)
+def _detect_template(c: Candidate) -> str | None:
+    if not has_template_ext(c.path):
+        return None
+    base = posixpath.basename(c.path)
+    if base in ("Makefile.in", "configure.in", "config.h.in") or base.endswith((".am.in", ".m4.in")):
+        return None  # autotools build inputs: no deployment config in them
+    if placeholders(c.text) or jinja_control(c.text) or "${" in c.text:
+        return "template"
+    return None
+
+
+@parser("template")
+def _parse_template(art: Artifact) -> list[Placeholder]:
+    return placeholders(art.text, shell=True)
+
+
+# -- Makefiles ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class MakeVar:
+    name: str
+    value: str
+    op: str  # '=', ':=', '?=', '+=', '::='
+    line: int
+
+
+@dataclass
+class RecipeLine:
+    line: int
+    text: str  # the shell command, make's `@`/`-` prefixes removed
+    rule: str  # the rule's target pattern
+
+
+@dataclass
+class Makefile:
+    variables: dict[str, MakeVar] = field(default_factory=dict)
+    recipes: list[RecipeLine] = field(default_factory=list)
+
+    def expand(self, text: str, depth: int = 0, *, undefined_empty: bool = False) -> str | None:
+        """``text`` with ``$(X)``/``${X}`` expanded from the Makefile's own variables; None when a
+        reference stays unknown (automatic variables such as ``$@`` are kept as written). With
+        ``undefined_empty`` an undefined variable is empty, as make expands it when the environment
+        does not set it."""
+        unknown = False
+
+        def sub(m: re.Match[str]) -> str:
+            nonlocal unknown
+            v = self.variables.get(m.group(1))
+            if v is None and undefined_empty and depth <= 8:
+                return ""
+            if v is None or depth > 8:
+                unknown = True
+                return m.group(0)
+            got = self.expand(v.value, depth + 1, undefined_empty=undefined_empty)
+            if got is None:
+                unknown = True
+                return m.group(0)
+            return got
+
+        out = re.sub(r"\$[({]([A-Za-z_][\w-]*)[)}]", sub, text)
+        return None if unknown else out
+
+
+_MAKE_VAR = re.compile(r"^(?:export\s+|override\s+)?([A-Za-z_][\w-]*)\s*(::=|:=|\?=|\+=|=)\s*(.*)$")
+_MAKE_RULE = re.compile(r"^([^\t#=][^=]*?)\s*::?(?!=)(.*)$")
+
+
+@detector("makefile", order=5)
+def _detect_makefile(c: Candidate) -> str | None:
+    base = posixpath.basename(c.path)
+    return "makefile" if base in ("Makefile", "GNUmakefile", "makefile") or base.endswith(".mk") else None
+
+
+@parser("makefile")
+def parse_makefile(art: Artifact) -> Makefile:
+    mk = Makefile()
+    rule = ""
+    lines = art.lines
+    i = 0
+    while i < len(lines):
+        ln = lines[i]
+        start = i
+        while ln.endswith("\\") and i + 1 < len(lines):  # continuation lines form one logical line
+            i += 1
+            ln = ln[:-1] + " " + lines[i].strip()
+        i += 1
+        if ln.startswith("\t"):
+            if rule:
+                mk.recipes.append(RecipeLine(start + 1, ln.strip().lstrip("@-+ "), rule))
+            continue
+        s = ln.strip()
+        if not s or s.startswith("#"):
+            continue
+        m = _MAKE_VAR.match(s)
+        if m:
+            name, op, value = m.groups()
+            if op == "?=" and name in mk.variables:
+                continue
+            if op == "+=" and name in mk.variables:
+                prev = mk.variables[name]
+                value = f"{prev.value} {value}".strip()
+            mk.variables[name] = MakeVar(name, value.split(" #", 1)[0].strip(), op, start + 1)
+            continue
+        r = _MAKE_RULE.match(s)
+        rule = r.group(1).strip() if r else ""
+    return mk
