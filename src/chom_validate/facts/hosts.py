@@ -34,7 +34,7 @@ from .templates import Rendering, render_templates
 from .writes import FileWrite, program_writes
 
 if TYPE_CHECKING:
-    from ..engine import ScanContext
+    from ..api import Context as ScanContext
 
 # What an installed package, unit or written path says about the role of the host that runs it
 # (first match is the role's name; a script matching several has them all).
