@@ -88,6 +88,9 @@ def alert_has_runbook(ctx: ScanContext) -> Iterator[Result]:
         escalation and verification, and set `annotations.runbook_url` to it.
     References
         https://sre.google/sre-book/being-on-call/
+    Severity
+        Medium for a broken runbook link (the person paged believes the runbook exists); a paging
+        alert with no runbook at all is reported at low, a documentation policy choice.
     """
     files = _rule_files(ctx)
     alerts = [(a, r) for a, rf in files for r in rf.alerts]
@@ -193,6 +196,9 @@ def runbook_structure(ctx: ScanContext) -> Iterator[Result]:
         Use one template: Symptoms, Diagnosis, Resolution, Escalation, Verification.
     References
         https://response.pagerduty.com/
+    Severity
+        Medium: an incomplete runbook makes incidents last longer or close too early; the service is
+        not harmed by it.
     """
     books = runbooks(ctx)
     if not books:
@@ -239,6 +245,9 @@ def escalation_contacts(ctx: ScanContext) -> Iterator[Result]:
         review the list quarterly.
     References
         https://response.pagerduty.com/before/different_roles/
+    Severity
+        Medium: escalation fails at the moment it is needed and the incident lasts longer; the service
+        itself is not affected.
     """
     plans = {a.path: (a, d) for a, d in [*incident_plans(ctx), *dr_plans(ctx)]}
     if not plans:
@@ -297,6 +306,9 @@ def severity_response_times(ctx: ScanContext) -> Iterator[Result]:
         Define SEV1..SEV4 with response and update times, and who is on call.
     References
         https://response.pagerduty.com/before/severity_levels/
+    Severity
+        Medium: without agreed severities and response times incidents are answered late; it slows the
+        response, it is not an outage.
     """
     plans = incident_plans(ctx)
     if not plans:
@@ -400,6 +412,9 @@ def health_monitored(ctx: ScanContext) -> Iterator[Result]:
         `probe_success == 0`.
     References
         https://github.com/prometheus/blackbox_exporter
+    Severity
+        Medium: an application outage behind healthy exporters goes unnoticed until users report it;
+        the gap does not cause the outage.
     """
     routes = _health_routes(ctx)
     if not routes:
@@ -458,6 +473,9 @@ def health_live(ctx: ScanContext) -> Iterator[Result]:
         a dependency (MySQL, Redis) is down.
     References
         https://datatracker.ietf.org/doc/html/rfc9110#section-15.3
+    Severity
+        High: a health endpoint failing at scan time means the service, or a dependency it needs, is
+        degraded or down now.
     """
     urls = ctx.options.extra.get("probe_http") or []
     if isinstance(urls, str):
