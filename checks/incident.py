@@ -179,7 +179,7 @@ PARTS: dict[str, str] = {
 }
 
 
-@check("IR002", "runbook-structure", category="incident", severity="medium", pillar="operations")
+@check("IR002", "runbook-structure", category="incident", severity="low", pillar="operations")
 def runbook_structure(ctx: ScanContext) -> Iterator[Result]:
     """Runbooks have symptoms, diagnosis, resolution, escalation and verification parts.
 
@@ -197,8 +197,8 @@ def runbook_structure(ctx: ScanContext) -> Iterator[Result]:
     References
         https://response.pagerduty.com/
     Severity
-        Medium: an incomplete runbook makes incidents last longer or close too early; the service is
-        not harmed by it.
+        Low: the runbook exists and is found; which of the five parts it spells out is a documentation
+        template choice, and a missing part slows the responder without harming the service.
     """
     books = runbooks(ctx)
     if not books:

@@ -466,7 +466,7 @@ _FIXTURE_DIR = re.compile(r"(^|/)(testdata|test|tests|fixtures?|__tests__|spec)/
 _OLD_TLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")
 
 
-@check("NET009", "nginx-tls-protocols", category="network", severity="high", pillar="security")
+@check("NET009", "nginx-tls-protocols", category="network", severity="medium", pillar="security")
 def nginx_tls_protocols(ctx: ScanContext) -> Iterator[Result]:
     """HTTPS servers in Nginx offer only TLS 1.2 and 1.3.
 
@@ -483,8 +483,8 @@ def nginx_tls_protocols(ctx: ScanContext) -> Iterator[Result]:
     References
         https://ssl-config.mozilla.org/ ; https://www.rfc-editor.org/rfc/rfc8996
     Severity
-        High: deprecated protocols (RFC 8996) allow downgrade attacks and fail PCI DSS and most
-        security scanners.
+        Medium: TLS 1.0/1.1 (RFC 8996) fail PCI DSS and every scanner, but current clients negotiate
+        TLS 1.2+ with downgrade protection, so a breach through them is unlikely.
     """
     found = False
     for art, site in ctx.parsed("nginx_site"):
