@@ -51,6 +51,9 @@ def rto_rpo_table(ctx: ScanContext) -> Iterator[Result]:
         up, acceptable loss" with the reason).
     References
         https://sre.google/workbook/data-processing/
+    Severity
+        High: a stateful component missing from the objectives is usually missing from the backups
+        too; losing it is data loss the plan never accounted for.
     """
     plans = dr_plans(ctx)
     if not plans:
@@ -120,6 +123,9 @@ def rpo_vs_interval(ctx: ScanContext) -> Iterator[Result]:
         write the RPO the schedule really gives.
     References
         https://dev.mysql.com/doc/refman/8.0/en/point-in-time-recovery.html
+    Severity
+        High: the business plans on losing at most the RPO while a disaster loses up to a whole backup
+        interval of data.
     """
     plans = dr_plans(ctx)
     if not plans:
@@ -195,6 +201,9 @@ def dr_scenarios(ctx: ScanContext) -> Iterator[Result]:
         credentials) with numbered steps.
     References
         https://www.ready.gov/business/implementation/IT
+    Severity
+        Medium: recovery from backups still works but is improvised and slower; no data is lost by
+        this alone.
     """
     plans = dr_plans(ctx)
     if not plans:
@@ -245,6 +254,9 @@ def dr_test_recency(ctx: ScanContext) -> Iterator[Result]:
         measured RTO in the plan.
     References
         https://sre.google/sre-book/testing-reliability/
+    Severity
+        Medium: an unexercised plan fails in ways nobody has seen yet; recovery is slower, the backups
+        still exist.
     """
     plans = dr_plans(ctx)
     if not plans:
@@ -386,6 +398,8 @@ def doc_references_exist(ctx: ScanContext) -> Iterator[Result]:
         Add the script (and test it), or update the document to the command that really works.
     References
         https://sre.google/sre-book/being-on-call/
+    Severity
+        Medium: a missing script costs time during recovery; it does not by itself lose data.
     """
     arts = reference_docs(ctx)
     if not arts:
@@ -445,6 +459,8 @@ def dead_links(ctx: ScanContext) -> Iterator[Result]:
         Fix the link or restore the file; run this check in CI on documentation changes.
     References
         https://docs.github.com/en/get-started/writing-on-github
+    Severity
+        Low: documentation hygiene; the linked text usually still exists under another name.
     """
     arts = reference_docs(ctx)
     if not arts:
@@ -552,6 +568,9 @@ def restore_procedure(ctx: ScanContext) -> Iterator[Result]:
         the password/key in a password manager or vault off the host, and drill it (BAK007).
     References
         https://restic.readthedocs.io/en/stable/050_restore.html
+    Severity
+        High: a backup nobody can restore, or whose key is only on the lost host, is data loss in the
+        very disaster it exists for.
     """
     model = backup_model(ctx)
     if not model.scripts:

@@ -87,6 +87,9 @@ def alert_has_runbook(ctx: ScanContext) -> Iterator[Result]:
         escalation and verification, and set `annotations.runbook_url` to it.
     References
         https://sre.google/sre-book/being-on-call/
+    Severity
+        Medium for a broken runbook link (the person paged believes the runbook exists); a paging
+        alert with no runbook at all is reported at low, a documentation policy choice.
     """
     files = _rule_files(ctx)
     alerts = [(a, r) for a, rf in files for r in rf.alerts]
@@ -175,7 +178,7 @@ PARTS: dict[str, str] = {
 }
 
 
-@check("IR002", "runbook-structure", category="incident", severity="medium", pillar="operations")
+@check("IR002", "runbook-structure", category="incident", severity="low", pillar="operations")
 def runbook_structure(ctx: ScanContext) -> Iterator[Result]:
     """Runbooks have symptoms, diagnosis, resolution, escalation and verification parts.
 
@@ -192,6 +195,9 @@ def runbook_structure(ctx: ScanContext) -> Iterator[Result]:
         Use one template: Symptoms, Diagnosis, Resolution, Escalation, Verification.
     References
         https://response.pagerduty.com/
+    Severity
+        Low: the runbook exists and is found; which of the five parts it spells out is a documentation
+        template choice, and a missing part slows the responder without harming the service.
     """
     books = runbooks(ctx)
     if not books:
@@ -238,6 +244,9 @@ def escalation_contacts(ctx: ScanContext) -> Iterator[Result]:
         review the list quarterly.
     References
         https://response.pagerduty.com/before/different_roles/
+    Severity
+        Medium: escalation fails at the moment it is needed and the incident lasts longer; the service
+        itself is not affected.
     """
     plans = {a.path: (a, d) for a, d in [*incident_plans(ctx), *dr_plans(ctx)]}
     if not plans:
@@ -296,6 +305,9 @@ def severity_response_times(ctx: ScanContext) -> Iterator[Result]:
         Define SEV1..SEV4 with response and update times, and who is on call.
     References
         https://response.pagerduty.com/before/severity_levels/
+    Severity
+        Medium: without agreed severities and response times incidents are answered late; it slows the
+        response, it is not an outage.
     """
     plans = incident_plans(ctx)
     if not plans:
@@ -399,6 +411,9 @@ def health_monitored(ctx: ScanContext) -> Iterator[Result]:
         `probe_success == 0`.
     References
         https://github.com/prometheus/blackbox_exporter
+    Severity
+        Medium: an application outage behind healthy exporters goes unnoticed until users report it;
+        the gap does not cause the outage.
     """
     routes = _health_routes(ctx)
     if not routes:
@@ -493,6 +508,9 @@ def health_live(ctx: ScanContext) -> Iterator[Result]:
         a dependency (MySQL, Redis) is down.
     References
         https://datatracker.ietf.org/doc/html/rfc9110#section-15.3
+    Severity
+        High: a health endpoint failing at scan time means the service, or a dependency it needs, is
+        degraded or down now.
     """
     if not ctx.options.extra.get("probe_http"):
         yield Result.not_applicable("no --probe-http URL given")

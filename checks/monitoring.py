@@ -53,6 +53,9 @@ def alert_has_for(ctx: ScanContext) -> Iterator[Result]:
         Target-down alerts typically use 1m-2m, capacity alerts 10m-30m.
     References
         https://prometheus.io/docs/prometheus/latest/configuration/alerting_rules/
+    Severity
+        Medium: one bad sample pages someone; the resulting alert fatigue gets real pages ignored, but
+        nothing breaks by itself.
     """
     found = False
     missing: list[tuple[str, Evidence]] = []
@@ -101,6 +104,9 @@ def prometheus_config_valid(ctx: ScanContext) -> Iterator[Result]:
         Correct the reported line; run `promtool check config prometheus.yml` in CI.
     References
         https://prometheus.io/docs/prometheus/latest/configuration/configuration/
+    Severity
+        High: Prometheus refuses to start or reload the config; after a deploy monitoring runs an old
+        config, or nothing.
     """
     found = False
     for art, cfg in ctx.parsed("prometheus_config"):
@@ -148,6 +154,9 @@ def rule_files_valid(ctx: ScanContext) -> Iterator[Result]:
         Correct the reported line; run `promtool check rules rules/*.yml` in CI.
     References
         https://prometheus.io/docs/prometheus/latest/configuration/recording_rules/
+    Severity
+        High: Prometheus rejects the whole rule file on reload, so every alert in it silently stops
+        being evaluated.
     """
     found = False
     for art, rf in ctx.parsed("prometheus_rules"):
@@ -189,6 +198,9 @@ def rule_files_wired(ctx: ScanContext) -> Iterator[Result]:
         stale rule file.
     References
         https://prometheus.io/docs/prometheus/latest/configuration/configuration/#configuration-file
+    Severity
+        High: the alerts of a file Prometheus never loads never fire, while the repository says they
+        are in place.
     """
     topo = topology(ctx)
     rules = [a for a in ctx.artifacts("prometheus_rules")]
@@ -254,6 +266,9 @@ def unique_jobs_and_alerts(ctx: ScanContext) -> Iterator[Result]:
         Delete or rename one of the definitions.
     References
         https://prometheus.io/docs/practices/alerting/
+    Severity
+        Medium: doubled scrapes skew every rate and duplicated alerts page twice; alerting still
+        works.
     """
     topo = topology(ctx)
     scopes: list[tuple[str, list[tuple[Artifact, RuleFile]]]] = []
@@ -324,6 +339,9 @@ def alert_severity(ctx: ScanContext) -> Iterator[Result]:
         Add `severity: critical` (pages) or `severity: warning` (ticket) to the alert's labels.
     References
         https://prometheus.io/docs/alerting/latest/configuration/#route
+    Severity
+        Medium: the alert falls through to the default route and may never page; it still reaches the
+        default receiver.
     """
     allowed = [str(s) for s in ctx.settings("monitoring").get("severities") or DEFAULT_SEVERITIES]
     found = False
@@ -372,6 +390,9 @@ def alert_annotations(ctx: ScanContext) -> Iterator[Result]:
         Add `description: "{{ $labels.mountpoint }} on {{ $labels.instance }} fills in < 4h"`.
     References
         https://prometheus.io/docs/prometheus/latest/configuration/alerting_rules/#templating
+    Severity
+        Low: the alert fires and is delivered; the on-call engineer only loses time working out what
+        it means.
     """
     found = False
     for art, rf in ctx.parsed("prometheus_rules"):
@@ -415,6 +436,9 @@ def alert_runbook(ctx: ScanContext) -> Iterator[Result]:
         `docs/runbooks/`).
     References
         https://sre.google/sre-book/being-on-call/
+    Severity
+        Medium for a link to a file that does not exist (someone believed it was written); an alert
+        with no runbook at all is reported at low, a documentation policy choice.
     """
     found = False
     absent: list[tuple[str, Evidence]] = []
@@ -481,6 +505,8 @@ def rate_window(ctx: ScanContext) -> Iterator[Result]:
         Use a window of at least 4x the interval (`[1m]` at 15s, `[5m]` is common).
     References
         https://www.robustperception.io/what-range-should-i-use-with-rate/
+    Severity
+        Medium: the alert goes silent or flaps after a missed scrape; the other alerts keep working.
     """
     topo = topology(ctx)
     factor = float(ctx.settings("monitoring").get("rate_window_factor", 4))
@@ -540,6 +566,8 @@ def alert_coverage(ctx: ScanContext) -> Iterator[Result]:
         judged, and all uncovered classes are one finding.
     References
         https://samber.github.io/awesome-prometheus-alerts/
+    Severity
+        Medium: an uncovered failure class is a blind spot, not an outage by itself.
     """
     topo = topology(ctx)
     alerts = [(art, r) for art, rf in topo.rules for r in rf.alerts]
@@ -623,6 +651,9 @@ def alert_metrics_scraped(ctx: ScanContext) -> Iterator[Result]:
         Add the scrape job for the exporter (and its firewall rule), or fix the metric name.
     References
         https://prometheus.io/docs/instrumenting/exporters/
+    Severity
+        High: an alert on a metric nothing scrapes can never fire, so the failure it guards goes
+        unnoticed.
     """
     topo = topology(ctx)
     url = ctx.options.extra.get("prometheus_url")
@@ -725,6 +756,9 @@ def alert_selectors_match(ctx: ScanContext) -> Iterator[Result]:
         names, or delete example alerts for services the stack does not run.
     References
         https://github.com/prometheus/node_exporter#filesystem
+    Severity
+        High: a selector that matches nothing leaves the deployment without a working alert for the
+        condition (or, inside absent(), with one that pages forever).
     """
     topo = topology(ctx)
     alerts = [(a, r) for a, rf in topo.rules for r in rf.alerts if r.ast is not None]
@@ -914,6 +948,9 @@ def alert_template_labels(ctx: ScanContext) -> Iterator[Result]:
         Aggregate `by (instance)` (and `job`), or remove the label from the text.
     References
         https://prometheus.io/docs/prometheus/latest/configuration/template_reference/
+    Severity
+        Medium: the alert fires, but its text does not say where; the aggregation often hides the one
+        bad host.
     """
     found = False
     gone: list[tuple[str, Evidence]] = []
@@ -988,6 +1025,9 @@ def monitoring_admin_api_exposed(ctx: ScanContext) -> Iterator[Result]:
         or drop the flags and reload with SIGHUP.
     References
         https://prometheus.io/docs/prometheus/latest/management_api/
+    Severity
+        High: one unauthenticated request stops Prometheus or deletes its data, blinding the
+        monitoring.
     """
     services = [s for s in compose_services(ctx.artifacts("yaml")) if s.tool == "prometheus"]
     flagged = [(s, [f for f in _ADMIN_FLAGS if s.flag(f) is not None]) for s in services]
@@ -1063,6 +1103,8 @@ def alert_delivery_monitored(ctx: ScanContext) -> Iterator[Result]:
         Alertmanager, and alert on `rate(alertmanager_notifications_failed_total[5m]) > 0`.
     References
         https://runbooks.prometheus-operator.dev/runbooks/general/watchdog/
+    Severity
+        Medium: it does not break alerting, it hides when alerting is broken.
     """
     topo = topology(ctx)
     senders = [
@@ -1151,6 +1193,9 @@ def loki_retention_applied(ctx: ScanContext) -> Iterator[Result]:
         delete_request_store: filesystem}`.
     References
         https://grafana.com/docs/loki/latest/operations/storage/retention/
+    Severity
+        Medium: logs are never deleted, so the disk fills and ingestion stops eventually; the failure
+        comes slowly.
     """
     configs = _loki_configs(ctx)
     if not configs:
@@ -1208,6 +1253,9 @@ def loki_auth_exposed(ctx: ScanContext) -> Iterator[Result]:
         `auth_enabled: true` with tenant headers set by the proxy.
     References
         https://grafana.com/docs/loki/latest/operations/authentication/
+    Severity
+        High: every log, with the tokens and addresses it holds, is readable (and writable) with one
+        curl.
     """
     configs = [(a, d) for a, d in _loki_configs(ctx) if d.get("auth_enabled") is False]
     if not configs:

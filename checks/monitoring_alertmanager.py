@@ -56,6 +56,9 @@ def alertmanager_config_valid(ctx: ScanContext) -> Iterator[Result]:
         Correct the reported line; run `amtool check-config alertmanager.yml` in CI.
     References
         https://prometheus.io/docs/alerting/latest/configuration/
+    Severity
+        High: Alertmanager refuses the config on reload (keeps the old one) or does not start: alerts
+        fire into nothing.
     """
     found = False
     for art, cfg in _configs(ctx):
@@ -99,6 +102,9 @@ def alertmanager_receivers(ctx: ScanContext) -> Iterator[Result]:
         Route to the receiver (e.g. `matchers: [severity="critical"]`) or delete it.
     References
         https://prometheus.io/docs/alerting/latest/configuration/#receiver
+    Severity
+        Medium: alerts routed to an empty receiver are dropped and an unused receiver hides an unwired
+        pager; the other routes still notify.
     """
     found = False
     for art, cfg in _configs(ctx):
@@ -187,6 +193,9 @@ def alertmanager_placeholders(ctx: ScanContext) -> Iterator[Result]:
         `amtool alert add`.
     References
         https://prometheus.io/docs/alerting/latest/configuration/#email_config
+    Severity
+        High: the config validates and alerts fire, but the notification goes to nobody: an outage
+        goes unreported.
     """
     found = False
     for art, cfg in _configs(ctx):
@@ -259,6 +268,9 @@ def alertmanager_secret_files(ctx: ScanContext) -> Iterator[Result]:
         by the alertmanager user) and `url_file` / `api_key_file` for integrations.
     References
         https://prometheus.io/docs/alerting/latest/configuration/#file-layout-and-global-settings
+    Severity
+        High: an inline credential is a leaked credential (git, backups, and /api/v2/status to anyone
+        reaching port 9093).
     """
     found = False
     for art, cfg in _configs(ctx):
@@ -328,6 +340,9 @@ def alertmanager_grouping(ctx: ScanContext) -> Iterator[Result]:
         `repeat_interval: 4h` (12h for e-mail) are sane defaults.
     References
         https://prometheus.io/docs/alerting/latest/configuration/#route
+    Severity
+        Medium: bad grouping or timing floods or starves the channel until people mute it; alerts are
+        still delivered.
     """
     found = False
     for art, cfg in _configs(ctx):
@@ -380,8 +395,6 @@ def alertmanager_inhibit(ctx: ScanContext) -> Iterator[Result]:
         whenever one source fires), and, when the tree has rule files, an inhibit rule whose
         source or target matchers no alert can satisfy (judged on `alertname` and the labels the
         rules set, such as `severity`): it never inhibits anything.
-    Severity low: a global inhibition hides alerts while the source fires, it does not lose them;
-        a config without inhibit rules is a choice and is not judged.
     Why it matters
         When a host goes down, its disk, CPU and service alerts all fire too: inhibition
         (critical mutes warning for the same instance) keeps the page to the one that matters.
@@ -393,6 +406,9 @@ def alertmanager_inhibit(ctx: ScanContext) -> Iterator[Result]:
         Add `equal: [alertname, instance]` (or the labels identifying the same failure).
     References
         https://prometheus.io/docs/alerting/latest/configuration/#inhibit_rule
+    Severity
+        Low: a global inhibition hides alerts while the source fires, it does not lose them; a config
+        without inhibit rules is a choice and is not judged.
     """
     found = False
     alerts = [r for a, rf in ctx.parsed("prometheus_rules") for r in rf.alerts if not is_fixture(a)]
@@ -511,6 +527,8 @@ def alert_links_external_url(ctx: ScanContext) -> Iterator[Result]:
         use; with a path, also set the matching route prefix in every consumer).
     References
         https://prometheus.io/docs/alerting/latest/configuration/
+    Severity
+        Low: alerts arrive, only their source and silence links do not work.
     """
     notifying = [
         a for a, c in _configs(ctx) if any(r.integrations for r in c.receivers) and not is_example(a)
@@ -562,6 +580,9 @@ def alerting_state_persisted(ctx: ScanContext) -> Iterator[Result]:
         `--persistence.file=/data/pushgateway.db` and a volume for /data.
     References
         https://github.com/prometheus/pushgateway#persistence
+    Severity
+        Low: silences and pushed metrics are lost when the container is re-created; alerting keeps
+        working.
     """
     found = False
     lost: list[tuple[str, Evidence]] = []

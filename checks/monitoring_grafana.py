@@ -47,6 +47,8 @@ def grafana_dashboards(ctx: ScanContext) -> Iterator[Result]:
         Give each dashboard a unique, stable `uid` and a title.
     References
         https://grafana.com/docs/grafana/latest/administration/provisioning/#dashboards
+    Severity
+        Low: one of two dashboards sharing a uid is hidden; no data or alert is lost.
     """
     dashes = _dashboards(ctx)
     if not dashes:
@@ -97,6 +99,9 @@ def grafana_datasources(ctx: ScanContext) -> Iterator[Result]:
         datasource variable.
     References
         https://grafana.com/docs/grafana/latest/administration/provisioning/#data-sources
+    Severity
+        Medium: the dashboard shows "datasource not found" on the day it is needed; the data and
+        alerts are unaffected.
     """
     dashes = _dashboards(ctx)
     if not dashes:
@@ -152,6 +157,8 @@ def grafana_panel_metrics(ctx: ScanContext) -> Iterator[Result]:
         Fix the metric name, or add the scrape job for its exporter.
     References
         https://grafana.com/docs/grafana/latest/datasources/prometheus/template-variables/
+    Severity
+        Low: a panel shows "No data"; alerting is judged separately (MON011).
     """
     dashes = _dashboards(ctx)
     topo = topology(ctx)
@@ -228,6 +235,9 @@ def grafana_provisioned(ctx: ScanContext) -> Iterator[Result]:
         Move the JSON under the provider's directory, or add a provider for its folder.
     References
         https://grafana.com/docs/grafana/latest/administration/provisioning/#dashboards
+    Severity
+        Low: a hand-imported dashboard is lost with grafana.db or drifts from the repository;
+        monitoring itself works.
     """
     dashes = _dashboards(ctx)
     if not dashes:
@@ -296,6 +306,9 @@ def grafana_default_admin(ctx: ScanContext) -> Iterator[Result]:
         the admin user is first created (change it with `grafana cli admin reset-admin-password`).
     References
         https://grafana.com/docs/grafana/latest/setup-grafana/configure-docker/#default-paths
+    Severity
+        High: default credentials on the monitoring UI people reach give anyone the datasources, their
+        credentials and alerting.
     """
     services = [s for s in compose_services(ctx.artifacts("yaml")) if s.tool == "grafana"]
     if not services:

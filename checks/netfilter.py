@@ -77,6 +77,10 @@ def accepts_overridden(ctx: ScanContext) -> Iterator[Result]:
     References
         https://wiki.nftables.org/wiki-nftables/index.php/Configuring_chains#Base_chain_priority
         https://developers.redhat.com/blog/2020/08/18/iptables-the-two-variants-and-their-relationship-with-nftables
+    Severity
+        Medium: the port or forwarding the installer reports as open stays blocked, so the new service
+        does not work; nothing is exposed. The backend-detection shape is low: it needs a native
+        nftables host with a drop policy.
     """
     found = False
     for art, fw in script_firewalls(ctx):
@@ -137,6 +141,9 @@ def nftables_reload_flushes(ctx: ScanContext) -> Iterator[Result]:
         starting `table inet app {}` / `delete table inet app` so reruns replace it.
     References
         https://wiki.nftables.org/wiki-nftables/index.php/Scripting
+    Severity
+        Medium: runtime rules of Docker, fail2ban or libvirt are gone until those services restart; it
+        needs such software on the host to hurt.
     """
     found = False
     for art, fw in script_firewalls(ctx):
@@ -182,6 +189,9 @@ def nftables_include_loaded(ctx: ScanContext) -> Iterator[Result]:
         /etc/sysconfig/nftables.conf on RHEL/Fedora, /etc/nftables.conf on Debian).
     References
         https://access.redhat.com/documentation/en-us/red_hat_enterprise_linux/9/html/configuring_firewalls_and_packet_filters/getting-started-with-nftables_firewall-packet-filters
+    Severity
+        Medium: the rules work until the first reboot on RHEL-family hosts, then NAT and the service
+        port silently disappear.
     """
     found = False
     for art, fw in script_firewalls(ctx):
@@ -227,6 +237,9 @@ def ip6tables_parity(ctx: ScanContext) -> Iterator[Result]:
         Open the port for each family the service listens on, independently of client settings.
     References
         https://manpages.debian.org/ip6tables.8
+    Severity
+        Medium: the service is unreachable over one address family under settings that have nothing to
+        do with it; the other family works.
     """
     found = False
     for art, fw in script_firewalls(ctx):
@@ -292,6 +305,9 @@ def forward_accept_stateless(ctx: ScanContext) -> Iterator[Result]:
         (nft: `oifname "tun*" ct state established,related accept`).
     References
         https://manpages.debian.org/iptables-extensions.8#conntrack
+    Severity
+        Low: it lets VPN clients reach each other (or the client network be reached) through the
+        kernel; it needs a routed path and another client to matter.
     """
     found = False
     for art, fw in script_firewalls(ctx):
@@ -336,6 +352,9 @@ def firewalld_lockout(ctx: ScanContext) -> Iterator[Result]:
         and the listening services (`ss -ltn`) to the default zone, or ask before enabling it.
     References
         https://firewalld.org/documentation/zone/predefined-zones.html
+    Severity
+        Medium: on a tree the sshd port is unknown, so this is the risk of a lockout, not a certain
+        one; on a host with sshd off port 22 it is an outage needing the console.
     """
     found = False
     for art, fw in script_firewalls(ctx):
@@ -384,6 +403,9 @@ def firewalld_masquerade(ctx: ScanContext) -> Iterator[Result]:
         `firewall-cmd --query-masquerade` before adding; remove only when this script turned it on.
     References
         https://firewalld.org/documentation/man-pages/firewall-cmd.html
+    Severity
+        Low: NAT for other users of the zone breaks only on uninstall, and only if they relied on
+        masquerading.
     """
     found = False
     for art, fw in script_firewalls(ctx):
@@ -485,6 +507,9 @@ def compose_admin_exposed(ctx: ScanContext) -> Iterator[Result]:
         TLS proxy, or filter in the DOCKER-USER chain; give host-network exporters a listen address.
     References
         https://docs.docker.com/engine/network/packet-filtering-firewalls/
+    Severity
+        Medium: the unauthenticated admin and monitoring ports are reachable from anywhere despite the
+        host firewall; what they expose depends on the service.
     """
     found = False
     for art in ctx.artifacts("yaml"):
@@ -590,6 +615,9 @@ def ufw_ssh_order(ctx: ScanContext) -> Iterator[Result]:
         Add the SSH rule first, then enable: `ufw limit 22/tcp && ufw --force enable`.
     References
         https://manpages.debian.org/ufw.8
+    Severity
+        High: the host refuses SSH between the two lines and is locked out if the script stops there;
+        undoing it needs console access.
     """
     from chom_validate.artifacts.firewall import parse_ufw_args
 
@@ -650,6 +678,9 @@ def ufw_reset_rerun(ctx: ScanContext) -> Iterator[Result]:
         the rules this script owns (`ufw delete allow 8080/tcp`).
     References
         https://manpages.debian.org/ufw.8
+    Severity
+        Medium: every re-run deletes the rules other scripts added (a monitoring port, fail2ban
+        chains) until they run again.
     """
     from chom_validate.artifacts.firewall import parse_ufw_script
 
@@ -703,6 +734,9 @@ def ufw_conflict(ctx: ScanContext) -> Iterator[Result]:
         Keep one firewall definition per role (one script or one template) and source it.
     References
         https://manpages.debian.org/ufw.8
+    Severity
+        Medium: the host's exposure depends on which script ran last; one of them re-opens what the
+        other closes.
     """
     from chom_validate.artifacts.firewall import parse_ufw_script
 
@@ -790,6 +824,9 @@ def compose_default_credentials(ctx: ScanContext) -> Iterator[Result]:
         Fail when unset (`${ADMIN_PASSWORD:?set ADMIN_PASSWORD}`) or read it from a secret file.
     References
         https://docs.docker.com/compose/how-tos/environment-variables/variable-interpolation/
+    Severity
+        High: every deployment that did not set the variable shares one published credential for a
+        reachable admin surface.
     """
     from chom_validate.artifacts.yamlfile import load_yaml
 
@@ -885,6 +922,9 @@ def proxy_admin_without_auth(ctx: ScanContext) -> Iterator[Result]:
     References
         https://prometheus.io/docs/operating/security/
         https://nginx.org/en/docs/http/ngx_http_auth_basic_module.html
+    Severity
+        High: through the proxy anyone reads every metric, silences every alert or calls the admin
+        API; these backends have no authentication of their own.
     """
     from chom_validate.artifacts.nginx import listen_ports
 
@@ -962,6 +1002,9 @@ def iptables_rule_order(ctx: ScanContext) -> Iterator[Result]:
         (or set `-P INPUT DROP` last); use `-I` only when the position is intended.
     References
         https://manpages.debian.org/iptables.8
+    Severity
+        High: the port the script opens stays closed (an outage of that service), or a policy set too
+        early locks the deployment out halfway.
     """
     ssh = _ssh_port(ctx)
     found = False
@@ -1033,6 +1076,9 @@ def ufw_delete_matches(ctx: ScanContext) -> Iterator[Result]:
         number after `ufw status numbered`.
     References
         https://manpages.debian.org/ufw.8
+    Severity
+        Low: the port meant to be closed stays open, but the rule may come from an older script or an
+        operator, so the exposure is uncertain.
     """
     from chom_validate.artifacts.firewall import parse_ufw_args
 

@@ -42,6 +42,9 @@ def default_deny(ctx: ScanContext) -> Iterator[Result]:
         `ufw default deny incoming` and `ufw default allow outgoing`, then allow what is needed.
     References
         https://manpages.debian.org/ufw.8
+    Severity
+        High: every service bound to 0.0.0.0 (databases, exporters, debug ports) is reachable from the
+        internet; one weak service is enough for a breach.
     """
     fws = firewalls(ctx)
     if not fws:
@@ -94,6 +97,9 @@ def ssh_limited(ctx: ScanContext) -> Iterator[Result]:
         `ufw limit 22/tcp` (or `ufw allow from <admin range> to any port 22 proto tcp`).
     References
         https://manpages.debian.org/ufw.8#RULE_SYNTAX
+    Severity
+        Medium: brute force against SSH is slowed by key-only authentication, but an open port without
+        a limit invites it; a missing rule locks operators out at the next enable.
     """
     port = int(ctx.settings("network").get("ssh_port", 22))
     fws = firewalls(ctx)
@@ -146,6 +152,9 @@ def data_ports_private(ctx: ScanContext) -> Iterator[Result]:
         Delete the rule; bind the service to 127.0.0.1 or allow only the application host's address.
     References
         https://redis.io/docs/latest/operate/oss_and_stack/management/security/
+    Severity
+        Critical: unauthenticated Redis/memcached, a brute-forced MySQL or an open FastCGI port means
+        data theft or remote code execution.
     """
     fws = firewalls(ctx)
     if not fws:
@@ -207,6 +216,9 @@ def exporters_monitoring_only(ctx: ScanContext) -> Iterator[Result]:
         `ufw allow proto tcp from <monitoring IP> to any port 9100`.
     References
         https://prometheus.io/docs/operating/security/
+    Severity
+        High: exporters expose versions, users, query digests and file systems to anyone, and are an
+        easy denial-of-service target.
     """
     fws = firewalls(ctx)
     mons = monitoring_addresses(ctx)
@@ -278,6 +290,9 @@ def firewall_enabled(ctx: ScanContext) -> Iterator[Result]:
         End the firewall script with `ufw --force enable`.
     References
         https://manpages.debian.org/ufw.8
+    Severity
+        High: rules that were never enabled protect nothing, and the host runs unfiltered after every
+        reboot.
     """
     fws = firewalls(ctx)
     if not fws:
@@ -319,6 +334,9 @@ def ipv6_parity(ctx: ScanContext) -> Iterator[Result]:
         Keep `IPV6=yes` (the default) and re-run the firewall script.
     References
         https://manpages.debian.org/ufw.8#IPV6
+    Severity
+        High: with IPv6 unfiltered, every service listening on :: is open to the internet however
+        strict the IPv4 rules are.
     """
     fws = firewalls(ctx)
     if not fws:
@@ -363,6 +381,9 @@ def certificate_renewal(ctx: ScanContext) -> Iterator[Result]:
         add `0 3 * * * root certbot renew --quiet --deploy-hook "systemctl reload nginx"`.
     References
         https://eff-certbot.readthedocs.io/en/stable/using.html#automated-renewals
+    Severity
+        High: the site's TLS breaks on a known date within 90 days (an outage), usually when nobody is
+        watching.
     """
     users: list[tuple[Any, int]] = []
     renewals: list[tuple[Any, int]] = []
@@ -408,6 +429,8 @@ def certificate_expiry(ctx: ScanContext) -> Iterator[Result]:
         Renew the certificate (or automate it) and deploy it before the date.
     References
         https://www.rfc-editor.org/rfc/rfc5280#section-4.1.2.5
+    Severity
+        High: TLS clients break when the certificate expires, with no renewal job to prevent it.
     """
     min_days = int(ctx.settings("network").get("cert_min_days", 21))
     found = False
@@ -443,7 +466,7 @@ _FIXTURE_DIR = re.compile(r"(^|/)(testdata|test|tests|fixtures?|__tests__|spec)/
 _OLD_TLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")
 
 
-@check("NET009", "nginx-tls-protocols", category="network", severity="high", pillar="security")
+@check("NET009", "nginx-tls-protocols", category="network", severity="medium", pillar="security")
 def nginx_tls_protocols(ctx: ScanContext) -> Iterator[Result]:
     """HTTPS servers in Nginx offer only TLS 1.2 and 1.3.
 
@@ -459,6 +482,9 @@ def nginx_tls_protocols(ctx: ScanContext) -> Iterator[Result]:
         `ssl_protocols TLSv1.2 TLSv1.3;`
     References
         https://ssl-config.mozilla.org/ ; https://www.rfc-editor.org/rfc/rfc8996
+    Severity
+        Medium: TLS 1.0/1.1 (RFC 8996) fail PCI DSS and every scanner, but current clients negotiate
+        TLS 1.2+ with downgrade protection, so a breach through them is unlikely.
     """
     found = False
     for art, site in ctx.parsed("nginx_site"):
@@ -502,6 +528,8 @@ def nginx_hsts(ctx: ScanContext) -> Iterator[Result]:
         every block that sets headers.
     References
         https://nginx.org/en/docs/http/ngx_http_headers_module.html#add_header
+    Severity
+        Medium: the first plain-HTTP request can be downgraded; HTTPS itself still works.
     """
     found = False
     for art, site in ctx.parsed("nginx_site"):
@@ -651,6 +679,9 @@ def dns_preflight(ctx: ScanContext) -> Iterator[Result]:
     References
         https://letsencrypt.org/docs/rate-limits/#failed-validation-limit
         https://eff-certbot.readthedocs.io/en/stable/using.html#certbot-command-line-options
+    Severity
+        Medium: a failed ACME challenge blocks the deployment and repeated tries hit rate limits for
+        an hour; the running site is not affected.
     """
     from chom_validate.artifacts.discover import _sourced_names
 

@@ -42,6 +42,9 @@ def scrape_allowed(ctx: ScanContext) -> Iterator[Result]:
         `ufw allow proto tcp from <scraper IP> to any port 9121` on the target host.
     References
         https://prometheus.io/docs/concepts/jobs_instances/
+    Severity
+        High: the service behind a blocked scrape is unmonitored, or its permanent `up == 0` trains
+        people to ignore pages.
     """
     targets = _remote_targets(ctx)
     if not targets:
@@ -100,6 +103,9 @@ def scrape_has_listener(ctx: ScanContext) -> Iterator[Result]:
         exporter.
     References
         https://github.com/prometheus/prometheus/wiki/Default-port-allocations
+    Severity
+        Medium: the job is a permanent `up == 0`; the failure is visible, and other monitoring keeps
+        working.
     """
     targets = [t for t in scrape_targets(ctx) if t.host]
     if not targets:
@@ -154,6 +160,9 @@ def exporter_not_world(ctx: ScanContext) -> Iterator[Result]:
         Replace the rule with `ufw allow proto tcp from <scraper IP> to any port 8080`.
     References
         https://prometheus.io/docs/operating/security/
+    Severity
+        High: unauthenticated metrics (versions, hostnames, queues, sometimes user data) are readable
+        from the internet.
     """
     targets = _remote_targets(ctx)
     if not targets:
@@ -207,6 +216,9 @@ def rule_has_service(ctx: ScanContext) -> Iterator[Result]:
         Delete the rule (`ufw delete allow ...`) or document the service that needs it.
     References
         https://manpages.debian.org/ufw.8
+    Severity
+        Low: an unused opening is a hole only once something binds the port; today it is firewall
+        hygiene.
     """
     fws = firewalls(ctx)
     if not fws:
@@ -264,6 +276,9 @@ def node_exporter_host_namespace(ctx: ScanContext) -> Iterator[Result]:
         loopback address (see NET019).
     References
         https://github.com/prometheus/node_exporter#docker
+    Severity
+        Medium: host network dashboards and alerts watch the container's interface; CPU, memory and
+        disk series are still right.
     """
     from chom_validate.artifacts.yamlfile import load_yaml
 
@@ -329,6 +344,9 @@ def nginx_exporter_status(ctx: ScanContext) -> Iterator[Result]:
     References
         https://github.com/nginxinc/nginx-prometheus-exporter#command-line-arguments
         https://nginx.org/en/docs/http/ngx_http_stub_status_module.html
+    Severity
+        High: nginx_up stays 0 and every Nginx alert is silent: the web tier looks monitored and is
+        not.
     """
     from chom_validate.artifacts.nginx import listen_ports
     from chom_validate.artifacts.systemd import merged_units

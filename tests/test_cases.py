@@ -17,13 +17,20 @@ path ``--snapshot`` takes. ``fail`` entries are ``path:line`` (a file) or ``path
 ``$ argv`` (a command's evidence). Checks whose defect is "this could not be looked at" (TGT*)
 report ``error``, not ``fail``: their bad variant says ``expect: error`` and the listed locations
 must then be among the errors.
+
+Checks with run options (``--probe-http``, ``--prometheus-url``) take ``options: {probe_http: [...]}``
+(the keys of RunOptions.extra); ``http: {"/health": 200}`` serves those paths (anything else 404)
+from a real HTTP server on loopback for the variant, and ``{http}`` in an option is its base URL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import http.server
 import os
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,13 +98,56 @@ def _modes(spec: dict[str, Any]) -> dict[str, int]:
     return {p: (int(m, 8) if isinstance(m, str) else int(m)) for p, m in (spec.get("modes") or {}).items()}
 
 
+@contextlib.contextmanager
+def _http(routes: dict[str, Any] | None) -> Iterator[str]:
+    """A loopback HTTP server answering each route with its status code; yields its base URL."""
+    if not routes:
+        yield ""
+        return
+    codes = {str(k): int(v) for k, v in routes.items()}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(codes.get(self.path, 404))
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _options(spec: dict[str, Any], base: str) -> dict[str, Any]:
+    def sub(v: Any) -> Any:
+        if isinstance(v, list):
+            return [sub(x) for x in v]
+        return v.replace("{http}", base) if isinstance(v, str) else v
+
+    return {str(k): sub(v) for k, v in (spec.get("options") or {}).items()}
+
+
 def _run_variant(check_id: str, spec: dict[str, Any], tmp: Path) -> list[Finding]:
+    with _http(spec.get("http")) as base:
+        return _scan_variant(check_id, spec, tmp, _options(spec, base))
+
+
+def _scan_variant(check_id: str, spec: dict[str, Any], tmp: Path, extra: dict[str, Any]) -> list[Finding]:
     cfg = Config()
     if spec.get("config"):
         cfg_path = tmp / "chom-validate.yaml"
         cfg_path.write_text(spec["config"])
         cfg = load_config(cfg_path)
-    opts = RunOptions(profile="certified", only=[check_id], now=dt.datetime.fromisoformat(FIXED_NOW))
+    opts = RunOptions(
+        profile="certified", only=[check_id], now=dt.datetime.fromisoformat(FIXED_NOW), extra=extra
+    )
     if "host" in spec:
         host = spec["host"]
         cmds = {

@@ -111,7 +111,8 @@ class ScriptFirewall:
 
     @property
     def touches_netfilter(self) -> bool:
-        return bool(self.rules or self.nft_tables or self.firewall_cmd)
+        # an `include` appended to /etc/nftables.conf changes what nftables.service loads at boot
+        return bool(self.rules or self.nft_tables or self.firewall_cmd or self.nft_includes)
 
 
 # -- conditions ---------------------------------------------------------------------------------
