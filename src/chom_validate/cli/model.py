@@ -148,6 +148,7 @@ def build_model(path: Path | None = None, args: ScanArgs | None = None) -> list[
                     {"source": ts.kind, "name": ts.name, "error": report.error, "roles": [], "templates": []}
                 )
                 continue
+            ctx.collect_commands(commands)
             parse_all(ctx.index, PARSE_BUDGET_SECONDS)
             render(ctx)
             d = model_dict(deployment_model(ctx))

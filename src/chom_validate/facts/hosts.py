@@ -34,7 +34,7 @@ from .templates import Rendering, render_templates
 from .writes import FileWrite, program_writes
 
 if TYPE_CHECKING:
-    from ..api import Context as ScanContext
+    from ..engine import ScanContext
 
 # What an installed package, unit or written path says about the role of the host that runs it
 # (first match is the role's name; a script matching several has them all).
@@ -731,12 +731,12 @@ def _ok(res: Any) -> bool:
 
 def _live_model(ctx: ScanContext) -> DeploymentModel:
     host = ctx.name
-    kind = "snapshot" if ctx.target.kind == "snapshot" else "host"
+    kind = "snapshot" if ctx.kind == "snapshot" else "host"
     model = DeploymentModel(kind, host)
     roles = list(ctx.config.hosts[host].roles) if host in ctx.config.hosts else []
     role = Role("+".join(roles) or host, hosts=[host])
     at = f"{host}: "
-    res = ctx.run(list(SYSTEMCTL_SHOW))
+    res = ctx.command(list(SYSTEMCTL_SHOW))
     if _ok(res):
         for uid, props in sorted(_systemctl_show(res.stdout).items()):
             state = f"{props.get('ActiveState', '?')}/{props.get('SubState', '?')}"
@@ -747,7 +747,7 @@ def _live_model(ctx: ScanContext) -> DeploymentModel:
             )
     else:
         model.notes.append(f"{host}: systemctl show not available ({_why(res)})")
-    res = ctx.run(list(SS))
+    res = ctx.command(list(SS))
     if _ok(res):
         role.listeners = [
             Listener(
@@ -758,7 +758,7 @@ def _live_model(ctx: ScanContext) -> DeploymentModel:
     else:
         model.notes.append(f"{host}: ss -ltnp not available ({_why(res)})")
     for argv, name in FIREWALL_COMMANDS:
-        res = ctx.run(list(argv))
+        res = ctx.command(list(argv))
         if not _ok(res):
             continue
         if name == "ufw":
@@ -780,7 +780,7 @@ def _live_model(ctx: ScanContext) -> DeploymentModel:
             rules.insert(0, FirewallRule(at + cmd, name, f"default {fw.default_incoming} incoming"))
         role.firewall[f"{host} ({name}, active)"] = rules
         break
-    res = ctx.run(list(CRONTAB))
+    res = ctx.command(list(CRONTAB))
     if _ok(res):
         for i, ln in enumerate(res.stdout.splitlines(), 1):
             m = _CRON_LINE.match(ln)
@@ -819,10 +819,8 @@ def _why(res: Any) -> str:
 
 def deployment_model(ctx: ScanContext) -> DeploymentModel:
     """The deployment model of one target (a tree, a host or a snapshot), memoised."""
-    key = ("facts.hosts",)
-    if key not in ctx._cache:
-        ctx._cache[key] = _live_model(ctx) if "commands" in ctx.target.capabilities else _tree_model(ctx)
-    return ctx._cache[key]  # type: ignore[no-any-return]
+    live = "commands" in ctx.capabilities
+    return ctx.derived(("facts.hosts",), lambda: _live_model(ctx) if live else _tree_model(ctx))  # type: ignore[no-any-return]
 
 
 def secret_files(model: DeploymentModel) -> list[File]:

@@ -49,7 +49,7 @@ from .secrets import is_secret_key
 from .shell_program import _SELF_DIR, ShellProgram, evaluate, shell_programs
 
 if TYPE_CHECKING:
-    from ..api import Context as ScanContext
+    from ..engine import ScanContext  # rendering runs inside the engine, before the checks
 
 # Kinds rendered when a config of that kind holds `{{ X }}`/`@X@` placeholders without a
 # template extension; other kinds (dashboards, rules, compose files) hold native `{{ }}`/`${}`.
