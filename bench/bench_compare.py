@@ -9,6 +9,10 @@ wall time, the peak RSS (largest process of the run, children included) and the 
   ShellCheck result cache filled (XDG_CACHE_HOME in a temporary directory);
 - floor: one Python process that discovers the artifacts and parses every one with the product's
   parsers (reading and parsing, nothing else);
+- floor + ShellCheck: the same, then ShellCheck (the product's analyser of shell scripts, run the
+  way the product runs it: batched, ``-f json1``, over every core, no cache) on the same scripts.
+  ShellCheck *is* chom-validate's shell analyser, so the cold run is compared with this floor and
+  the warm run (ShellCheck answered from its cache) with the plain one;
 - ShellCheck alone: the product's binary on the same scripts, all in one process, and split in two
   halves of equal size run at the same time;
 - Checkov: ``checkov -d TREE --quiet --compact --skip-download`` from its own venv (``--checkov``).
@@ -35,13 +39,18 @@ from chom_validate.shellcheck import find_shellcheck
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 FLOOR = """
-import sys
+import os, sys
 from pathlib import Path
 from chom_validate.artifacts import discover
 from chom_validate.targets.local import LocalTree
 index = discover(LocalTree(Path(sys.argv[1])))
 for a in index.artifacts:
     a.try_parsed()
+if os.environ.get("FLOOR_SHELLCHECK"):
+    from chom_validate import shellcheck as sc
+    exe = sc.find_shellcheck()
+    todo = [a for a in index.of("shell") if not a.embedded and len(a.text) <= sc.MAX_SCRIPT_CHARS]
+    sc.run_all(exe, [(a.text, sc.dialect(a.meta.get("shell"))) for a in todo], sc.Cache(None, None))
 if len(sys.argv) > 2:
     Path(sys.argv[2]).write_text("\\n".join(
         sys.argv[1] + "/" + a.path for a in index.of("shell") if not a.embedded and len(a.text) <= 256 * 1024
@@ -91,7 +100,14 @@ def halves(files: list[str]) -> list[list[str]]:
 
 
 def bench_tree(
-    name: str, root: Path, config: list[str], cv: str, checkov: str | None, repeat: int, tmp: Path
+    name: str,
+    root: Path,
+    config: list[str],
+    cv: str,
+    checkov: str | None,
+    repeat: int,
+    tmp: Path,
+    shellcheck_alone: bool = True,
 ) -> dict[str, tuple[float, float]]:
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp / f"xdg-{root.name}")}
     nfiles = sum(len(f) for _, _, f in os.walk(root))
@@ -103,19 +119,23 @@ def bench_tree(
     base = [cv, "all", "--path", str(root), "--format", "json", "-o", os.devnull, *config]
     measure(base, env)  # fills the cache for the warm runs
     runs: dict[str, list[tuple[float, float]]] = {}
+    floor_sc_env = {**env, "FLOOR_SHELLCHECK": "1"}
     plan: list[tuple[str, object]] = [
         ("floor (read + parse)", [sys.executable, "-c", FLOOR, str(root)]),
+        ("floor + shellcheck", ("env", floor_sc_env, [sys.executable, "-c", FLOOR, str(root)])),
         ("chom-validate cold", [*base, "--no-cache"]),
         ("chom-validate warm", base),
     ]
-    if scripts:
+    if scripts and shellcheck_alone:
         plan += [
             ("shellcheck, 1 process", [[*sc_argv, "--", *scripts]]),
             ("shellcheck, 2 processes", [[*sc_argv, "--", *h] for h in halves(scripts)]),
         ]
     for i in range(repeat):
         for label, argv in plan:
-            if isinstance(argv, list) and argv and isinstance(argv[0], list):
+            if isinstance(argv, tuple):
+                r = measure(argv[2], argv[1])
+            elif isinstance(argv, list) and argv and isinstance(argv[0], list):
                 r = measure_parallel(argv, env)
             else:
                 r = measure(argv, env)  # type: ignore[arg-type]
@@ -132,19 +152,20 @@ def bench_tree(
 
 def table(rows: list[tuple[str, dict[str, tuple[float, float]]]]) -> list[str]:
     lines = [
-        "| tree | files | scripts | floor s | cold s | warm s | ShellCheck 1p s | ShellCheck 2p s | Checkov s "
-        "| cold / floor | warm / floor | Checkov / cold | peak RSS cold MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| tree | files | scripts | floor s | floor+SC s | cold s | warm s | ShellCheck 1p s | ShellCheck 2p s "
+        "| Checkov s | cold / floor+SC | cold / floor | warm / floor | Checkov / cold | peak RSS cold MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in rows:
         f = r["floor (read + parse)"][0]
+        fsc = r["floor + shellcheck"][0]
         cold, warm = r["chom-validate cold"][0], r["chom-validate warm"][0]
         ck = r.get("checkov")
         sc1, sc2 = r.get("shellcheck, 1 process"), r.get("shellcheck, 2 processes")
         lines.append(
-            f"| {name} | {int(r['_files'][0])} | {int(r['_files'][1])} | {f:.2f} | {cold:.2f} | {warm:.2f} | "
-            f"{f'{sc1[0]:.2f}' if sc1 else '-'} | {f'{sc2[0]:.2f}' if sc2 else '-'} | "
-            f"{f'{ck[0]:.1f}' if ck else '-'} | {cold / f:.2f}x | {warm / f:.2f}x | "
+            f"| {name} | {int(r['_files'][0])} | {int(r['_files'][1])} | {f:.2f} | {fsc:.2f} | {cold:.2f} | "
+            f"{warm:.2f} | {f'{sc1[0]:.2f}' if sc1 else '-'} | {f'{sc2[0]:.2f}' if sc2 else '-'} | "
+            f"{f'{ck[0]:.1f}' if ck else '-'} | {cold / fsc:.2f}x | {cold / f:.2f}x | {warm / f:.2f}x | "
             f"{f'{ck[0] / cold:.1f}x' if ck else '-'} | {r['chom-validate cold'][1]:.0f} |"
         )
     return lines
@@ -158,13 +179,28 @@ def main() -> None:
         "--fraction", type=float, default=1.0, help="shrink the generated trees (x1 = 5,050 files)"
     )
     ap.add_argument("--scales", default="1,2,4,8")
+    ap.add_argument(
+        "--scale-fraction",
+        type=float,
+        help="fraction for the growth rows (default: --fraction); the x1 row of the main table keeps --fraction",
+    )
+    ap.add_argument("--script-lines", type=int, default=3000, help="the single long script row (0: none)")
+    ap.add_argument("--load-max", type=float, default=0.0, help="wait (up to 10 min) for a 1-min load below this")
     ap.add_argument("--big", type=Path, help="directory with one 5 MB script, rules file and dashboard each")
     ap.add_argument("--write", type=Path)
+    ap.add_argument("--skip-corpus", action="store_true", help="leave out the corpus row (smoke runs)")
     args = ap.parse_args()
     cv = shutil.which("chom-validate", path=str(Path(sys.executable).parent)) or "chom-validate"
     rows: list[tuple[str, dict[str, tuple[float, float]]]] = []
     scaling: list[tuple[int, int, float, float, float]] = []
     big: list[str] = []
+    script_rows: list[str] = []
+    loads: list[float] = []
+    if args.load_max:
+        deadline = time.time() + 600
+        while os.getloadavg()[0] > args.load_max and time.time() < deadline:
+            time.sleep(15)
+    loads.append(os.getloadavg()[0])
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         rows.append(
@@ -181,7 +217,7 @@ def main() -> None:
                 ),
             )
         )
-        corpus = corpus_tree(tmp / "corpus")
+        corpus = None if args.skip_corpus else corpus_tree(tmp / "corpus")
         if corpus is not None:
             rows.append(
                 (
@@ -189,12 +225,26 @@ def main() -> None:
                     bench_tree("corpus", corpus, [], cv, args.checkov, args.repeat, tmp),
                 )
             )
+        if "1" in args.scales.split(",") and args.scale_fraction not in (None, args.fraction):
+            root = tmp / "gen-main"
+            counts = generate(root, 1, args.fraction)
+            r = bench_tree("gen x1 (main)", root, [], cv, args.checkov, 1, tmp)
+            rows.append((f"generated x1 ({counts['files']} files)", r))
+            shutil.rmtree(root)
+            main_done = True
+        else:
+            main_done = False
+        loads.append(os.getloadavg()[0])
+        sfrac = args.scale_fraction if args.scale_fraction is not None else args.fraction
         for s in (int(x) for x in args.scales.split(",")):
             root = tmp / f"gen-{s}"
-            counts = generate(root, s, args.fraction)
-            ck = args.checkov if s == 1 else None
-            r = bench_tree(f"gen x{s}", root, [], cv, ck, 1 if s > 1 else args.repeat, tmp)
-            if s == 1:
+            counts = generate(root, s, sfrac)
+            main_row = s == 1 and not main_done
+            ck = args.checkov if main_row else None
+            r = bench_tree(
+                f"gen x{s}", root, [], cv, ck, 1 if s > 1 else args.repeat, tmp, shellcheck_alone=main_row
+            )
+            if main_row:
                 rows.append((f"generated x1 ({counts['files']} files)", r))
             scaling.append(
                 (
@@ -206,6 +256,35 @@ def main() -> None:
                 )
             )
             shutil.rmtree(root)
+        loads.append(os.getloadavg()[0])
+        if args.script_lines:
+            from shell_parse_bench import generate as gen_script
+
+            d = tmp / "one-script"
+            d.mkdir()
+            text = gen_script(args.script_lines)
+            (d / "deploy.sh").write_text(text)
+            (d / "no-shellcheck.yaml").write_text("disable: [DEP020]\n")  # DEP020: the only ShellCheck user
+            env = {**os.environ, "CHOM_VALIDATE_NO_CACHE": "1"}
+            sc_one = [find_shellcheck() or "shellcheck", "-f", "json1", "-S", "info", str(d / "deploy.sh")]
+            base = [cv, "all", "--path", str(d), "--format", "json", "-o", os.devnull]
+            got: dict[str, list[float]] = {}
+            for _ in range(args.repeat):
+                for label, argv, e in (
+                    ("all", base, env),
+                    ("no sc", [*base, "--config", str(d / "no-shellcheck.yaml")], env),
+                    ("sc", sc_one, env),
+                    ("floor", [sys.executable, "-c", FLOOR, str(d)], env),
+                ):
+                    got.setdefault(label, []).append(measure(argv, e)[0])
+            med = {k: statistics.median(v) for k, v in got.items()}
+            script_rows = [
+                f"One generated script of {text.count(chr(10))} lines ({len(text)} bytes), `all --path DIR --no-cache`, "
+                f"median of {args.repeat} alternating rounds, process start included: "
+                f"**{med['no sc']:.2f} s without ShellCheck** (config `disable: [DEP020]`), "
+                f"{med['all']:.2f} s with it; ShellCheck alone on the script {med['sc']:.2f} s; "
+                f"read-and-parse floor {med['floor']:.2f} s.",
+            ]
         if args.big:
             env = {**os.environ, "CHOM_VALIDATE_NO_CACHE": "1"}
             for d in sorted(p for p in args.big.iterdir() if p.is_dir()):
@@ -224,18 +303,22 @@ def main() -> None:
     lines = [
         "## chom-validate vs Checkov, ShellCheck and the read-and-parse floor (`bench/bench_compare.py`)",
         "",
-        f"Run {dt.date.today().isoformat()}, {os.cpu_count()} cores shared with other work (load average "
-        f"{os.getloadavg()[0]:.1f} at the end), medians of {args.repeat} alternating rounds (Checkov: one run), "
+        f"Run {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} cores shared "
+        f"with other work (1-min load average at the start / after the main table / after growth / at the end: "
+        f"{' / '.join(f'{x:.1f}' for x in [*loads, os.getloadavg()[0]])}), medians of {args.repeat} alternating "
+        f"rounds for the example and the corpus, one round for the generated trees (Checkov: one run), "
         f"ShellCheck {find_shellcheck()}.",
         "",
         *table(rows),
         "",
-        f"Growth (generated tree, fraction {args.fraction:g} of the 5,050-file x1, one run per size):",
+        f"Growth (generated tree, fraction {sfrac:g} of the 5,050-file x1, one run per size):",
         "",
         "| scale | files | cold s | warm s | cold time / x1 | peak RSS cold MiB |",
         "|---:|---:|---:|---:|---:|---:|",
         *[f"| x{s} | {n} | {c:.2f} | {w:.2f} | {c / s1[2]:.2f} | {m:.0f} |" for s, n, c, w, m in scaling],
     ]
+    if script_rows:
+        lines += ["", *script_rows]
     if big:
         lines += [
             "",

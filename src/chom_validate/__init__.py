@@ -1,11 +1,6 @@
 """chom-validate: evidence-backed production-readiness validation."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("chom-validate")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0+source"
+from ._version import __version__
 
 SCHEMA_VERSION = "1.0"
 

@@ -94,10 +94,30 @@ _NOT_SECRET = re.compile(
 
 _extra_patterns: list[re.Pattern[str]] = []
 
+# Every pattern rule above needs at least one of these (case-insensitive) literals somewhere in the
+# text: a secret word (`_KEY_VALUE`, `_FLAG_VALUE`, `pass:`, `htpasswd`, `sshpass`), `@` (`_URL_CRED`,
+# `_DSN`), `-u`/`--user` + space (`_CURL_U`), `auth` (`_AUTH_HEADER`), a tool name (`_MYSQL_P`,
+# `_NEXT_WORD`), the PEM armour or a token prefix (`_TOKENS`). A text with none of them cannot match
+# any of those rules, so one search replaces eleven substitutions for most strings.
+# tests/test_redaction_fastpath.py checks the equivalence on every line of the corpus and fixtures.
+_MAY_MATCH = re.compile(
+    rf"{_SECRET_WORDS}|@|-u\s|--user\s|mysql|mariadb|redis-cli|gpg|-----BEGIN|AKIA|gh[pousr]_|glpat-|xox[abpr]-|"
+    r"sk_live_|eyJ|hooks\.slack\.com",
+    re.IGNORECASE,
+)
+
 # -- the run-wide set of known secret values ------------------------------------------------------
 _known: set[str] = set()
 _known_re: re.Pattern[str] | None = None
 _lock = threading.Lock()
+# redact() results, valid for the current rules and value set: a report repeats the same strings
+# (paths, subjects, messages already redacted once in the result validators) many times. Cleared,
+# and `_generation` bumped, whenever a value or a pattern is added; a result computed under an older
+# generation is never stored.
+_memo: dict[str, str] = {}
+_generation = 0
+_MEMO_MAX = 200_000
+_MEMO_MAX_LEN = 4096  # long texts (excerpts of whole files) are rarely repeated
 # Too short or too common to mask everywhere without eating ordinary words.
 _MIN_KNOWN = 4
 # Words of the output formats themselves (statuses, severities, field values) are never masked as values.
@@ -134,6 +154,13 @@ _NEVER_KNOWN = frozenset(
 )
 
 
+def _invalidate() -> None:
+    """Call with `_lock` held: the rules changed, forget every memoised result."""
+    global _generation
+    _generation += 1
+    _memo.clear()
+
+
 def remember(value: str | None) -> None:
     """Add a secret value to the run-wide set: every later `redact` masks it wherever it appears."""
     global _known_re
@@ -153,6 +180,7 @@ def remember(value: str | None) -> None:
             if esc != v:
                 _known.add(esc)
         _known_re = None
+        _invalidate()
 
 
 def known_count() -> int:
@@ -165,6 +193,7 @@ def forget_all() -> None:
     with _lock:
         _known.clear()
         _known_re = None
+        _invalidate()
 
 
 def _known_pattern() -> re.Pattern[str] | None:
@@ -180,7 +209,9 @@ def _known_pattern() -> re.Pattern[str] | None:
 
 def register_pattern(pattern: str | re.Pattern[str]) -> None:
     """Add a pattern whose whole match (or group ``val``) is always redacted (used by plugins/config)."""
-    _extra_patterns.append(re.compile(pattern) if isinstance(pattern, str) else pattern)
+    with _lock:
+        _extra_patterns.append(re.compile(pattern) if isinstance(pattern, str) else pattern)
+        _invalidate()
 
 
 def _secret_key_name(key: str) -> bool:
@@ -215,8 +246,29 @@ def redact(text: str | None) -> str:
     """Return ``text`` with anything that looks like a secret replaced by ``***REDACTED***``."""
     if not text:
         return text or ""
-    out = _PRIVATE_KEY.sub(lambda m: f"-----BEGIN {m.group('kind')}-----{MASK}", text)
+    hit = _memo.get(text)
+    if hit is not None:
+        return hit
+    generation = _generation
+    out = _redact(text, prefilter=True)
+    if len(text) <= _MEMO_MAX_LEN:
+        with _lock:
+            if generation == _generation:  # no value or pattern was added meanwhile
+                if len(_memo) >= _MEMO_MAX:
+                    _memo.clear()
+                _memo[text] = out
+    return out
+
+
+def _redact(text: str, prefilter: bool) -> str:
+    """`redact` without the memo; ``prefilter=False`` runs every rule (the reference, for tests)."""
     known = _known_pattern()
+    if prefilter and not _MAY_MATCH.search(text):
+        out = known.sub(MASK, text) if known is not None else text
+        for pat in _extra_patterns:
+            out = pat.sub(lambda m: _sub_val(m) if "val" in m.groupdict() else MASK, out)
+        return out
+    out = _PRIVATE_KEY.sub(lambda m: f"-----BEGIN {m.group('kind')}-----{MASK}", text)
     if known is not None:
         out = known.sub(MASK, out)
     out = _TOKENS.sub(MASK, out)

@@ -14,12 +14,29 @@ from typing import Any
 # pydantic, the engine) is most of the start-up, so it happens on first use of `app`, not for
 # `--version`.
 COMMAND_MODULES = ("scan", "info", "report", "governance", "remote", "model")
+# Which module registers each top-level command: `chom-validate list` imports typer and `info` only,
+# not the engine, the parsers and the report stack. tests/test_startup.py keeps this map equal to
+# what the modules register. Anything not named here (`--help`, a typo) loads every module.
+COMMAND_HOMES = {
+    "all": "scan",
+    "list": "info",
+    "explain": "info",
+    "init": "info",
+    "report": "report",
+    "certify": "report",
+    "verify-certificate": "report",
+    "diff": "diff",
+    "capture": "remote",
+    "model": "model",
+    "baseline": "governance",
+}
 
 
-def _load_app() -> Any:
+def _load_app(command: str | None = None) -> Any:
     from .app import app
 
-    for name in COMMAND_MODULES:
+    home = COMMAND_HOMES.get(command or "")
+    for name in (home,) if home else COMMAND_MODULES:
         try:
             importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:  # a room not built yet
@@ -28,7 +45,9 @@ def _load_app() -> Any:
     return app
 
 
-load_app = _load_app  # the typer app with every command registered (tests, embedding)
+def load_app() -> Any:
+    """The typer app with every command registered (tests, embedding)."""
+    return _load_app()
 
 
 def __getattr__(name: str) -> Any:
@@ -48,7 +67,11 @@ def main() -> None:
         sys.stdout.write(f"chom-validate {__version__}\n")
         return
     try:
-        _load_app()(prog_name="chom-validate")
+        from .listing import fast_main
+
+        if fast_main(sys.argv[1:]):  # `list` without typer (same output; anything unusual: typer)
+            return
+        _load_app(sys.argv[1] if len(sys.argv) > 1 else None)(prog_name="chom-validate")
     except KeyboardInterrupt:
         sys.stderr.write("chom-validate: interrupted\n")
         sys.exit(130)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from ..catalog import CATEGORIES, DOC_SECTIONS
-from ..config import DEFAULT_CONFIG_NAME
-from ..outputs.text import make_console
+from . import listing
 from .app import app, fail
-from .common import build_registry
+
+# = config.DEFAULT_CONFIG_NAME (tests/test_startup.py): importing config would load the parsers.
+DEFAULT_CONFIG_NAME = "chom-validate.yaml"
 
 
 @app.command("list")
@@ -24,21 +23,7 @@ def list_checks(
     no_color: bool = typer.Option(False, "--no-color", help="Plain output."),
 ) -> None:
     """List the available checks: id, name, category, severity, pillar and profile."""
-    bad = [c for c in category if c not in CATEGORIES]
-    if bad:
-        fail(f"--category {bad[0]!r}: one of {', '.join(CATEGORIES)}")
-    reg = build_registry(checks_dir)
-    console = make_console(no_color=no_color)
-    t = Table(title=f"chom-validate checks (profile {profile})", title_justify="left")
-    for col in ("ID", "Name", "Category", "Severity", "Pillar", "Profile", "Summary"):
-        t.add_column(col)
-    specs = reg.select(profile, category or None)
-    for s in specs:
-        t.add_row(s.id, s.name, s.category, s.severity.value, s.pillar, s.profile, s.title)
-    console.print(t)
-    console.print(f"{len(specs)} checks")
-    for e in reg.errors:
-        console.print(f"plugin problem: {e.source}: {e.reason}", style="magenta")
+    listing.run_list(category, profile, checks_dir, no_color, fail)
 
 
 @app.command("explain")
@@ -50,24 +35,7 @@ def explain(
     no_color: bool = typer.Option(False, "--no-color", help="Plain output."),
 ) -> None:
     """Explain a check: what it does, why it matters, an example, the fix and references."""
-    reg = build_registry(checks_dir)
-    spec = reg.checks.get(check_id.upper())
-    if spec is None:
-        close = [c for c in reg.checks if c.startswith(check_id.upper()[:3])][:8]
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        fail(f"no check with id {check_id!r}{hint}; `chom-validate list` shows them all")
-    console = make_console(no_color=no_color)
-    console.print(f"{spec.id} {spec.name}: {spec.title}", style="bold")
-    console.print(
-        f"category {CATEGORIES.get(spec.category, spec.category)} | severity {spec.severity.value} | "
-        f"pillar {spec.pillar} | profile {spec.profile}"
-    )
-    for section in DOC_SECTIONS:
-        body = spec.doc.get(section)
-        if body:
-            console.print()
-            console.print(section, style="bold underline")
-            console.print(body, markup=False)
+    listing.run_explain(check_id, checks_dir, no_color, fail)
 
 
 INIT_TEMPLATE = """\

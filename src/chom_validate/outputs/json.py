@@ -16,13 +16,85 @@ def to_json(report: RunReport) -> str:
     # Final pass: values found anywhere in the run are masked even where no pattern sees them; check
     # metadata (our own docstrings) stays verbatim.
     return (
-        json.dumps(
-            {k: (v if k == "checks" else redact_tree(v)) for k, v in report.model_dump(mode="json").items()},
-            indent=2,
-            sort_keys=False,
+        dumps_indented(
+            {k: (v if k == "checks" else redact_tree(v)) for k, v in report.model_dump(mode="json").items()}
         )
         + "\n"
     )
+
+
+_ENC = json.encoder.encode_basestring_ascii
+_FLOAT_REPR = float.__repr__
+_INT_REPR = int.__repr__
+
+
+def _float(o: float) -> str:
+    if o != o:
+        return "NaN"
+    if o == float("inf"):
+        return "Infinity"
+    if o == -float("inf"):
+        return "-Infinity"
+    return _FLOAT_REPR(o)
+
+
+def dumps_indented(obj: Any) -> str:
+    """``json.dumps(obj, indent=2)``, byte for byte, ~2-3x faster: the stdlib's C encoder does not
+    indent, and its pure-Python indenting encoder is generator-based. Plain JSON types only (what
+    ``model_dump(mode="json")`` produces); anything else falls back to ``json.dumps``.
+    tests/test_json_dumps.py compares both on a real report."""
+    out: list[str] = []
+    try:
+        _write(obj, out, "\n")
+    except _Fallback:
+        return json.dumps(obj, indent=2)
+    return "".join(out)
+
+
+class _Fallback(Exception):
+    pass
+
+
+def _write(o: Any, out: list[str], nl: str) -> None:
+    t = type(o)
+    if t is str:
+        out.append(_ENC(o))
+    elif t is dict:
+        if not o:
+            out.append("{}")
+            return
+        inner = nl + "  "
+        first = True
+        for k, v in o.items():
+            if type(k) is not str:
+                raise _Fallback
+            out.append(("{" if first else ",") + inner + _ENC(k) + ": ")
+            first = False
+            _write(v, out, inner)
+        out.append(nl + "}")
+    elif t is list:
+        if not o:
+            out.append("[]")
+            return
+        inner = nl + "  "
+        first = True
+        for v in o:
+            out.append(("[" if first else ",") + inner)
+            first = False
+            _write(v, out, inner)
+        out.append(nl + "]")
+    elif o is None:
+        out.append("null")
+    elif o is True:
+        out.append("true")
+    elif o is False:
+        out.append("false")
+    elif t is int:
+        out.append(_INT_REPR(o))
+    elif t is float:
+        out.append(_float(o))
+    else:
+        raise _Fallback
 
 
 def generate_schema() -> dict[str, Any]:

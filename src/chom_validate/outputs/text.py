@@ -5,18 +5,14 @@ Plain output (no colour, no box-drawing) when stdout is not a TTY or ``NO_COLOR`
 
 from __future__ import annotations
 
-import os
-import sys
-from typing import TextIO
-
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from ..catalog import CATEGORIES
 from ..findings import Finding, Status
-from ..redact import RedactingWriter
 from ..results import RunReport, Scores
+from .console import make_console  # noqa: F401  (re-exported: callers import it from here)
 
 _BAND_STYLE = {
     "EXCELLENT": "bold green",
@@ -27,25 +23,6 @@ _BAND_STYLE = {
 }
 _STATUS_STYLE = {"pass": "green", "fail": "red", "not_applicable": "dim", "error": "magenta"}
 _SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
-
-
-def make_console(file: TextIO | None = None, no_color: bool = False) -> Console:
-    file = file or sys.stdout
-    tty = hasattr(file, "isatty") and file.isatty()
-    if not isinstance(file, RedactingWriter):
-        file = RedactingWriter(file)  # type: ignore[assignment]  # errors, progress, explain: all redacted
-    plain = no_color or bool(os.environ.get("NO_COLOR")) or not tty
-    return Console(
-        file=file,
-        no_color=plain,
-        highlight=False,
-        markup=False,  # messages and excerpts come from scanned files: never interpret them as markup
-        soft_wrap=not tty,
-        force_terminal=None if tty else False,
-        width=None if tty else 120,
-        emoji=False,
-        safe_box=True,
-    )
 
 
 def _fmt(score: float | None) -> str:
