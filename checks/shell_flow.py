@@ -183,7 +183,7 @@ def _detected(prog: ShellProgram) -> tuple[dict[str, list[Assignment]], set[str]
             if c.function:
                 fn_text.setdefault(c.function, "")
                 fn_text[c.function] += "\n" + c.logical
-    detect_fns = {f for f, t in fn_text.items() if _DETECT.search(t) and re.search(r"\b(echo|printf)\b", t)}
+    detect_fns = {f for f, t in fn_text.items() if _DETECT.search(t)}
     for _ in range(3):
         for f, t in fn_text.items():
             if f not in detect_fns and any(re.search(rf"(?m)^\s*{re.escape(g)}\b", t) for g in detect_fns):

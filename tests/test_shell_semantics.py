@@ -1,4 +1,4 @@
-"""Per-check cases for the shell-semantics checks DEP030-DEP043: bad fixtures fail at the line of
+"""Per-check cases for the shell-semantics checks DEP030-DEP053: bad fixtures fail at the line of
 the defect, the corrected scripts beside them pass."""
 
 from __future__ import annotations
@@ -33,6 +33,12 @@ CASES = {
     "DEP044": ("errexit-deploy.sh", 8),
     "DEP045": ("errexit-deploy.sh", 11),
     "DEP046": ("vpn-uninstall.sh", 3),
+    "DEP048": ("endpoint-install.sh", 11),
+    "DEP049": ("selinux-port.sh", 8),
+    "DEP050": ("node-box.sh", 4),
+    "DEP051": ("errexit-steps.sh", 8),
+    "DEP052": ("errexit-steps.sh", 11),
+    "DEP053": ("errexit-steps.sh", 13),
 }
 
 
@@ -71,3 +77,38 @@ def test_readonly_message_names_the_option(bad: RunReport) -> None:
     (f,) = findings(bad, "DEP031", "fail")
     assert "--no-color" in f.message and "readonly" in f.message
     assert any(e.line == 3 for e in f.evidence), "declaration is the second evidence"
+
+
+def _ev(f: object) -> set[tuple[str | None, int | None]]:
+    return {(e.path, e.line) for e in f.evidence}  # type: ignore[attr-defined]
+
+
+def test_detected_value_names_the_write_and_the_loopback_resolver(bad: RunReport) -> None:
+    (f,) = findings(bad, "DEP048", "fail")
+    # one finding for the program: both detections, each with the line that writes it
+    assert {("endpoint-install.sh", n) for n in (11, 12, 17, 18)} <= _ev(f)
+    assert "non-interactive path" in f.message and "127.0.0.1" in f.message
+    assert "/etc/vpn/client.conf" in f.message
+
+
+def test_security_step_names_the_missing_semanage_fallback(bad: RunReport) -> None:
+    (f,) = findings(bad, "DEP049", "fail")
+    assert "semanage port -m" in f.message and "run_cmd" in f.message
+    assert ("selinux-port.sh", 9) in _ev(f), "`ufw allow ... || true` is the second location"
+    assert ("selinux-port.sh", 10) not in _ev(f), "a removal that may fail harmlessly is not reported"
+
+
+def test_floating_release_reports_both_lines(bad: RunReport) -> None:
+    fails = findings(bad, "DEP050", "fail")
+    assert {e.line for f in fails for e in f.evidence} == {4, 5}
+    assert any("Node.js 21" in f.message for f in fails)
+    assert any("releases/latest" in f.message for f in fails)
+
+
+def test_errexit_cases_carry_the_other_side(bad: RunReport) -> None:
+    (restored,) = findings(bad, "DEP051", "fail")
+    assert ("errexit-steps.sh", 15) in _ev(restored) and "`probe`" in restored.message
+    (bare,) = findings(bad, "DEP052", "fail")
+    assert ("errexit-steps.sh", 5) in _ev(bare), "the non-error `return 1` is the second evidence"
+    (left,) = findings(bad, "DEP053", "fail")
+    assert "sha256sum -c" in left.message
