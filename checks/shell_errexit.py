@@ -305,3 +305,163 @@ def verification_left_of_and(ctx: ScanContext) -> Iterator[Result]:
                     *([art.evidence(later[0].line, note="runs anyway")] if later else []),
                     subject=f"{art.path}:{c.line}",
                 )
+
+
+_GATE_NAME = re.compile(r"(?i)health|verify|validat|smoke|^check_|_check$|^ensure_|^wait_for|^test_")
+
+
+def _cannot_fail(cmds: list[Command], prog: ShellProgram) -> Command | None:
+    """The body's failure message, when nothing in the body can make its status non-zero: no
+    `return N`/`exit N` (N != 0, or a variable), no fatal helper, and the last command always
+    succeeds (a message, `return 0`, `true`)."""
+    if not cmds:
+        return None
+    for c in cmds:
+        t = c.text.strip()
+        if re.match(r"^(return|exit)\s+(?!0\b)\S", t) or (
+            re.match(r"^(return|exit)$", t) and c is not cmds[-1]
+        ):
+            return None
+        if re.search(r"(?i)die|fatal|abort|fail", c.name) or c.name.startswith(("err", "error")):
+            return None
+        if c.name in prog.functions and c.name != c.function and _GATE_NAME.search(c.name):
+            return None  # delegates to another gate: judged there
+    last = cmds[-1]
+    lt = last.text.strip()
+    if not (is_printer(last) or lt in ("return 0", "exit 0", "true", ":", "return")):
+        return None
+    if (
+        "andor" in last.contexts
+        or "condition" in last.contexts
+        or "||" in last.logical
+        or "&&" in last.logical
+    ):
+        return None
+    failure = next(
+        (c for c in cmds if is_printer(c) and ERRORISH.search(printed_text(c)) and c.guarded),
+        None,
+    )
+    return failure
+
+
+@check("DEP054", "gate-cannot-fail", category="deploy", severity="medium", pillar="reliability")
+@_ok("health and verification functions used as gates can fail")
+def gate_cannot_fail(ctx: ScanContext) -> Iterator[Result]:
+    """Health and verification functions that callers use as gates can return a failure.
+
+    What it does
+        Finds functions named like gates (`*health*`, `verify*`, `validate*`, `check_*`,
+        `wait_for*`, `ensure_*`) that callers test (`if verify_x`, `verify_x || exit 1`,
+        `verify_x && deploy`) while their body cannot return non-zero: a failure branch that only
+        prints a warning, no `return 1`/`exit 1`/fatal helper, and a last command that always
+        succeeds (a message, `return 0`). The call is the first evidence, the warn-only failure
+        message the second.
+    Why it matters
+        The caller's `|| rollback` or `if ...; then deploy` never sees the failure: a deploy
+        goes on to a service that failed its health check, and the log says only "warning".
+    Example
+        check_health() { curl -fsS localhost:8080/health || echo "WARN: unhealthy"; echo "checked"; }
+        check_health || rollback     # never rolls back
+    Fix
+        `return 1` on the failure branch (or let the last command be the check itself).
+    References
+        https://mywiki.wooledge.org/BashFAQ/105
+    Severity
+        Medium: a gate that always opens.
+    """
+    for prog in _programs(ctx):
+        for name in sorted(prog.functions):
+            if not _GATE_NAME.search(name):
+                continue
+            gated = [
+                (a, c)
+                for a, c in prog.calls(name)
+                if c.words[:1] == [name]
+                and (c.errexit_suppressed or "||" in c.logical)
+                and c.function != name
+            ]
+            if not gated:
+                continue
+            fn = prog.functions[name]
+            failure = _cannot_fail(fn.commands(), prog)
+            if failure is None:
+                continue
+            a, c = gated[0]
+            yield Result.fail(
+                f"{a.path}: `{name}` is used as a gate here, but it cannot fail: its failure branch only prints "
+                f"`{printed_text(failure)[:50]}` and it always returns 0",
+                a.evidence(c.line, note="status tested here"),
+                fn.artifact.evidence(failure.line, note="failure only reported, status stays 0"),
+                subject=f"{a.path} {name}",
+            )
+
+
+_GATE_FILE = re.compile(r"(?i)health|verify|validat|smoke|check")
+
+
+def _can_exit_nonzero(cmds: list[Command]) -> bool:
+    return any(re.match(r"^exit\s+(?!0\b)\S", c.text.strip()) for c in cmds)
+
+
+@check("DEP055", "gate-script-cannot-fail", category="deploy", severity="medium", pillar="reliability")
+@_ok("health and verification scripts exit non-zero on failure")
+def gate_script_cannot_fail(ctx: ScanContext) -> Iterator[Result]:
+    """Health and verification scripts that something runs as a gate exit non-zero on failure.
+
+    What it does
+        For scripts named like gates (`*health*`, `*verify*`, `*validate*`, `*smoke*`, `check*`)
+        that another script, a CI workflow, a Makefile, a compose healthcheck or a unit runs,
+        reports the ones that print failure messages but cannot exit non-zero: no `exit 1` (or
+        `exit $rc`), no fatal helper, no `set -e`, and the script ends with `exit 0` or a message.
+        The failure message is the first evidence, the caller the second.
+    Why it matters
+        A health check that always exits 0 turns every gate built on it into a formality: the
+        deploy pipeline goes green, the compose healthcheck reports healthy, the rollback never
+        runs.
+    Example
+        curl -fsS http://localhost:8080/health || echo "FAIL: app not healthy"
+        exit 0
+    Fix
+        Count failures and `exit 1` when there are any (`[ "$failed" -eq 0 ]` as the last line).
+    References
+        https://docs.docker.com/reference/dockerfile/#healthcheck
+    Severity
+        Medium: a gate that always opens.
+    """
+    programs = _programs(ctx)
+    others = [a for a in ctx.artifacts() if a.kind != "shell" and not a.embedded]
+    for prog in programs:
+        art = prog.entry
+        base = art.path.rsplit("/", 1)[-1]
+        if art.embedded or not _GATE_FILE.search(base) or prog.errexit_anywhere():
+            continue
+        top = [c for c in prog.script.commands if c.function is None]
+        failure = _cannot_fail(top, prog)
+        called = {c.words[0] for c in top if c.words and c.words[0] in prog.functions}
+        if failure is None or any(_can_exit_nonzero(prog.functions[f].commands()) for f in called):
+            continue
+        caller = None
+        for p in programs:
+            if p is prog:
+                continue
+            for a, c in p.commands():
+                if any(w.rsplit("/", 1)[-1] == base for w in c.words[:3]):
+                    caller = (a, c.line)
+                    break
+            if caller:
+                break
+        if caller is None:
+            for o in others:
+                if base in o.text:
+                    ln = next((i for i, t in enumerate(o.lines, 1) if base in t), 1)
+                    caller = (o, ln)
+                    break
+        if caller is None:
+            continue
+        yield Result.fail(
+            f"{art.path}: gate script cannot fail: it reports `{printed_text(failure)[:50]}` but always exits 0, "
+            f"so {caller[0].path} relies on a status that never changes",
+            art.evidence(failure.line, note="failure only printed"),
+            caller[0].evidence(caller[1], note="runs it as a gate"),
+            subject=art.path,
+        )

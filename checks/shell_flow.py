@@ -106,14 +106,21 @@ def _writes_of(prog: ShellProgram) -> dict[str, list[_Write]]:
     return out
 
 
+_NONEMPTY_TEST = re.compile(
+    r"-n\s+\"?\$\{?(\w+)|\$\{(\w+):?\+|\[\[?\s+\"?\$\{?(\w+)\}?\"?\s+\]|\$\{?(\w+)\}?\"?\s*!=\s*(?:\"\"|'')"
+)
+_IF_HEAD = re.compile(r"^\s*(?:if|elif)\b")
+_FN_HEAD = re.compile(r"^\s*(?:function\s+)?\w+\s*\(\)")
+
+
+def _tests_nonempty(text: str, name: str) -> bool:
+    return any(name in m.groups() for m in _NONEMPTY_TEST.finditer(text)) if name in text else False
+
+
 def _guarded_use(art: Artifact, line: int, start: int, name: str) -> bool:
     """The write at ``line`` only happens when ``name`` is non-empty: `$([[ -n $V ]] && ...)` on
     the line, `${V:+...}`, or an enclosing `if [[ -n $V ]]` (`[ "$V" ]`, `!= ""`) block."""
-    n = re.escape(name)
-    test = re.compile(
-        rf"-n\s+\"?\$\{{?{n}\b|\$\{{{n}:?\+|\[\[?\s+\"?\$\{{?{n}\}}?\"?\s+\]|\$\{{?{n}\}}?\"?\s*!=\s*(?:\"\"|'')"
-    )
-    if test.search(art.line_text(line)):
+    if _tests_nonempty(art.line_text(line), name):
         return True
     ind = indent(art, start)
     for ln in range(start - 1, max(0, start - 200), -1):
@@ -121,9 +128,9 @@ def _guarded_use(art: Artifact, line: int, start: int, name: str) -> bool:
         if not t.strip() or indent(art, ln) >= ind:
             continue
         ind = indent(art, ln)
-        if re.match(r"^\s*(?:if|elif)\b", t) and test.search(t):
+        if _IF_HEAD.match(t) and _tests_nonempty(t, name):
             return True
-        if re.match(r"^\s*(?:function\s+)?\w+\s*\(\)", t) or ind == 0:
+        if _FN_HEAD.match(t) or ind == 0:
             break
     return False
 
@@ -177,17 +184,17 @@ def _same_branch(art: Artifact, origin: int, later: int) -> bool:
 def _detected(prog: ShellProgram) -> tuple[dict[str, list[Assignment]], set[str]]:
     """Variables assigned from a detection command (directly, through a function that prints
     one, or copied from such a variable): name -> the assignments that carry the detected value."""
-    fn_text: dict[str, str] = {}
+    fn_text: dict[str, list[str]] = {}
+    fn_calls: dict[str, set[str]] = {}
     for _art, script in prog.units:
         for c in script.commands:
             if c.function:
-                fn_text.setdefault(c.function, "")
-                fn_text[c.function] += "\n" + c.logical
-    detect_fns = {f for f, t in fn_text.items() if _DETECT.search(t)}
-    for _ in range(3):
-        for f, t in fn_text.items():
-            if f not in detect_fns and any(re.search(rf"(?m)^\s*{re.escape(g)}\b", t) for g in detect_fns):
-                detect_fns.add(f)
+                fn_text.setdefault(c.function, []).append(c.logical)
+                if c.words and "cmdsubst" not in c.contexts:
+                    fn_calls.setdefault(c.function, set()).add(c.words[0])
+    detect_fns = {f for f, t in fn_text.items() if _DETECT.search("\n".join(t))}
+    for _ in range(3):  # a function that calls one (`resolvePublicIP` -> `resolvePublicIPv4`)
+        detect_fns |= {f for f, calls in fn_calls.items() if calls & detect_fns}
     tainted: dict[str, list[Assignment]] = {}
     for x in prog.assignments:
         v = x.value
@@ -207,25 +214,39 @@ def _detected(prog: ShellProgram) -> tuple[dict[str, list[Assignment]], set[str]
     return tainted, detect_fns
 
 
-def _checks_of(prog: ShellProgram, name: str, skip_fns: set[str]) -> list[tuple[Artifact, Command]]:
-    """Tests of ``name`` whose outcome stops, re-prompts or replaces the value (a validation)."""
-    ref = re.compile(rf"\$\{{?{re.escape(name)}\b")
-    guard = re.compile(rf"\$\{{{re.escape(name)}:?[?]")
-    out = []
-    for art, script in prog.units:
-        for c in script.commands:
+_ASSIGNED = re.compile(r"\b([A-Za-z_]\w*)=")
+_REQUIRED = re.compile(r"\$\{(\w+):?\?")
+
+
+class _TestIndex:
+    """Commands that mention each variable, built once per program (per-name regexes would be
+    compiled again for every variable of a 3,000-line script)."""
+
+    def __init__(self, prog: ShellProgram) -> None:
+        self.by_name: dict[str, list[tuple[Artifact, Command, bool]]] = {}
+        for art, script in prog.units:
+            for c in script.commands:
+                required = set(_REQUIRED.findall(c.text))
+                for n in set(_VAR.findall(c.text)) | required:
+                    self.by_name.setdefault(n, []).append((art, c, n in required))
+        self._cons: dict[int, str] = {}
+
+    def checks(self, name: str, skip_fns: set[str]) -> list[tuple[Artifact, Command]]:
+        """Tests of ``name`` whose outcome stops, re-prompts or replaces the value (a validation)."""
+        out = []
+        for art, c, required in self.by_name.get(name, []):
             if c.function in skip_fns:
                 continue
-            if guard.search(c.text):
+            if required:
                 out.append((art, c))
                 continue
-            if not ref.search(c.text):
-                continue
             if c.name in ("[[", "[", "test") or ("condition" in c.contexts or "andor" in c.contexts):
-                cons = _consequence(art, c)
-                if _STOPS.search(cons) or re.search(rf"\b{re.escape(name)}=", cons):
+                cons = self._cons.get(id(c))
+                if cons is None:
+                    cons = self._cons[id(c)] = _consequence(art, c)
+                if _STOPS.search(cons) or name in _ASSIGNED.findall(cons):
                     out.append((art, c))
-    return out
+        return out
 
 
 @check("DEP048", "detected-value-unchecked", category="deploy", severity="medium", pillar="reliability")
@@ -263,6 +284,7 @@ def detected_value_unchecked(ctx: ScanContext) -> Iterator[Result]:
         if not tainted:
             continue
         writes = _writes_of(prog)
+        index = _TestIndex(prog)
         noninteractive = any(_NON_INTERACTIVE.match(x.name) for x in prog.assignments)
         skip = _prompting(prog) if noninteractive else set()
         reported: set[int] = set()
@@ -280,7 +302,7 @@ def detected_value_unchecked(ctx: ScanContext) -> Iterator[Result]:
                 if var in seen:
                     continue
                 seen.add(var)
-                checks = _checks_of(prog, var, skip)
+                checks = index.checks(var, skip)
                 for x in tainted.get(var, []):
                     ok = any(
                         (a is x.artifact and c.line > x.line and _same_branch(a, x.line, c.line))
@@ -333,11 +355,14 @@ _SECURITY = re.compile(r"^(semanage|restorecon|setsebool|chcon|ufw|firewall-cmd|
 _IGNORE_RHS = re.compile(r"\|\|\s*(?:true|:|echo\b|printf\b|log_?(?:warn|info|debug)\w*|warn\w*)")
 
 
-def _fatal_wrapper(prog: ShellProgram, name: str) -> bool:
-    fn = prog.functions.get(name)
-    if fn is None:
-        return False
-    return any(c.name == "exit" or re.search(r"(?i)die|fatal|abort", c.name) for c in fn.commands())
+def _fatal_wrapper(prog: ShellProgram, name: str, cache: dict[str, bool]) -> bool:
+    """The wrapper exits when the command fails (`run_fatal`, `|| exit 1`, `die`)."""
+    if name not in cache:
+        fn = prog.functions.get(name)
+        cache[name] = fn is not None and any(
+            c.name == "exit" or re.search(r"(?i)die|fatal|abort", c.name) for c in fn.commands()
+        )
+    return cache[name]
 
 
 @check("DEP049", "security-step-failure-ignored", category="deploy", severity="medium", pillar="security")
@@ -368,6 +393,7 @@ def security_step_failure_ignored(ctx: ScanContext) -> Iterator[Result]:
     """
     for prog in _programs(ctx):
         hits: dict[int, list[tuple[Artifact, Command, str]]] = {}
+        fatal: dict[str, bool] = {}
         for art, c in prog.commands():
             via = c.words[0] if c.words and c.words[0] in prog.wrappers else None
             argv = c.argv
@@ -378,7 +404,7 @@ def security_step_failure_ignored(ctx: ScanContext) -> Iterator[Result]:
                 argv = [w for w in c.words[1 + n :] if w != "sudo"]
             if not argv or not _SECURITY.match(argv[0].rsplit("/", 1)[-1]) or not _applies(argv):
                 continue
-            if (via and _fatal_wrapper(prog, via)) or _UNDO.search(c.function or ""):
+            if (via and _fatal_wrapper(prog, via, fatal)) or _UNDO.search(c.function or ""):
                 continue
             rhs = c.logical[c.logical.find(c.text) + len(c.text) :] if c.text in c.logical else c.logical
             why = ""

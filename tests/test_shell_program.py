@@ -136,7 +136,9 @@ def test_model_wireguard_generated_units_and_modes() -> None:
     assert wg0 and all(w["mode"] == "600" for w in wg0)
     assert any("&>/dev/null" in s["cron"] for s in p["schedules"])
     assert any(f["command"].startswith("firewall-cmd") for f in p["firewall"])
-    assert any(li["in"] == "/etc/wireguard/wg0.conf" and "ListenPort" in li["setting"] for li in p["listeners"])
+    assert any(
+        li["in"] == "/etc/wireguard/wg0.conf" and "ListenPort" in li["setting"] for li in p["listeners"]
+    )
 
 
 def test_model_openvpn_generated_iptables_unit_and_scripts() -> None:
@@ -164,3 +166,14 @@ def test_model_cli_json(cli) -> None:  # type: ignore[no-untyped-def]
     r = cli("model", "--path", str(tree), "--format", "json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["programs"]
+
+
+def test_one_line_and_quoted_case_arms_are_flags() -> None:
+    s = parse_shell_text(
+        'for a in "$@"; do case $a in --dry-run) DRY=1;; -f|--force) FORCE=1;; esac; done\n'
+        'case "$1" in\n  "--purge") PURGE=1; shift ;;\n  \'--yes\') YES=1 ;;\nesac\n'
+    )
+    got = {k: (f.line, f.assigns) for k, f in s.flags.items()}
+    assert got["--dry-run"] == (1, [("DRY", "1")])
+    assert got["-f"] == got["--force"] == (1, [("FORCE", "1")])
+    assert got["--purge"] == (3, [("PURGE", "1")]) and got["--yes"] == (4, [("YES", "1")])
