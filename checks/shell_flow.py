@@ -522,3 +522,66 @@ def floating_release(ctx: ScanContext) -> Iterator[Result]:
                         subject=f"{art.path}:{c.line}",
                     )
                     done.add(c.line)
+
+
+# ---- DEP056: repository signing keys ----------------------------------------------------------
+_KEY_ID = re.compile(r"^(?:0x)?([0-9A-Fa-f]{8,40})$")
+_KEY_SINK = re.compile(
+    r"\bapt-key\s+add\b|\bgpg\b[^|]*--(?:dearmou?r|import)\b|/(?:trusted\.gpg\.d|keyrings)/"
+)
+
+
+@check("DEP056", "apt-key-not-pinned", category="deploy", severity="high", pillar="security")
+@_ok("repository signing keys are fetched by full fingerprint or over HTTPS")
+def apt_key_not_pinned(ctx: ScanContext) -> Iterator[Result]:
+    """Repository signing keys are pinned: fetched from a keyserver by full fingerprint, or over
+    HTTPS from the vendor, never by a short key id or over plain HTTP.
+
+    What it does
+        Reports `apt-key adv --recv-keys ID` / `gpg --recv-keys ID` with an 8- or 16-hex key id
+        (not the 40-hex fingerprint), and keys downloaded over `http://` that are added to APT
+        (`apt-key add`, `gpg --dearmor`/`--import`, written under `/etc/apt/keyrings` or
+        `trusted.gpg.d`).
+    Why it matters
+        Short key ids collide (anyone can generate a key with the same 32-bit id in seconds, and
+        keyservers serve it), and a key fetched over HTTP can be swapped in transit. Either way
+        the host then trusts packages signed by someone else, as root, for every later upgrade.
+    Example
+        apt-key adv --keyserver keyserver.ubuntu.com --recv-keys 7FCC7D46
+    Fix
+        `gpg --recv-keys 0x<full 40-hex fingerprint>` (and check it), or download the vendor's
+        key over HTTPS into `/etc/apt/keyrings/` with `signed-by=`.
+    References
+        https://wiki.debian.org/DebianRepository/UseThirdParty
+        https://evil32.com/
+    Severity
+        High: a supply-chain path to root on every host built by the script.
+    """
+    for prog in _programs(ctx):
+        for art, script in prog.units:
+            for c in script.commands:
+                argv = c.argv
+                if "--recv-keys" in argv or "--recv-key" in argv:
+                    i = argv.index("--recv-keys" if "--recv-keys" in argv else "--recv-key")
+                    ids = [w for w in argv[i + 1 :] if _KEY_ID.match(w)]
+                    short = [w for w in ids if len(_KEY_ID.match(w).group(1)) < 40]  # type: ignore[union-attr]
+                    if short:
+                        yield Result.fail(
+                            f"{art.path}: signing key fetched by the short id `{short[0]}`: short ids collide, "
+                            "so the keyserver can hand out someone else's key; use the full 40-hex fingerprint",
+                            art.evidence(c.line, note="key not pinned by fingerprint"),
+                            subject=f"{art.path}:{c.line}",
+                        )
+                    continue
+                plain_http = c.name in ("curl", "wget") and any(w.startswith("http://") for w in argv[1:])
+                if plain_http and (
+                    _KEY_SINK.search(c.logical)
+                    or any(_KEY_SINK.search(w) for w in argv[1:] if not w.startswith("http"))
+                ):
+                    url = next(w for w in argv[1:] if w.startswith("http://"))
+                    yield Result.fail(
+                        f"{art.path}: APT signing key `{url[:70]}` downloaded over plain HTTP: anyone on "
+                        "the path can substitute their own key, and the host then trusts their packages",
+                        art.evidence(c.line, note="signing key over HTTP"),
+                        subject=f"{art.path}:{c.line}",
+                    )

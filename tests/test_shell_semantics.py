@@ -1,4 +1,4 @@
-"""Per-check cases for the shell-semantics checks DEP030-DEP055: bad fixtures fail at the line of
+"""Per-check cases for the shell-semantics checks DEP030-DEP056: bad fixtures fail at the line of
 the defect, the corrected scripts beside them pass."""
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ CASES = {
     "DEP053": ("errexit-steps.sh", 13),
     "DEP054": ("deploy-gates.sh", 10),
     "DEP055": ("healthcheck.sh", 2),
+    "DEP056": ("apt-repo.sh", 3),
 }
 
 
@@ -169,3 +170,9 @@ def test_3000_line_script_analyses_well_under_a_second(tmp_path: Path) -> None:
     # ~0.9 s of CPU measured (bench/RESULTS.md); the bound leaves room for a slower CI box.
     print(f"shell semantics on {lines} lines: {took:.3f} s CPU")
     assert took < 3.0, f"{took:.2f} s CPU for {lines} lines"
+
+
+def test_signing_keys_short_id_and_plain_http(bad: RunReport) -> None:
+    fails = findings(bad, "DEP056", "fail")
+    assert {e.line for f in fails for e in f.evidence} == {3, 4}
+    assert any("7FCC7D46" in f.message for f in fails) and any("plain HTTP" in f.message for f in fails)
