@@ -335,7 +335,8 @@ def detected_value_unchecked(ctx: ScanContext) -> Iterator[Result]:
                         "; only the listed loopback stub is filtered out, so a local resolver such as "
                         "127.0.0.1 (dnsmasq, unbound) is copied to clients, which cannot reach it"
                     )
-            parts.append(f"`{name}` from `{src}...` into {ws[0].target}{loop}")
+            via = f" (via `{first.name}`)" if first.name != name else ""
+            parts.append(f"`{name}`{via} from `{src}...` into {ws[0].target}{loop}")
             evidence += [
                 x.artifact.evidence(x.line, note=f"`{name}` detected, can be empty") for x in unchecked[:4]
             ]
