@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command
-from chom_validate.facts.shell_program import ShellProgram, shell_programs
+from chom_validate.facts.shell_program import ShellProgram
 from chom_validate.facts.writes import assembled, program_writes
-from chom_validate.findings import Result, Status
+from chom_validate.findings import Result
 from chom_validate.registry import check
 
 from ._shell_semantics_util import (
@@ -22,39 +22,12 @@ from ._shell_semantics_util import (
     ERRORISH,
     MUTATING,
     SUCCESSISH,
+    _ok,
+    _programs,
     indent,
     is_printer,
     printed_text,
 )
-
-_TEST_DIR = re.compile(r"(^|/)(tests?|testdata|e2e|fixtures?)/")
-
-
-def _programs(ctx: ScanContext) -> list[ShellProgram]:
-    # test harness scripts are not deployment artifacts
-    return [p for p in shell_programs(ctx) if not _TEST_DIR.search(p.entry.path)]
-
-
-def _finish(ctx: ScanContext, results: Iterator[Result], ok: str) -> Iterator[Result]:
-    """Pass through the results; each program with no failure passes, with its script as evidence
-    (per script, so results stay attributable to files)."""
-    failed: set[str] = set()
-    nothing_to_judge = False
-    for r in results:
-        nothing_to_judge |= r.status == Status.NOT_APPLICABLE
-        for e in r.evidence:
-            if e.path:
-                failed.add(e.path)
-        yield r
-    if nothing_to_judge:
-        return
-    programs = [p for p in _programs(ctx) if not p.entry.embedded and p.entry.path not in failed]
-    if not _programs(ctx):
-        yield Result.not_applicable("no shell scripts found")
-    for p in programs:
-        yield Result.passed(
-            f"{p.entry.path}: {ok}", p.entry.evidence(1, note="whole script inspected"), subject=p.entry.path
-        )
 
 
 def _name(c: Command) -> str:
@@ -84,21 +57,6 @@ def _status_read_after(prog: ShellProgram, art: Artifact, pipe: Command) -> Comm
             return c
         return None
     return None
-
-
-def _ok(msg: str):  # type: ignore[no-untyped-def]
-    """Decorator: a check that yields nothing after looking passes with ``msg``."""
-
-    def deco(fn):  # type: ignore[no-untyped-def]
-        import functools
-
-        @functools.wraps(fn)
-        def run(ctx: ScanContext) -> Iterator[Result]:
-            yield from _finish(ctx, fn(ctx), msg)
-
-        return run
-
-    return deco
 
 
 @check("DEP030", "pipeline-status-masked", category="deploy", severity="high", pillar="reliability")

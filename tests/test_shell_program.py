@@ -113,3 +113,14 @@ def test_large_script_analyses_fast() -> None:
     p.wrapped_commands()
     assert len(text.splitlines()) > 3000
     assert time.perf_counter() - t0 < 2.0  # well under a second on an idle machine; margin for CI load
+
+
+def test_one_line_and_quoted_case_arms_are_flags() -> None:
+    s = parse_shell_text(
+        'for a in "$@"; do case $a in --dry-run) DRY=1;; -f|--force) FORCE=1;; esac; done\n'
+        'case "$1" in\n  "--purge") PURGE=1; shift ;;\n  \'--yes\') YES=1 ;;\nesac\n'
+    )
+    got = {k: (f.line, f.assigns) for k, f in s.flags.items()}
+    assert got["--dry-run"] == (1, [("DRY", "1")])
+    assert got["-f"] == got["--force"] == (1, [("FORCE", "1")])
+    assert got["--purge"] == (3, [("PURGE", "1")]) and got["--yes"] == (4, [("YES", "1")])

@@ -363,7 +363,12 @@ def _parse_lines(text: str, shell: str = "bash") -> ShellScript:
     return script
 
 
-_CASE_ARM = re.compile(r"^\s*\(?\s*(?P<pats>-[-\w]*(?:\s*\|\s*-[-\w]*)*)\s*\)\s*(?P<body>.*)$")
+_ARM_PAT = r"[\"']?-[-\w]*[\"']?"
+_CASE_ARM = re.compile(rf"^\s*\(?\s*(?P<pats>{_ARM_PAT}(?:\s*\|\s*{_ARM_PAT})*)\s*\)\s*(?P<body>.*)$")
+# arms of a one-line `case $1 in --dry-run) DRY=1;; -f|--force) F=1;; esac`
+_INLINE_ARM = re.compile(
+    rf"(?:\bin\s+|;;\s*)\(?\s*(?P<pats>{_ARM_PAT}(?:\s*\|\s*{_ARM_PAT})*)\s*\)\s*(?P<body>(?:[^;]|;(?!;))*)(?=;;)"
+)
 _FLAG_ASSIGN = re.compile(r"\b([A-Za-z_]\w*)=(\S*)")
 
 
@@ -373,7 +378,18 @@ def _line_flags(script: ShellScript) -> None:
     for i, raw in enumerate(lines):
         if i + 1 in script.heredoc_lines:
             continue
-        m = _CASE_ARM.match(strip_comment(raw))
+        code = strip_comment(raw)
+        if re.search(r"\bcase\b.*\bin\b", code) and ";;" in code:
+            for im in _INLINE_ARM.finditer(code):
+                for pat in re.split(r"\s*\|\s*", im.group("pats")):
+                    pat = pat.strip("\"'")
+                    if pat in ("-", "--") or pat in script.flags:
+                        continue
+                    body = im.group("body").strip()
+                    assigns = [(a, v.strip("'\";")) for a, v in _FLAG_ASSIGN.findall(body)]
+                    script.flags[pat] = Flag(pat, i + 1, body, assigns)
+            continue
+        m = _CASE_ARM.match(code)
         if not m:
             continue
         body_parts = [m.group("body")]
@@ -383,6 +399,7 @@ def _line_flags(script: ShellScript) -> None:
             j += 1
         body = " ; ".join(p for p in body_parts if p).split(";;")[0].strip()
         for pat in re.split(r"\s*\|\s*", m.group("pats")):
+            pat = pat.strip("\"'")
             if pat in ("-", "--") or pat in script.flags:
                 continue
             assigns = [(a, v.strip("'\";")) for a, v in _FLAG_ASSIGN.findall(body)]

@@ -59,11 +59,17 @@ class FunctionDef:
     script: ShellScript
     start: int
     end: int
+    _cmds: list[Command] | None = field(default=None, repr=False, compare=False)
 
     def commands(self) -> list[Command]:
-        return [
-            c for c in self.script.commands if c.function == self.name and self.start <= c.line <= self.end
-        ]
+        """The body's commands (indexed once per program: a 3,000-line script has hundreds)."""
+        if self._cmds is None:
+            self._cmds = [
+                c
+                for c in self.script.commands
+                if c.function == self.name and self.start <= c.line <= self.end
+            ]
+        return self._cmds
 
 
 @dataclass
@@ -458,6 +464,18 @@ def _program(
     for art, script in units:
         for name, (start, end) in script.functions.items():
             prog.functions.setdefault(name, FunctionDef(name, art, script, start, end))
+    for fdef0 in prog.functions.values():
+        fdef0._cmds = []
+    for _art, script in units:
+        for c in script.commands:
+            fdef = prog.functions.get(c.function or "")
+            if (
+                fdef is not None
+                and fdef.script is script
+                and fdef.start <= c.line <= fdef.end
+                and fdef._cmds is not None
+            ):
+                fdef._cmds.append(c)
     ro_words = ("readonly", "declare -r", "typeset -r", "local -r", "declare -rx", "declare -xr")
     for art, script in units:
         fn_at = {c.line: c.function for c in reversed(script.commands)}
