@@ -37,7 +37,7 @@ def script_firewalls(ctx: ScanContext) -> list[tuple[Artifact, ScriptFirewall]]:
 
 
 def _adds(r: NfRule) -> bool:
-    return r.op in ("A", "I") and r.table == "filter" and r.target.upper() == "ACCEPT"
+    return r.op in ("A", "I") and r.table == "filter" and r.verdict.upper() == "ACCEPT"
 
 
 def _detects_nftables(fw: ScriptFirewall) -> bool:
@@ -974,23 +974,23 @@ def iptables_rule_order(ctx: ScanContext) -> Iterator[Result]:
             found = True
             bad = False
             chain = _effective_order(rules)
-            drop = next((r for r in chain if r.target.upper() in ("DROP", "REJECT") and _catch_all(r)), None)
+            drop = next((r for r in chain if r.verdict.upper() in ("DROP", "REJECT") and _catch_all(r)), None)
             if drop is not None:
-                later = [r for r in chain[chain.index(drop) + 1 :] if r.target.upper() == "ACCEPT"]
+                later = [r for r in chain[chain.index(drop) + 1 :] if r.verdict.upper() == "ACCEPT"]
                 if later:
                     bad = True
                     yield Result.fail(
-                        f"{art.label}: {len(later)} ACCEPT rule(s) land after the catch-all {drop.target} in INPUT "
+                        f"{art.label}: {len(later)} ACCEPT rule(s) land after the catch-all {drop.verdict} in INPUT "
                         f"({family}, {origin}) and are never reached",
                         art.evidence(later[0].line),
                         art.evidence(drop.line),
                         subject=f"{origin}:{family}:order",
                     )
             for i, r in enumerate(rules):
-                if r.op == "P" and r.target.upper() in ("DROP", "REJECT"):
+                if r.op == "P" and r.verdict.upper() in ("DROP", "REJECT"):
                     before = rules[:i]
                     keeps = any(
-                        b.target.upper() == "ACCEPT"
+                        b.verdict.upper() == "ACCEPT"
                         and (b.stateful or (b.dport and str(ssh) in b.dport.split(",")) or _catch_all(b))
                         for b in before
                         if b.op in ("A", "I")
@@ -998,7 +998,7 @@ def iptables_rule_order(ctx: ScanContext) -> Iterator[Result]:
                     if not keeps:
                         bad = True
                         yield Result.fail(
-                            f"{art.label}: `-P INPUT {r.target}` ({family}) runs before any rule accepts established "
+                            f"{art.label}: `-P INPUT {r.verdict}` ({family}) runs before any rule accepts established "
                             f"connections or SSH ({ssh}/tcp): the session running it is cut there",
                             art.evidence(r.line),
                             subject=f"{origin}:{family}:policy",
