@@ -1,0 +1,160 @@
+"""Joins between artifacts that only make sense together: unit names a unit refers to vs the units
+that exist (in the tree or on the host), scripts that units run vs the files those scripts use.
+
+Pure functions over parsed artifacts and command outputs; the checks in ``checks/wiring_*.py``
+turn them into results with evidence from both sides of each join.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+
+from chom_validate.artifacts import Artifact
+from chom_validate.artifacts.systemd import Unit
+
+# -- unit references --------------------------------------------------------------------------------
+
+# Keys whose names systemd resolves to units, and what a name that resolves to nothing does.
+HARD_KEYS = ("Requires", "Requisite", "BindsTo")  # the unit itself fails to start
+SOFT_KEYS = ("Conflicts", "OnFailure", "OnSuccess", "PartOf", "Wants", "Upholds")  # silently no effect
+ORDER_KEYS = ("After", "Before")  # ordering only: a missing name is often deliberate portability
+REF_KEYS = HARD_KEYS + SOFT_KEYS + ORDER_KEYS
+
+EFFECT = {
+    **{k: "the unit fails to start (dependency not found)" for k in HARD_KEYS},
+    "Conflicts": "the two jobs are never serialised",
+    "OnFailure": "no failure action ever runs",
+    "OnSuccess": "no success action ever runs",
+    "PartOf": "stops and restarts are not propagated",
+    "Wants": "the wanted unit is never started",
+    "Upholds": "the upheld unit is never started",
+    "After": "the start order is lost",
+    "Before": "the start order is lost",
+}
+
+# Unit types that are never unit files (created at runtime by the kernel, fstab or the manager).
+_RUNTIME_TYPES = {".device", ".scope", ".swap", ".mount", ".automount"}
+# systemd.special(7) units and the manager's own services: present wherever systemd runs.
+SPECIAL_UNITS = frozenset(
+    ["basic.target", "default.target", "multi-user.target", "graphical.target", "rescue.target", "emergency.target", "network.target", "network-online.target", "network-pre.target", "nss-lookup.target", "nss-user-lookup.target", "remote-fs.target", "remote-fs-pre.target", "local-fs.target", "local-fs-pre.target", "sysinit.target", "timers.target", "sockets.target", "paths.target", "slices.target", "swap.target", "time-sync.target", "time-set.target", "shutdown.target", "umount.target", "final.target", "reboot.target", "halt.target", "poweroff.target", "sleep.target", "suspend.target", "hibernate.target", "cryptsetup.target", "getty.target", "sound.target", "printer.target", "bluetooth.target", "smartcard.target", "user.slice", "system.slice", "machine.slice", "-.slice", "systemd-journald.service", "systemd-journald.socket", "dbus.service", "dbus.socket", "systemd-tmpfiles-setup.service", "systemd-user-sessions.service", "systemd-sysctl.service", "systemd-udevd.service", "systemd-modules-load.service"]
+)
+_VERSION_RE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    artifact: Artifact
+    unit: Unit
+    key: str
+    line: int  # artifact-local line of the directive
+    name: str  # referenced unit name, specifiers expanded
+
+
+def unit_refs(units: dict[str, tuple[Artifact, Unit]]) -> list[UnitRef]:
+    """Every unit name named by a dependency key of the ``[Unit]`` section, specifiers resolved
+    where they are machine-independent; names still holding a ``%`` specifier are left out."""
+    out: list[UnitRef] = []
+    for art, u in units.values():
+        for key in REF_KEYS:
+            for d in u.entries("Unit", key):
+                for raw in d.value.split():
+                    name = u.expand(raw) if "%" in raw else raw
+                    if "%" in name or "$" in name or "{" in name or not posixpath.splitext(name)[1]:
+                        continue
+                    out.append(UnitRef(art, u, key, d.line, name))
+    return out
+
+
+def template_of(name: str) -> str | None:
+    """``foo@bar.service`` -> ``foo@.service``; None for a plain name."""
+    stem, ext = posixpath.splitext(name)
+    return f"{stem.split('@', 1)[0]}@{ext}" if "@" in stem else None
+
+
+def plain_of_template(name: str, known: set[str]) -> str | None:
+    """The template ``X@.service`` in ``known`` when ``name`` is the plain ``X.service`` (which
+    systemd can never load: a template exists only as its instances ``X@NAME.service``)."""
+    if "@" in name:
+        return None
+    stem, ext = posixpath.splitext(name)
+    tmpl = f"{stem}@{ext}"
+    return tmpl if tmpl in known else None
+
+
+def resolves(name: str, known: set[str]) -> bool:
+    if name in known:
+        return True
+    tmpl = template_of(name)
+    return bool(tmpl and tmpl != name and tmpl in known)
+
+
+def runtime_unit(name: str) -> bool:
+    """Names that are never unit files: devices, scopes, mounts/swaps generated from fstab."""
+    return posixpath.splitext(name)[1] in _RUNTIME_TYPES
+
+
+def version_free(name: str) -> str:
+    """``php8.2-fpm.service`` and ``php-fpm.service`` -> ``php-fpm.service`` (versions dropped)."""
+    return _VERSION_RE.sub("", name)
+
+
+def near_names(name: str, known: set[str], index: dict[str, list[str]] | None = None) -> list[str]:
+    """Existing units that differ from ``name`` only by a version (``php-fpm.service`` vs
+    ``php8.2-fpm.service``) or by being the template of that plain name."""
+    out: list[str] = []
+    tmpl = plain_of_template(name, known)
+    if tmpl:
+        out.append(tmpl)
+    idx = index if index is not None else version_index(known)
+    for other in idx.get(version_free(name), []):
+        if other != name and other not in out:
+            out.append(other)
+    return out
+
+
+def version_index(known: set[str]) -> dict[str, list[str]]:
+    idx: dict[str, list[str]] = {}
+    for n in sorted(known):
+        idx.setdefault(version_free(n), []).append(n)
+    return idx
+
+
+def parse_list_unit_files(text: str) -> set[str]:
+    """``systemctl list-unit-files --no-legend --plain`` -> the set of unit file names."""
+    out: set[str] = set()
+    for line in text.splitlines():
+        parts = line.split()
+        if parts and "." in parts[0] and not parts[0].startswith(("UNIT", "-")):
+            out.add(parts[0])
+    return out
+
+
+# -- scripts that units run -------------------------------------------------------------------------
+
+_TMP_FIXED = re.compile(
+    r"""(?P<q>["']?)(?P<path>/(?:tmp|var/tmp|dev/shm)/(?:[A-Za-z0-9_.+-]|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)+)"""
+)
+_UNIQUE_VARS = re.compile(r"\$\{?(\$|BASHPID|RANDOM|[A-Za-z_]*(?:PID|pid|TMP|tmp|mktemp)[A-Za-z_]*)\b")
+
+
+def fixed_tmp_paths(text: str, assignments: dict[str, str]) -> list[tuple[int, str]]:
+    """(line, path) of fixed, predictable paths in a world-writable directory (/tmp, /var/tmp,
+    /dev/shm) that a script creates, tests or writes: names built from constants or from
+    variables that hold constants (``$(basename "$0")``), not from ``mktemp``, ``$$`` or a
+    per-run value. Lines are 1-based."""
+    out: list[tuple[int, str]] = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        s = raw.strip()
+        if s.startswith("#") or "mktemp" in s:
+            continue
+        for m in _TMP_FIXED.finditer(raw):
+            path = m.group("path")
+            if _UNIQUE_VARS.search(path):
+                continue
+            var_names = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", path)
+            if any("mktemp" in assignments.get(v, "") or "$$" in assignments.get(v, "") for v in var_names):
+                continue
+            out.append((n, path))
+    return out
