@@ -144,7 +144,9 @@ def unit_references_exist(ctx: ScanContext) -> Iterator[Result]:
         return
     host = parse_list_unit_files(res.stdout)
     if not host:
-        yield Result.error(f"`{' '.join(LIST_UNIT_FILES)}` listed no unit files on {ctx.name}", subject=ctx.name)
+        yield Result.error(
+            f"`{' '.join(LIST_UNIT_FILES)}` listed no unit files on {ctx.name}", subject=ctx.name
+        )
         return
     all_known = host | known
     idx = version_index(all_known)

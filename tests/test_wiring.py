@@ -1,0 +1,163 @@
+"""Wiring checks on trees: SYS027 (unit names that cannot exist), SYS028 (unit-run scripts with
+fixed /tmp names), MON031 (node_exporter containers that cannot see the host filesystems).
+Bad variants are shaped like the audited defects; the careful variants pass."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chom_validate.findings import Status
+
+from .conftest import findings, scan_tree
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return root
+
+
+def _fails(root: Path, cid: str) -> list[tuple[str | None, int | None]]:
+    return [
+        (e.path, e.line) for f in findings(scan_tree(root, only=[cid]), cid, Status.FAIL) for e in f.evidence
+    ]
+
+
+def _statuses(root: Path, cid: str) -> set[Status]:
+    return {f.status for f in findings(scan_tree(root, only=[cid]), cid)}
+
+
+CHECK_UNIT = (
+    "[Unit]\nDescription=check %i\n{dep}\n\n[Service]\nType=oneshot\nExecStart=/usr/local/bin/check.sh %i\n"
+)
+BACKUP_TMPL = (
+    "[Unit]\nDescription=backup %i\n\n[Service]\nType=oneshot\nExecStart=/usr/local/bin/backup.sh %i\n"
+)
+
+
+def test_sys027_plain_name_of_a_template(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "units/restic-backup@.service": BACKUP_TMPL,
+            "units/restic-check@.service": CHECK_UNIT.format(
+                dep="Conflicts=restic-backup.service\nOnFailure=status-mail@%n.service"
+            ),
+            "units/status-mail@.service": "[Unit]\nDescription=mail\n\n[Service]\nExecStart=/bin/true\n",
+        },
+    )
+    got = findings(scan_tree(root, only=["SYS027"]), "SYS027", Status.FAIL)
+    assert len(got) == 1, [f.message for f in got]
+    sides = {(e.path, e.line) for e in got[0].evidence}
+    assert ("units/restic-check@.service", 3) in sides and ("units/restic-backup@.service", 1) in sides
+
+
+def test_sys027_instances_pass(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "units/restic-backup@.service": BACKUP_TMPL,
+            "units/restic-check@.service": CHECK_UNIT.format(dep="Conflicts=restic-backup@%i.service"),
+        },
+    )
+    assert _statuses(root, "SYS027") == {Status.PASS}
+
+
+MAILER_UNIT = "[Unit]\nDescription=mail %i\n\n[Service]\nType=oneshot\n{extra}ExecStart=/usr/local/bin/unit-mail root %i\n"
+MAILER = """#!/bin/bash
+SCRIPT_NAME=$(basename "$0")
+LAST_RUN_FILE="/tmp/${SCRIPT_NAME}_last_run.txt"
+if [ -e "$LAST_RUN_FILE" ]; then exit 1; fi
+touch "$LAST_RUN_FILE"
+systemctl status "$2" | mail -s "$2 failed" "$1"
+"""
+SAFE_MAILER = """#!/bin/bash
+stamp="${STATE_DIRECTORY:?}/last_run.$2"
+tmp=$(mktemp /tmp/unit-mail.XXXXXX)
+trap 'rm -f "$tmp"' EXIT
+systemctl status "$2" >"$tmp"
+mail -s "$2 failed" "$1" <"$tmp" && touch "$stamp"
+"""
+
+
+def test_sys028_fixed_tmp_stamp(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path, {"units/unit-mail@.service": MAILER_UNIT.format(extra=""), "bin/unit-mail": MAILER}
+    )
+    sides = _fails(root, "SYS028")
+    assert ("units/unit-mail@.service", 6) in sides and ("bin/unit-mail", 3) in sides
+
+
+def test_sys028_private_tmp_or_mktemp_pass(tmp_path: Path) -> None:
+    a = _tree(
+        tmp_path / "a",
+        {"units/unit-mail@.service": MAILER_UNIT.format(extra=""), "bin/unit-mail": SAFE_MAILER},
+    )
+    assert _statuses(a, "SYS028") == {Status.PASS}
+    b = _tree(
+        tmp_path / "b",
+        {"units/unit-mail@.service": MAILER_UNIT.format(extra="PrivateTmp=yes\n"), "bin/unit-mail": MAILER},
+    )
+    assert _statuses(b, "SYS028") == {Status.PASS}
+
+
+def _task(command: list[str], mounts: list[dict[str, object]]) -> str:
+    return json.dumps(
+        {
+            "family": "node-exporter",
+            "networkMode": "host",
+            "containerDefinitions": [
+                {
+                    "name": "node-exporter",
+                    "image": "prom/node-exporter:v1.8.2",
+                    "command": command,
+                    "mountPoints": mounts,
+                    "portMappings": [{"containerPort": 9100, "hostPort": 9100}],
+                }
+            ],
+            "volumes": [{"name": "root", "host": {"sourcePath": "/"}}] if mounts else [],
+        },
+        indent=2,
+    )
+
+
+COMPOSE_GOOD = """services:
+  nodeexporter:
+    image: prom/node-exporter:v1.8.2
+    volumes:
+      - /proc:/host/proc:ro
+      - /sys:/host/sys:ro
+      - /:/rootfs:ro
+    command:
+      - '--path.procfs=/host/proc'
+      - '--path.rootfs=/rootfs'
+      - '--path.sysfs=/host/sys'
+"""
+
+
+def test_mon031_container_without_host_root(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "aws/node_exporter_task_definition.json": _task(["--collector.processes"], []),
+            "docker-compose.yml": COMPOSE_GOOD,
+        },
+    )
+    got = findings(scan_tree(root, only=["MON031"]), "MON031", Status.FAIL)
+    assert len(got) == 1 and got[0].evidence[0].path == "aws/node_exporter_task_definition.json", [
+        (f.message, f.evidence) for f in got
+    ]
+    assert got[0].evidence[0].line is not None and 3 <= got[0].evidence[0].line <= 10
+
+
+def test_mon031_host_root_mounted_passes(tmp_path: Path) -> None:
+    good_task = _task(
+        ["--path.rootfs=/host"], [{"sourceVolume": "root", "containerPath": "/host", "readOnly": True}]
+    )
+    root = _tree(
+        tmp_path, {"aws/node_exporter_task_definition.json": good_task, "docker-compose.yml": COMPOSE_GOOD}
+    )
+    assert _statuses(root, "MON031") == {Status.PASS}
