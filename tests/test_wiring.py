@@ -161,3 +161,48 @@ def test_mon031_host_root_mounted_passes(tmp_path: Path) -> None:
         tmp_path, {"aws/node_exporter_task_definition.json": good_task, "docker-compose.yml": COMPOSE_GOOD}
     )
     assert _statuses(root, "MON031") == {Status.PASS}
+
+
+PLIST = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+  <key>Label</key>
+  <string>org.example.restic-{job}</string>
+  <key>ProgramArguments</key>
+  <array><string>/usr/local/bin/restic_{job}.sh</string></array>
+{load}  <key>StartCalendarInterval</key>
+  <array><dict><key>Hour</key><integer>{hour}</integer><key>Minute</key><integer>0</integer>{day}</dict></array>
+</dict>
+</plist>
+"""
+RUN_AT_LOAD = "  <key>RunAtLoad</key>\n  <true/>\n"
+
+
+def _plists(root: Path, check_load: str, check_hour: int) -> Path:
+    return _tree(
+        root,
+        {
+            "LaunchAgents/org.example.restic-backup.plist": PLIST.format(
+                job="backup", load=RUN_AT_LOAD, hour=19, day=""
+            ),
+            "LaunchAgents/org.example.restic-check.plist": PLIST.format(
+                job="check", load=check_load, hour=check_hour, day="<key>Day</key><integer>1</integer>"
+            ),
+        },
+    )
+
+
+def test_bak031_both_run_at_load(tmp_path: Path) -> None:
+    sides = _fails(_plists(tmp_path, RUN_AT_LOAD, 20), "BAK031")
+    assert ("LaunchAgents/org.example.restic-backup.plist", 9) in sides
+    assert ("LaunchAgents/org.example.restic-check.plist", 9) in sides
+
+
+def test_bak031_same_calendar_minute(tmp_path: Path) -> None:
+    sides = _fails(_plists(tmp_path, "", 19), "BAK031")  # the 1st of the month at 19:00: both fire
+    assert ("LaunchAgents/org.example.restic-check.plist", 11) in sides
+
+
+def test_bak031_distinct_times_pass(tmp_path: Path) -> None:
+    assert _statuses(_plists(tmp_path, "", 20), "BAK031") == {Status.PASS}

@@ -210,3 +210,59 @@ def fixed_tmp_paths(text: str, assignments: dict[str, str]) -> list[tuple[int, s
                 continue
             out.append((n, path))
     return out
+
+
+# -- launchd jobs (macOS LaunchAgents/LaunchDaemons) ------------------------------------------------
+
+
+@dataclass
+class LaunchdJob:
+    path: str
+    label: str
+    command: str  # ProgramArguments joined (or Program)
+    run_at_load: bool
+    run_at_load_line: int | None
+    calendar: list[str]  # StartCalendarInterval entries as cron specs
+    calendar_line: int | None
+    label_line: int | None
+
+
+_CAL_FIELDS = (("Minute", "*"), ("Hour", "*"), ("Day", "*"), ("Month", "*"), ("Weekday", "*"))
+
+
+def _key_line(lines: list[str], key: str) -> int | None:
+    needle = f"<key>{key}</key>"
+    return next((n for n, s in enumerate(lines, 1) if needle in s), None)
+
+
+def parse_launchd(path: str, text: str) -> LaunchdJob | None:
+    """An XML launchd property list -> its job; None when it is not one (or does not parse)."""
+    import plistlib
+
+    if "<plist" not in text[:2000]:
+        return None
+    try:
+        data = plistlib.loads(text.encode("utf-8", "replace"))
+    except Exception:  # malformed XML or not a plist: not a job we can read
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("Label"), str):
+        return None
+    args = data.get("ProgramArguments")
+    command = " ".join(str(a) for a in args) if isinstance(args, list) else str(data.get("Program") or "")
+    cal = data.get("StartCalendarInterval")
+    entries = cal if isinstance(cal, list) else [cal] if isinstance(cal, dict) else []
+    specs = []
+    for e in entries:
+        if isinstance(e, dict):
+            specs.append(" ".join(str(e.get(k, d)) for k, d in _CAL_FIELDS))
+    lines = text.splitlines()
+    return LaunchdJob(
+        path=path,
+        label=data["Label"],
+        command=command,
+        run_at_load=data.get("RunAtLoad") is True,
+        run_at_load_line=_key_line(lines, "RunAtLoad"),
+        calendar=specs,
+        calendar_line=_key_line(lines, "StartCalendarInterval"),
+        label_line=_key_line(lines, "Label"),
+    )
