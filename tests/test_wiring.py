@@ -201,7 +201,7 @@ def test_bak031_both_run_at_load(tmp_path: Path) -> None:
 
 def test_bak031_same_calendar_minute(tmp_path: Path) -> None:
     sides = _fails(_plists(tmp_path, "", 19), "BAK031")  # the 1st of the month at 19:00: both fire
-    assert ("LaunchAgents/org.example.restic-check.plist", 11) in sides
+    assert ("LaunchAgents/org.example.restic-check.plist", 9) in sides
 
 
 def test_bak031_distinct_times_pass(tmp_path: Path) -> None:
