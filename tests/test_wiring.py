@@ -206,3 +206,39 @@ def test_bak031_same_calendar_minute(tmp_path: Path) -> None:
 
 def test_bak031_distinct_times_pass(tmp_path: Path) -> None:
     assert _statuses(_plists(tmp_path, "", 20), "BAK031") == {Status.PASS}
+
+
+CHECKERS = """assert_envvars() {
+  for varname in "$@"; do
+    if [ -z "${!varname+x}" ]; then echo "$varname must be set" >&2; exit 1; fi
+  done
+}
+warn_on_missing_envvars() {
+  for varname in "$@"; do
+    [ -z "${!varname}" ] && echo "recommended: $varname" >&2
+  done
+}
+"""
+
+
+def _restic_scripts(root: Path, check_asserts: str) -> Path:
+    return _tree(
+        root,
+        {
+            "bin/restic_backup.sh": "#!/bin/bash\nset -e\n"
+            + CHECKERS
+            + "assert_envvars \\\n  RESTIC_REPOSITORY\n"
+            "warn_on_missing_envvars RESTIC_PASSWORD_FILE\nrestic backup /home\n",
+            "bin/restic_check.sh": "#!/bin/bash\nset -e\n" + CHECKERS + f"assert_envvars {check_asserts}\n"
+            "restic check --read-data-subset=5%\n",
+        },
+    )
+
+
+def test_bak032_sibling_asserts_an_optional_variable(tmp_path: Path) -> None:
+    sides = _fails(_restic_scripts(tmp_path, "RESTIC_PASSWORD_FILE RESTIC_REPOSITORY"), "BAK032")
+    assert ("bin/restic_check.sh", 13) in sides and ("bin/restic_backup.sh", 15) in sides
+
+
+def test_bak032_same_requirements_pass(tmp_path: Path) -> None:
+    assert _statuses(_restic_scripts(tmp_path, "RESTIC_REPOSITORY"), "BAK032") == {Status.PASS}

@@ -266,3 +266,58 @@ def parse_launchd(path: str, text: str) -> LaunchdJob | None:
         calendar_line=_key_line(lines, "StartCalendarInterval"),
         label_line=_key_line(lines, "Label"),
     )
+
+
+# -- environment preconditions of sibling scripts ---------------------------------------------------
+
+_INDIRECT_TEST = re.compile(r"-[zn]\s+\"?\$\{!")
+_ABORTS = re.compile(r"\bexit\b|\breturn\s+[1-9]")
+_REQUIRED_EXP = re.compile(r"\$\{([A-Z][A-Z0-9_]*):?\?")
+_OPTIONAL_EXP = re.compile(r"\$\{([A-Z][A-Z0-9_]*):?-")
+_VAR_ARG = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+@dataclass
+class EnvPreconditions:
+    required: dict[str, int]  # variable -> line of the assertion
+    optional: dict[str, int]  # variable -> line where it is declared optional (a warning, a default)
+
+
+def env_preconditions(lines: list[str], functions: dict[str, tuple[int, int]]) -> EnvPreconditions:
+    """Which environment variables a script refuses to run without, and which it says it can do
+    without: arguments of checker functions (a loop testing `${!name}` that exits = asserting, one
+    that only prints = warning), `${VAR:?}` expansions, and `${VAR:-default}` defaults."""
+    asserting: set[str] = set()
+    warning: set[str] = set()
+    inside: set[int] = set()
+    for name, (start, end) in functions.items():
+        body = "\n".join(lines[start - 1 : end])
+        inside.update(range(start, end + 1))
+        if _INDIRECT_TEST.search(body):
+            (asserting if _ABORTS.search(body) else warning).add(name)
+    req: dict[str, int] = {}
+    opt: dict[str, int] = {}
+    i = 0
+    while i < len(lines):
+        start = i + 1
+        text = lines[i].rstrip()
+        while text.endswith("\\") and i + 1 < len(lines):
+            i += 1
+            text = text[:-1] + " " + lines[i].strip()
+        i += 1
+        stripped = text.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if start not in inside:
+            words = stripped.split()
+            head = words[0].rstrip("\\")
+            if head in asserting or head in warning:
+                target = req if head in asserting else opt
+                for w in words[1:]:
+                    if _VAR_ARG.match(w):
+                        target.setdefault(w, start)
+        for m in _REQUIRED_EXP.finditer(text):
+            req.setdefault(m.group(1), start)
+        for m in _OPTIONAL_EXP.finditer(text):
+            opt.setdefault(m.group(1), start)
+    return EnvPreconditions(req, opt)
