@@ -242,3 +242,26 @@ def test_bak032_sibling_asserts_an_optional_variable(tmp_path: Path) -> None:
 
 def test_bak032_same_requirements_pass(tmp_path: Path) -> None:
     assert _statuses(_restic_scripts(tmp_path, "RESTIC_REPOSITORY"), "BAK032") == {Status.PASS}
+
+
+JOINED = """#!/bin/bash
+set -euo pipefail
+latest=$(restic snapshots --latest 2 --compact \\
+  | awk '{print $1}' \\
+  | tr '\\n' ' ')
+count=$(echo "$latest" | wc -l)
+if [[ $count -lt 2 ]]; then echo "need 2 snapshots"; exit 0; fi
+restic diff $latest
+"""
+
+
+def test_dep050_counting_a_joined_value(tmp_path: Path) -> None:
+    sides = _fails(_tree(tmp_path, {"bin/stats.sh": JOINED}), "DEP050")
+    assert ("bin/stats.sh", 3) in sides and ("bin/stats.sh", 6) in sides
+
+
+def test_dep050_count_before_join_or_reassigned_passes(tmp_path: Path) -> None:
+    a = _tree(tmp_path / "a", {"bin/stats.sh": JOINED.replace("| tr '\\n' ' ')", ")")})
+    assert _statuses(a, "DEP050") == {Status.PASS}
+    b = _tree(tmp_path / "b", {"bin/stats.sh": JOINED.replace("count=", 'latest=$(restic snapshots)\ncount=')})
+    assert _statuses(b, "DEP050") == {Status.PASS}

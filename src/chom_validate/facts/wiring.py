@@ -321,3 +321,55 @@ def env_preconditions(lines: list[str], functions: dict[str, tuple[int, int]]) -
         for m in _OPTIONAL_EXP.finditer(text):
             opt.setdefault(m.group(1), start)
     return EnvPreconditions(req, opt)
+
+
+# -- values joined onto one line, then counted as lines ---------------------------------------------
+
+_ASSIGN_SUBST = re.compile(
+    r"^\s*(?:local\s+|declare\s+|readonly\s+)?([A-Za-z_][A-Za-z0-9_]*)=\"?\$\((?P<body>.*)\)\"?\s*$"
+)
+_JOINS = re.compile(
+    r"""\|\s*(?:tr\s+(?:-d\s+)?(['"])\\n\1(?:\s+(['"])[^'"\\]\2)?|paste\s+-s\S*(?:\s+-d\S*)?|xargs(?:\s+echo)?)\s*$"""
+)
+
+
+@dataclass(frozen=True)
+class OneLineCount:
+    var: str
+    assigned: int  # line where the value is joined onto one line
+    counted: int  # line where its lines are counted
+
+
+def one_line_counts(lines: list[str]) -> list[OneLineCount]:
+    """`v=$(... | tr '\\n' ' ')` (or `paste -s`, a bare `xargs`) makes a one-line value; a later
+    `echo "$v" | wc -l` / `wc -l <<< "$v"` then counts 1 whatever the data. Reassignments reset."""
+    joined: dict[str, int] = {}
+    out: list[OneLineCount] = []
+    counters: dict[str, re.Pattern[str]] = {}
+    i = 0
+    while i < len(lines):
+        start = i + 1
+        text = lines[i].rstrip()
+        while text.endswith("\\") and i + 1 < len(lines):
+            i += 1
+            text = text[:-1] + " " + lines[i].strip()
+        i += 1
+        if text.lstrip().startswith("#"):
+            continue
+        for var, at in list(joined.items()):
+            rx = counters.get(var)
+            if rx is None:
+                v = re.escape(var)
+                rx = re.compile(
+                    rf"(?:echo|printf\s+['\"]%s\\n['\"])\s+\"?\$\{{?{v}\}}?\"?\s*\|\s*wc\s+-l|wc\s+-l\s*<<<\s*\"?\$\{{?{v}\}}?"
+                )
+                counters[var] = rx
+            if rx.search(text):
+                out.append(OneLineCount(var, at, start))
+        m = _ASSIGN_SUBST.match(text)
+        if m:
+            if _JOINS.search(m.group("body")):
+                joined[m.group(1)] = start
+            else:
+                joined.pop(m.group(1), None)
+    return out
