@@ -263,5 +263,79 @@ def test_dep050_counting_a_joined_value(tmp_path: Path) -> None:
 def test_dep050_count_before_join_or_reassigned_passes(tmp_path: Path) -> None:
     a = _tree(tmp_path / "a", {"bin/stats.sh": JOINED.replace("| tr '\\n' ' ')", ")")})
     assert _statuses(a, "DEP050") == {Status.PASS}
-    b = _tree(tmp_path / "b", {"bin/stats.sh": JOINED.replace("count=", 'latest=$(restic snapshots)\ncount=')})
+    b = _tree(
+        tmp_path / "b", {"bin/stats.sh": JOINED.replace("count=", "latest=$(restic snapshots)\ncount=")}
+    )
     assert _statuses(b, "DEP050") == {Status.PASS}
+
+
+AM_UNIT = """[Unit]
+Description=Alertmanager
+
+[Service]
+User=alertmanager
+ExecStart=/usr/local/bin/alertmanager \\
+    --config.file=/etc/alertmanager/alertmanager.yml \\
+    --web.listen-address=127.0.0.1:9093 \\
+    --web.external-url=https://mon.example.org/alertmanager/
+Restart=on-failure
+"""
+PROM_YML = """global:
+  scrape_interval: 15s
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["127.0.0.1:9093"]
+{prefix}scrape_configs:
+  - job_name: alertmanager
+    metrics_path: {metrics}
+    static_configs:
+      - targets: ["127.0.0.1:9093"]
+"""
+DATASOURCES = """apiVersion: 1
+datasources:
+  - name: Alertmanager
+    type: alertmanager
+    url: http://127.0.0.1:9093{path}
+    jsonData:
+      implementation: prometheus
+"""
+RUNBOOK = "# Alerts not delivered\n\n```console\n$ curl -s http://127.0.0.1:9093{path}/api/v2/status\n$ amtool --alertmanager.url=http://127.0.0.1:9093{path} alert query\n```\n"
+
+
+def _am_tree(root: Path, path: str, prefix_line: str, metrics: str) -> Path:
+    return _tree(
+        root,
+        {
+            "systemd/alertmanager.service": AM_UNIT,
+            "prometheus/prometheus.yml": PROM_YML.format(prefix=prefix_line, metrics=metrics),
+            "grafana/provisioning/datasources/datasources.yml": DATASOURCES.format(path=path),
+            "docs/runbooks/alerts-not-delivered.md": RUNBOOK.format(path=path),
+        },
+    )
+
+
+def test_mon032_external_url_path_without_matching_clients(tmp_path: Path) -> None:
+    r = scan_tree(_am_tree(tmp_path, "", "", "/metrics"), only=["MON032"])
+    fails = findings(r, "MON032", Status.FAIL)
+    where = {(f.evidence[0].path, f.evidence[0].line): f for f in fails}
+    alerting = where[("prometheus/prometheus.yml", 5)]  # the alertmanagers entry: no path_prefix
+    assert alerting.effective_severity.value == "critical"
+    assert ("systemd/alertmanager.service", 9) in {(e.path, e.line) for e in alerting.evidence}
+    assert ("prometheus/prometheus.yml", 9) in where  # metrics_path /metrics
+    assert ("grafana/provisioning/datasources/datasources.yml", 3) in where
+    assert ("docs/runbooks/alerts-not-delivered.md", 4) in where  # curl
+    assert ("docs/runbooks/alerts-not-delivered.md", 5) in where  # amtool
+    assert len(fails) == 5
+
+
+def test_mon032_clients_under_the_prefix_pass(tmp_path: Path) -> None:
+    root = _am_tree(tmp_path, "/alertmanager", "      path_prefix: /alertmanager\n", "/alertmanager/metrics")
+    text = (root / "prometheus/prometheus.yml").read_text()
+    # path_prefix belongs to the alertmanagers entry, above static_configs
+    text = text.replace(
+        '    - static_configs:\n        - targets: ["127.0.0.1:9093"]\n      path_prefix: /alertmanager\n',
+        '    - path_prefix: /alertmanager\n      static_configs:\n        - targets: ["127.0.0.1:9093"]\n',
+    )
+    (root / "prometheus/prometheus.yml").write_text(text)
+    assert _statuses(root, "MON032") == {Status.PASS}

@@ -373,3 +373,61 @@ def one_line_counts(lines: list[str]) -> list[OneLineCount]:
             else:
                 joined.pop(m.group(1), None)
     return out
+
+
+# -- web route prefixes of Prometheus and Alertmanager vs the clients that call them ---------------
+
+DEFAULT_PORTS = {"prometheus": 9090, "alertmanager": 9093}
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "::1", "[::1]", "ip6-localhost"})
+
+
+def route_prefix(flags: dict[str, str]) -> str:
+    """The path Prometheus/Alertmanager serve under: `--web.route-prefix`, else the path of
+    `--web.external-url`, normalised without a trailing slash ('' for the root)."""
+    rp = flags.get("--web.route-prefix")
+    if rp is None:
+        url = flags.get("--web.external-url") or ""
+        m = re.match(r"^[a-z][a-z0-9+.-]*://[^/]*(?P<path>/.*)?$", url)
+        rp = (m.group("path") or "") if m else (url if url.startswith("/") else "")
+    return "/" + rp.strip("/") if rp.strip("/") else ""
+
+
+def web_flags(words: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i, w in enumerate(words):
+        w = w.strip("'\"")
+        if not w.startswith("--web."):
+            continue
+        if "=" in w:
+            k, v = w.split("=", 1)
+            out[k] = v.strip("'\"")
+        elif i + 1 < len(words) and not words[i + 1].startswith("-"):
+            out[w] = words[i + 1].strip("'\"")
+    return out
+
+
+def listen_port(flags: dict[str, str], tool: str) -> int:
+    addr = flags.get("--web.listen-address", "")
+    tail = addr.rsplit(":", 1)[-1] if ":" in addr else ""
+    return int(tail) if tail.isdigit() else DEFAULT_PORTS[tool]
+
+
+_URL = re.compile(
+    r"\bhttps?://(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{2,5})(?P<path>/[^\s\"'`)<>|;]*)?"
+)
+_AMTOOL_URL = re.compile(r"--alertmanager\.url[=\s]+[\"']?(?P<url>https?://[^\s\"']+)")
+
+
+def urls_in_line(line: str) -> list[tuple[str, int, str]]:
+    """(host, port, path) of every http(s) URL with an explicit port on the line."""
+    return [(m["host"], int(m["port"]), m["path"] or "/") for m in _URL.finditer(line)]
+
+
+def amtool_urls(line: str) -> list[str]:
+    return [m["url"] for m in _AMTOOL_URL.finditer(line)]
+
+
+def path_under(path: str, prefix: str) -> bool:
+    """A request path is served by a route prefix (the prefix itself, or below it)."""
+    p = path.split("?", 1)[0].split("#", 1)[0]
+    return not prefix or p == prefix or p.startswith(prefix + "/")
