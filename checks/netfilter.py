@@ -14,7 +14,7 @@ from typing import Any
 
 from chom_validate.artifacts.base import Artifact
 from chom_validate.engine import ScanContext
-from chom_validate.facts.firewall import NfRule, ScriptFirewall, script_firewall
+from chom_validate.facts.firewall import NfRule, ScriptFirewall, script_firewall, ufw_ops
 from chom_validate.findings import Result
 from chom_validate.registry import check
 
@@ -552,22 +552,6 @@ def compose_admin_exposed(ctx: ScanContext) -> Iterator[Result]:
 # -- ufw order and ownership --------------------------------------------------------------------
 
 
-def _ufw_ops(script: Any) -> list[tuple[int, str, list[str]]]:
-    """(line, op, args) of every ufw command in script order; op is reset|enable|disable|default|rule."""
-    out = []
-    for cmd in script.commands:
-        words = cmd.words
-        k = next((i for i, w in enumerate(words) if w == "ufw" or w.endswith("/ufw")), None)
-        if k is None:
-            continue
-        args = [w for w in words[k + 1 :] if w not in ("--force", "-f")]
-        if not args:
-            continue
-        op = args[0] if args[0] in ("reset", "enable", "disable", "default") else "rule"
-        out.append((cmd.line, op, args))
-    return out
-
-
 def _ssh_port(ctx: ScanContext) -> int:
     return int(ctx.settings("network").get("ssh_port", 22))
 
@@ -598,7 +582,7 @@ def ufw_ssh_order(ctx: ScanContext) -> Iterator[Result]:
     for art, script in ctx.parsed("shell"):
         if art.embedded:
             continue
-        ops = _ufw_ops(script)
+        ops = ufw_ops(script)
         if not any(op == "enable" for _, op, _ in ops):
             continue
         found = True
@@ -661,7 +645,7 @@ def ufw_reset_rerun(ctx: ScanContext) -> Iterator[Result]:
             with_rules.setdefault(art.host, []).append(art)
     found = False
     for art, script in scripts:
-        resets = [line for line, op, _ in _ufw_ops(script) if op == "reset"]
+        resets = [line for line, op, _ in ufw_ops(script) if op == "reset"]
         if not resets:
             continue
         found = True
@@ -713,7 +697,7 @@ def ufw_conflict(ctx: ScanContext) -> Iterator[Result]:
         fw = parse_ufw_script(script)
         if fw is None or not fw.rules:
             continue
-        if fw.default_incoming is None and not any(op == "reset" for _, op, _ in _ufw_ops(script)):
+        if fw.default_incoming is None and not any(op == "reset" for _, op, _ in ufw_ops(script)):
             continue
         owners.setdefault(art.host, []).append((art, fw))
     found = False
@@ -1040,7 +1024,7 @@ def ufw_delete_matches(ctx: ScanContext) -> Iterator[Result]:
     added: dict[str | None, set[tuple[Any, ...]]] = {}
     deletes = []
     for art, script in scripts:
-        for line, op, args in _ufw_ops(script):
+        for line, op, args in ufw_ops(script):
             if op != "rule":
                 continue
             if args[0] == "delete":

@@ -1,4 +1,5 @@
-"""SYS027 on a host: unit names compared with the host's own unit files, over a real loopback sshd.
+"""Host-fact wiring checks over a real loopback sshd: SYS027 (unit names vs the host's unit files)
+and NET028 (the port sshd really listens on vs the firewall script installed on the host).
 
 The host tree is the one tests/ssh builds (fixtures plus the example deployment at install
 paths); `systemctl list-unit-files` answers from a fake whose output we choose, as a Debian host
@@ -63,13 +64,13 @@ def host_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     server.stop()
 
 
-def _scan_host(sshd: Sshd, root: Path, worker: str) -> list[Finding]:
+def _scan_host(sshd: Sshd, root: Path, worker: str, check_id: str = "SYS027") -> list[Finding]:
     land = build_host_tree(root / "landsraad", "landsraad")
     (land / "etc" / "systemd" / "system" / "chom-worker.service").write_text(worker)
     cfg = write_config(root / "chom-validate.yaml", sshd, {"landsraad": land})
-    report = run_scan(specs_for(cfg, "landsraad", known_hosts=sshd.known_hosts), cfg, only=["SYS027"])
+    report = run_scan(specs_for(cfg, "landsraad", known_hosts=sshd.known_hosts), cfg, only=[check_id])
     assert all(t.error is None for t in report.targets), [t.error for t in report.targets]
-    return findings(report, "SYS027")
+    return findings(report, check_id)
 
 
 def test_versioned_unit_name_fails_on_host(host_sshd: Sshd, tmp_path: Path) -> None:
@@ -98,3 +99,35 @@ def test_tree_leaves_distribution_names_not_applicable(tmp_path: Path) -> None:
     assert not [f for f in got if f.status == Status.FAIL], [(f.status, f.message) for f in got]
     na = [f for f in got if f.status == Status.NOT_APPLICABLE]
     assert len(na) == 1 and "php-fpm.service" in na[0].message and "--host" in na[0].message
+
+
+SS_SSHD_2222 = (FIXTURES / "fake" / "ss.out").read_text().replace("0.0.0.0:22 ", "0.0.0.0:2222 ")
+
+
+def test_sshd_port_not_opened_by_the_host_firewall_script(host_sshd: Sshd, tmp_path: Path) -> None:
+    (host_sshd.fake / "ss.out").write_text(SS_SSHD_2222)
+    try:
+        got = _scan_host(host_sshd, tmp_path, GOOD_WORKER, "NET028")
+    finally:
+        shutil.copy(FIXTURES / "fake" / "ss.out", host_sshd.fake / "ss.out")
+    fails = [f for f in got if f.status == Status.FAIL]
+    assert len(fails) == 1, [(f.status, f.message) for f in got]
+    f = fails[0]
+    assert "2222" in f.message and f.effective_severity.value == "critical"
+    files = {(e.path, e.line) for e in f.evidence if e.path}
+    assert ("opt/chom/firewall/setup-firewall.sh", 28) in files  # ufw --force enable
+    assert ("opt/chom/firewall/setup-firewall.sh", 13) in files  # ufw limit 22/tcp
+    assert any(e.command == ["ss", "-ltnp"] and "2222" in (e.excerpt or "") for e in f.evidence)
+
+
+def test_sshd_port_opened_passes(host_sshd: Sshd, tmp_path: Path) -> None:
+    got = _scan_host(host_sshd, tmp_path, GOOD_WORKER, "NET028")
+    assert got and all(f.status == Status.PASS for f in got), [(f.status, f.message) for f in got]
+
+
+def test_sshd_port_is_not_applicable_on_a_tree(tmp_path: Path) -> None:
+    fw = tmp_path / "firewall" / "setup-firewall.sh"
+    fw.parent.mkdir(parents=True)
+    fw.write_text("#!/bin/sh\nufw default deny incoming\nufw limit 22/tcp\nufw --force enable\n")
+    got = findings(scan_tree(tmp_path, only=["NET028"]), "NET028")
+    assert got and all(f.status == Status.NOT_APPLICABLE for f in got), [(f.status, f.message) for f in got]

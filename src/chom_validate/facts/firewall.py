@@ -441,3 +441,19 @@ def script_firewall(script: ShellScript) -> ScriptFirewall:
         if flush:
             fw.nft_flush_files.add(w.path)
     return fw
+
+
+def ufw_ops(script: ShellScript) -> list[tuple[int, str, list[str]]]:
+    """(line, op, args) of every ufw command in script order; op is reset|enable|disable|default|rule."""
+    out = []
+    for cmd in script.commands:
+        words = cmd.words
+        k = next((i for i, w in enumerate(words) if w == "ufw" or w.endswith("/ufw")), None)
+        if k is None:
+            continue
+        args = [w for w in words[k + 1 :] if w not in ("--force", "-f")]
+        if not args:
+            continue
+        op = args[0] if args[0] in ("reset", "enable", "disable", "default") else "rule"
+        out.append((cmd.line, op, args))
+    return out
