@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from chom_validate.artifacts import Artifact
+from chom_validate.artifacts.systemd import Unit
 from chom_validate.engine import ScanContext
 from chom_validate.facts.monitoring import compose_services
-from chom_validate.findings import Evidence, Result
+from chom_validate.facts.wiring import created_mysql_users, dsn_user, requirepass_lines
+from chom_validate.findings import Evidence, Result, sha256_hex
 from chom_validate.registry import check
 
 _NODE_IMAGE = re.compile(r"(^|/)node[-_]exporter(:|@|$)")
@@ -163,3 +167,153 @@ def node_exporter_sees_host(ctx: ScanContext) -> Iterator[Result]:
             f"{len(containers)} node_exporter container(s) read the host's root filesystem",
             containers[0].evidence,
         )
+
+
+def _exec_words(u: Unit) -> list[str]:
+    return [w for d in u.entries("Service", "ExecStart") for w in d.value.lstrip("-@:+!").split()]
+
+
+def _unit_env(u: Unit) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for d in u.entries("Service", "Environment"):
+        for item in d.value.split():
+            k, eq, v = item.strip("'\"").partition("=")
+            if eq:
+                env[k] = v
+    return env
+
+
+@dataclass
+class ExporterLogin:
+    tool: str  # redis | mysql
+    where: str
+    evidence: Evidence
+    password: bool | None  # a password is configured (None: may come from a file we cannot see)
+    user: str | None = None
+
+
+def _exporter_logins(ctx: ScanContext) -> list[ExporterLogin]:
+    out: list[ExporterLogin] = []
+    for art, u in ctx.parsed("systemd_unit"):
+        if not isinstance(u, Unit):
+            continue
+        words = _exec_words(u)
+        prog = posixpath.basename(words[0]) if words else ""
+        env = _unit_env(u)
+        env_file = bool(u.entries("Service", "EnvironmentFile")) or bool(
+            u.entries("Service", "LoadCredential")
+        )
+        d = u.last("Service", "ExecStart")
+        ev = art.evidence(d.line if d else 1, note=f"{prog} login")
+        flags = " ".join(words)
+        if prog == "redis_exporter":
+            has = (
+                "REDIS_PASSWORD" in env
+                or "REDIS_PASSWORD_FILE" in env
+                or re.search(r"-redis\.password(-file)?[=\s]", flags) is not None
+                or re.search(r"redis(s)?://[^@\s/]*:[^@\s/]+@", flags) is not None
+            )
+            out.append(
+                ExporterLogin(
+                    "redis", f"{u.name} ({art.label})", ev, True if has else None if env_file else False
+                )
+            )
+        elif prog == "mysqld_exporter":
+            user = dsn_user(env["DATA_SOURCE_NAME"]) if "DATA_SOURCE_NAME" in env else None
+            m = re.search(r"--mysqld\.username[=\s]+(\S+)", flags)
+            if m:
+                user = m.group(1)
+            else:
+                dsn = next(
+                    (e for e in u.entries("Service", "Environment") if "DATA_SOURCE_NAME=" in e.value), None
+                )
+                ev = art.evidence(dsn.line, note=f"mysqld_exporter logs in as {user}") if dsn else ev
+            out.append(ExporterLogin("mysql", f"{u.name} ({art.label})", ev, None, user))
+    return out
+
+
+def _redis_sources(ctx: ScanContext) -> list[Artifact]:
+    """Artifacts mentioning requirepass, plus Redis config files no detector claims (redis.conf)."""
+    out = [a for a in ctx.index.artifacts if a.kind != "markdown" and "requirepass" in a.text]
+    for path, art in ctx.index.files.items():
+        base = posixpath.basename(path).lower()
+        if art is not None or "redis" not in base or not base.endswith((".conf", ".conf.j2", ".conf.tpl")):
+            continue
+        try:
+            text = ctx.target.read_text(path)
+        except Exception:  # unreadable: nothing we can join
+            continue
+        if "requirepass" in text and len(text) < _MAX_JSON:
+            out.append(Artifact(path=path, kind="redis_config", text=text, digest=sha256_hex(text.encode())))
+    return out
+
+
+@check("MON033", "exporter-credentials", category="monitoring", severity="high", pillar="observability")
+def exporter_credentials(ctx: ScanContext) -> Iterator[Result]:
+    """Exporters log in with credentials the same deployment gives their service.
+
+    What it does
+        Joins each exporter's login with the service side of the same repository.
+        Redis: a `requirepass` (config file, `redis-server --requirepass`, a script that writes
+        it) against redis_exporter's password (`REDIS_PASSWORD`, `-redis.password`, a password in
+        `-redis.addr`, or an `EnvironmentFile=`). MySQL: the user mysqld_exporter logs in as
+        (`DATA_SOURCE_NAME`, `--mysqld.username`) against the users the repository creates
+        (`CREATE USER`), when it creates any.
+    Why it matters
+        The exporter still answers `/metrics`, so the scrape target is up, but `redis_up` or
+        `mysql_up` is 0 and every Redis or MySQL series is missing: the saturation alerts never
+        fire and the "down" alert fires forever, so people learn to ignore it.
+    Example
+        configure-redis.sh: sed -i "s/^# requirepass .*/requirepass ${REDIS_PASSWORD}/" ...
+        redis_exporter.service: ExecStart=/usr/local/bin/redis_exporter -redis.addr=redis://127.0.0.1:6379
+    Fix
+        Give the exporter the password from a root-only file (`EnvironmentFile=/etc/redis_exporter.env`
+        with `REDIS_PASSWORD=`), and create the exporter's MySQL user with
+        `CREATE USER 'exporter'@'localhost' ... WITH MAX_USER_CONNECTIONS 3; GRANT PROCESS, REPLICATION CLIENT, SELECT`.
+    References
+        https://github.com/oliver006/redis_exporter#command-line-flags ;
+        https://github.com/prometheus/mysqld_exporter#required-grants
+    """
+    logins = _exporter_logins(ctx)
+    if not logins:
+        yield Result.not_applicable("no Redis or MySQL exporter unit in this target")
+        return
+    passes = [loc for a in _redis_sources(ctx) for loc in requirepass_lines(a)]
+    users = [loc for a in ctx.index.artifacts if "CREATE" in a.text.upper() for loc in created_mysql_users(a)]
+    judged = 0
+    failed = 0
+    for lg in logins:
+        if lg.tool == "redis":
+            if not passes:
+                continue
+            judged += 1
+            if lg.password is False:
+                failed += 1
+                p = passes[0]
+                yield Result.fail(
+                    f"{lg.where}: Redis requires a password ({p.artifact.label}:{p.line + p.artifact.line_offset}) "
+                    "but redis_exporter is given none: redis_up stays 0 and every Redis series is missing",
+                    lg.evidence,
+                    p.artifact.evidence(
+                        p.line, excerpt="requirepass ********", note="requirepass (value not shown)"
+                    ),
+                    subject=lg.where,
+                )
+        elif lg.tool == "mysql" and lg.user and users and "$" not in lg.user:
+            judged += 1
+            names = {u.value.strip("'\"`") for u in users}
+            if lg.user not in names and lg.user != "root" and not any("$" in n or "{" in n for n in names):
+                failed += 1
+                yield Result.fail(
+                    f"{lg.where}: mysqld_exporter logs in as '{lg.user}', but the repository creates only "
+                    f"{', '.join(sorted(names)[:5])}: mysql_up stays 0",
+                    lg.evidence,
+                    *(u.artifact.evidence(u.line, note=f"CREATE USER {u.value}") for u in users[:3]),
+                    subject=lg.where,
+                )
+    if not judged:
+        yield Result.not_applicable(
+            "the repository neither sets a Redis password nor creates MySQL users: exporter logins cannot be joined"
+        )
+    elif not failed:
+        yield Result.passed(f"{judged} exporter login(s) match their service", logins[0].evidence)

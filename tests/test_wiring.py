@@ -339,3 +339,51 @@ def test_mon032_clients_under_the_prefix_pass(tmp_path: Path) -> None:
     )
     (root / "prometheus/prometheus.yml").write_text(text)
     assert _statuses(root, "MON032") == {Status.PASS}
+
+
+REDIS_EXPORTER = """[Unit]
+Description=redis_exporter
+
+[Service]
+User=redis_exporter
+{env}ExecStart=/usr/local/bin/redis_exporter -redis.addr=redis://127.0.0.1:6379
+Restart=always
+"""
+MYSQL_EXPORTER = """[Unit]
+Description=mysqld_exporter
+
+[Service]
+User=mysqld_exporter
+Environment=DATA_SOURCE_NAME={user}@(127.0.0.1:3306)/
+ExecStart=/usr/local/bin/mysqld_exporter
+Restart=always
+"""
+REDIS_CONF = "bind 127.0.0.1\nport 6379\n# requirepass foobared\nrequirepass Zq8vN3kT\n"
+USERS_SQL = "#!/bin/bash\nmysql <<SQL\nCREATE USER IF NOT EXISTS 'app'@'localhost' IDENTIFIED BY 'x';\nCREATE USER 'mysqld_exporter'@'127.0.0.1' IDENTIFIED BY 'y';\nSQL\n"
+
+
+def _exporters(root: Path, redis_env: str, mysql_user: str) -> Path:
+    return _tree(
+        root,
+        {
+            "redis/redis.conf": REDIS_CONF,
+            "systemd/redis_exporter.service": REDIS_EXPORTER.format(env=redis_env),
+            "systemd/mysqld_exporter.service": MYSQL_EXPORTER.format(user=mysql_user),
+            "scripts/db-users.sh": USERS_SQL,
+        },
+    )
+
+
+def test_mon033_exporters_without_matching_credentials(tmp_path: Path) -> None:
+    r = scan_tree(_exporters(tmp_path, "", "exporter"), only=["MON033"])
+    fails = findings(r, "MON033", Status.FAIL)
+    sides = {(e.path, e.line) for f in fails for e in f.evidence}
+    assert ("systemd/redis_exporter.service", 6) in sides and ("redis/redis.conf", 4) in sides
+    assert ("systemd/mysqld_exporter.service", 6) in sides and ("scripts/db-users.sh", 4) in sides
+    shown = " ".join(f.message + " ".join(str(e.excerpt) for e in f.evidence) for f in fails)
+    assert "Zq8vN3kT" not in shown  # the password itself is never shown
+
+
+def test_mon033_matching_credentials_pass(tmp_path: Path) -> None:
+    root = _exporters(tmp_path, "EnvironmentFile=/etc/redis_exporter.env\n", "mysqld_exporter")
+    assert _statuses(root, "MON033") == {Status.PASS}

@@ -431,3 +431,46 @@ def path_under(path: str, prefix: str) -> bool:
     """A request path is served by a route prefix (the prefix itself, or below it)."""
     p = path.split("?", 1)[0].split("#", 1)[0]
     return not prefix or p == prefix or p.startswith(prefix + "/")
+
+
+# -- exporter credentials vs the service they log in to ---------------------------------------------
+
+_REQUIREPASS = re.compile(r"(?:^|[\s\"'/])(?:--)?requirepass[\s\"']+(?P<value>[^\s\"'/]+)", re.M)
+_CREATE_USER = re.compile(
+    r"\bCREATE\s+USER\s+(?:IF\s+NOT\s+EXISTS\s+)?[`'\"]?(?P<user>[A-Za-z0-9_$.{}-]+)[`'\"]?\s*@", re.I
+)
+_DSN_USER = re.compile(r"^(?P<user>[^:@/\s]+)(?::[^@]*)?@")
+
+
+@dataclass(frozen=True)
+class Located:
+    artifact: Artifact
+    line: int  # artifact-local
+    value: str
+
+
+def requirepass_lines(art: Artifact) -> list[Located]:
+    """`requirepass VALUE` in a Redis config, a `redis-server --requirepass`, or a script line
+    that writes/sets it (`sed`, `echo >>`, `CONFIG SET`). Commented lines are left out."""
+    out = []
+    for n, line in enumerate(art.text.splitlines(), 1):
+        s = line.strip()
+        if "requirepass" not in s or s.startswith(("#", ";", "//")):
+            continue
+        m = _REQUIREPASS.search(s)
+        if m and m.group("value") not in ('""', "''", "nopass"):
+            out.append(Located(art, n, m.group("value")))
+    return out
+
+
+def created_mysql_users(art: Artifact) -> list[Located]:
+    return [
+        Located(art, art.text.count("\n", 0, m.start()) + 1, m.group("user"))
+        for m in _CREATE_USER.finditer(art.text)
+        if not art.text[art.text.rfind("\n", 0, m.start()) + 1 : m.start()].lstrip().startswith(("#", "--"))
+    ]
+
+
+def dsn_user(dsn: str) -> str | None:
+    m = _DSN_USER.match(dsn.strip("'\""))
+    return m.group("user") if m else None
