@@ -12,7 +12,15 @@ from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.systemd import Unit
 from chom_validate.engine import ScanContext
 from chom_validate.facts.monitoring import compose_services
-from chom_validate.facts.wiring import created_mysql_users, dsn_user, requirepass_lines
+from chom_validate.facts.wiring import (
+    FpmPool,
+    created_mysql_users,
+    dsn_user,
+    fpm_scrape_uris,
+    parse_fpm_pools,
+    requirepass_lines,
+    split_fpm_uri,
+)
 from chom_validate.findings import Evidence, Result, sha256_hex
 from chom_validate.registry import check
 
@@ -317,3 +325,121 @@ def exporter_credentials(ctx: ScanContext) -> Iterator[Result]:
         )
     elif not failed:
         yield Result.passed(f"{judged} exporter login(s) match their service", logins[0].evidence)
+
+
+def _fpm_pools(ctx: ScanContext) -> list[FpmPool]:
+    pools: list[FpmPool] = []
+    for path in ctx.index.files:
+        low = path.lower()
+        if not low.endswith((".conf", ".conf.j2")) or ("fpm" not in low and "pool" not in low):
+            continue
+        try:
+            text = ctx.target.read_text(path)
+        except Exception:  # unreadable: no pool we can see
+            continue
+        if len(text) < _MAX_JSON and "[" in text:
+            pools.extend(parse_fpm_pools(path, text))
+    return pools
+
+
+def _pool_addr(listen: str) -> str:
+    return listen if listen.startswith("/") else (listen if ":" in listen else f"127.0.0.1:{listen}")
+
+
+@check("MON034", "phpfpm-exporter-status", category="monitoring", severity="medium", pillar="observability")
+def phpfpm_exporter_status(ctx: ScanContext) -> Iterator[Result]:
+    """php-fpm_exporter reads a status page the php-fpm pools of the repository serve.
+
+    What it does
+        Joins each `--phpfpm.scrape-uri` of a php-fpm_exporter unit (`unix:///SOCK;/PATH` or
+        `tcp://HOST:PORT/PATH`) with the pool files of the same repository: the pool that
+        `listen`s on that socket or port must set `pm.status_path` to that path, and a pool
+        socket restricted by `listen.owner`/`listen.group`/`listen.mode` must be usable by the
+        exporter's `User=`/`Group=`.
+    Why it matters
+        Otherwise the exporter answers, but `phpfpm_up` is 0 and every process-manager series
+        (active processes, max children reached, slow requests) is missing: saturation alerts
+        and dashboards stay silent while the pool is exhausted.
+    Example
+        php-fpm_exporter --phpfpm.scrape-uri=unix:///run/php/php8.2-fpm.sock;/fpm-status
+        pool.d/chom.conf: listen = /run/php/php8.2-fpm.sock   (no pm.status_path)
+    Fix
+        Set `pm.status_path = /fpm-status` in the pool (and `ping.path`), or point the exporter at
+        the pool's path; run the exporter in the socket's group (`listen.group`).
+    References
+        https://www.php.net/manual/en/install.fpm.configuration.php#pm.status-path
+    """
+    exporters = []
+    for art, u in ctx.parsed("systemd_unit"):
+        if not isinstance(u, Unit):
+            continue
+        words = _exec_words(u)
+        if words and posixpath.basename(words[0]) in (
+            "php-fpm_exporter",
+            "php_fpm_exporter",
+            "phpfpm_exporter",
+        ):
+            d = u.last("Service", "ExecStart")
+            exporters.append((art, u, d.line if d else 1, fpm_scrape_uris(words)))
+    if not exporters:
+        yield Result.not_applicable("no php-fpm_exporter unit in this target")
+        return
+    pools = _fpm_pools(ctx)
+    if not pools:
+        yield Result.not_applicable(
+            "the repository ships no php-fpm pool file: the status path cannot be joined"
+        )
+        return
+    by_addr = {_pool_addr(p.get("listen") or ""): p for p in pools if p.get("listen")}
+    judged = failed = 0
+    for art, u, line, uris in exporters:
+        user = u.get("Service", "User") or "root"
+        group = u.get("Service", "Group") or user
+        for uri in uris or ["tcp://127.0.0.1:9000/status"]:
+            addr, path = split_fpm_uri(uri)
+            pool = by_addr.get(addr) or by_addr.get(addr.replace("localhost", "127.0.0.1"))
+            if pool is None:
+                continue
+            judged += 1
+            status = pool.get("pm.status_path")
+            problems = []
+            if status is None:
+                problems.append(("pm.status_path", "the pool serves no status page (no pm.status_path)"))
+            elif status != path:
+                problems.append(("pm.status_path", f"the pool serves its status at {status}, not {path}"))
+            mode = pool.get("listen.mode") or "0660"
+            owner, sgroup = pool.get("listen.owner"), pool.get("listen.group")
+            if (
+                addr.startswith("/")
+                and owner
+                and user != "root"
+                and user != owner
+                and group != (sgroup or owner)
+                and mode[-1:] in tuple("01234567")
+                and int(mode[-1], 8) & 0o2 == 0
+            ):
+                problems.append(
+                    (
+                        "listen.mode",
+                        f"the socket is {mode} {owner}:{sgroup or owner} and the exporter runs as {user}:{group}",
+                    )
+                )
+            for key, why in problems:
+                failed += 1
+                yield Result.fail(
+                    f"{u.name} scrapes {uri}, but {why}: phpfpm_up stays 0 and the pool metrics are missing",
+                    art.evidence(line, note=f"scrape-uri {uri}"),
+                    Evidence(
+                        path=pool.path,
+                        line=pool.line_of(key) if key in pool.values else pool.line_of("listen"),
+                        note=f"pool [{pool.name}] listen = {pool.get('listen')}",
+                    ),
+                    subject=f"{u.name}:{uri}:{key}",
+                )
+    if not judged:
+        yield Result.not_applicable("no php-fpm pool of the repository listens where the exporter scrapes")
+    elif not failed:
+        yield Result.passed(
+            f"{judged} php-fpm_exporter scrape URI(s) reach a pool status page",
+            exporters[0][0].evidence(exporters[0][2]),
+        )

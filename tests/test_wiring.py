@@ -387,3 +387,48 @@ def test_mon033_exporters_without_matching_credentials(tmp_path: Path) -> None:
 def test_mon033_matching_credentials_pass(tmp_path: Path) -> None:
     root = _exporters(tmp_path, "EnvironmentFile=/etc/redis_exporter.env\n", "mysqld_exporter")
     assert _statuses(root, "MON033") == {Status.PASS}
+
+
+FPM_EXPORTER = """[Unit]
+Description=php-fpm_exporter
+
+[Service]
+User={user}
+ExecStart=/usr/local/bin/php-fpm_exporter server --phpfpm.scrape-uri=unix:///run/php/php8.2-fpm.sock;/fpm-status
+Restart=always
+"""
+FPM_POOL = """[www]
+user = www-data
+group = www-data
+listen = /run/php/php8.2-fpm.sock
+listen.owner = www-data
+listen.group = www-data
+listen.mode = 0660
+pm = dynamic
+{status}
+"""
+
+
+def _fpm(root: Path, user: str, status: str) -> Path:
+    return _tree(
+        root,
+        {
+            "systemd/phpfpm_exporter.service": FPM_EXPORTER.format(user=user),
+            "php/fpm/pool.d/www.conf": FPM_POOL.format(status=status),
+        },
+    )
+
+
+def test_mon034_status_path_and_socket_mode(tmp_path: Path) -> None:
+    r = scan_tree(_fpm(tmp_path / "a", "www-data", "pm.status_path = /status"), only=["MON034"])
+    sides = {(e.path, e.line) for f in findings(r, "MON034", Status.FAIL) for e in f.evidence}
+    assert ("systemd/phpfpm_exporter.service", 6) in sides and ("php/fpm/pool.d/www.conf", 9) in sides
+    r = scan_tree(_fpm(tmp_path / "b", "phpfpm_exporter", "pm.status_path = /fpm-status"), only=["MON034"])
+    msgs = [f.message for f in findings(r, "MON034", Status.FAIL)]
+    assert len(msgs) == 1 and "0660" in msgs[0], msgs  # the socket refuses the exporter's user
+    r = scan_tree(_fpm(tmp_path / "c", "www-data", ""), only=["MON034"])
+    assert any("no pm.status_path" in f.message for f in findings(r, "MON034", Status.FAIL))
+
+
+def test_mon034_matching_pool_passes(tmp_path: Path) -> None:
+    assert _statuses(_fpm(tmp_path, "www-data", "pm.status_path = /fpm-status"), "MON034") == {Status.PASS}

@@ -474,3 +474,65 @@ def created_mysql_users(art: Artifact) -> list[Located]:
 def dsn_user(dsn: str) -> str | None:
     m = _DSN_USER.match(dsn.strip("'\""))
     return m.group("user") if m else None
+
+
+# -- php-fpm pools vs php-fpm_exporter ---------------------------------------------------------------
+
+
+@dataclass
+class FpmPool:
+    path: str
+    name: str
+    line: int  # the [pool] header
+    values: dict[str, tuple[str, int]]  # key -> (value, line)
+
+    def get(self, key: str) -> str | None:
+        v = self.values.get(key)
+        return v[0] if v else None
+
+    def line_of(self, key: str) -> int:
+        v = self.values.get(key)
+        return v[1] if v else self.line
+
+
+def parse_fpm_pools(path: str, text: str) -> list[FpmPool]:
+    """php-fpm pool files (`[www]` sections of `key = value`); globals and comments skipped."""
+    pools: list[FpmPool] = []
+    cur: FpmPool | None = None
+    for n, raw in enumerate(text.splitlines(), 1):
+        s = raw.strip()
+        if not s or s.startswith((";", "#")):
+            continue
+        if s.startswith("[") and s.endswith("]"):
+            name = s[1:-1].strip()
+            cur = None if name.lower() == "global" else FpmPool(path, name, n, {})
+            if cur is not None:
+                pools.append(cur)
+            continue
+        if cur is not None and "=" in s:
+            k, _, v = s.partition("=")
+            cur.values[k.strip()] = (v.split(";", 1)[0].strip().strip("'\""), n)
+    return [p for p in pools if "listen" in p.values or "pm" in p.values or "pm.status_path" in p.values]
+
+
+def fpm_scrape_uris(words: list[str]) -> list[str]:
+    """`--phpfpm.scrape-uri` values of a php-fpm_exporter command line (comma-separated lists too)."""
+    out = []
+    for i, w in enumerate(words):
+        w = w.strip("'\"")
+        if w.startswith("--phpfpm.scrape-uri="):
+            out.extend(w.split("=", 1)[1].strip("'\"").split(","))
+        elif w == "--phpfpm.scrape-uri" and i + 1 < len(words):
+            out.extend(words[i + 1].strip("'\"").split(","))
+    return [u for u in out if u]
+
+
+def split_fpm_uri(uri: str) -> tuple[str, str]:
+    """`unix:///run/php/x.sock;/status` -> ('/run/php/x.sock', '/status');
+    `tcp://127.0.0.1:9000/status` -> ('127.0.0.1:9000', '/status')."""
+    if uri.startswith("unix://"):
+        sock, _, path = uri[len("unix://") :].partition(";")
+        return sock, path or "/status"
+    rest = re.sub(r"^[a-z]+://", "", uri)
+    addr, slash, path = rest.partition("/")
+    return addr, "/" + path if slash else "/status"
