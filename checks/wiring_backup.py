@@ -48,6 +48,7 @@ def sibling_env_preconditions(ctx: ScanContext) -> Iterator[Result]:
         pre = env_preconditions(s.lines, s.functions)
         if pre.required or pre.optional:
             scripts.append((a, s, fam, pre))
+    scripts.sort(key=lambda t: t[0].path)
     pairs = 0
     failed = 0
     for a, _, fam, pre in scripts:

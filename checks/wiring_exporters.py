@@ -148,7 +148,9 @@ def node_exporter_sees_host(ctx: ScanContext) -> Iterator[Result]:
     References
         https://github.com/prometheus/node_exporter#docker
     """
-    containers = _compose_containers(ctx) + _ecs_containers(ctx)
+    containers = sorted(
+        _compose_containers(ctx) + _ecs_containers(ctx), key=lambda c: (c.evidence.path or "", c.where)
+    )
     if not containers:
         yield Result.not_applicable("no node_exporter container in this target")
         return
@@ -282,7 +284,7 @@ def exporter_credentials(ctx: ScanContext) -> Iterator[Result]:
         https://github.com/oliver006/redis_exporter#command-line-flags ;
         https://github.com/prometheus/mysqld_exporter#required-grants
     """
-    logins = _exporter_logins(ctx)
+    logins = sorted(_exporter_logins(ctx), key=lambda lg: lg.where)
     if not logins:
         yield Result.not_applicable("no Redis or MySQL exporter unit in this target")
         return
@@ -381,6 +383,7 @@ def phpfpm_exporter_status(ctx: ScanContext) -> Iterator[Result]:
         ):
             d = u.last("Service", "ExecStart")
             exporters.append((art, u, d.line if d else 1, fpm_scrape_uris(words)))
+    exporters.sort(key=lambda e: e[0].path)
     if not exporters:
         yield Result.not_applicable("no php-fpm_exporter unit in this target")
         return

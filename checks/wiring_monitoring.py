@@ -282,7 +282,7 @@ def route_prefix_consumers(ctx: ScanContext) -> Iterator[Result]:
     References
         https://prometheus.io/docs/prometheus/latest/configuration/configuration/#alertmanager_config
     """
-    servers = _servers(ctx)
+    servers = sorted(_servers(ctx), key=lambda s: (s.label, s.port))
     if not servers:
         yield Result.not_applicable("no Prometheus or Alertmanager command line in this target")
         return

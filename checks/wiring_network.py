@@ -117,8 +117,8 @@ def _denying_scripts(ctx: ScanContext) -> list[DenyingScript]:
 
 
 @check(
-    "NET028",
-    "sshd-port-allowed",
+    "LIV009",
+    "live-sshd-port-allowed",
     category="network",
     severity="critical",
     pillar="reliability",
@@ -152,7 +152,7 @@ def sshd_port_allowed(ctx: ScanContext) -> Iterator[Result]:
             subject="sshd-port",
         )
         return
-    scripts = _denying_scripts(ctx)
+    scripts = sorted(_denying_scripts(ctx), key=lambda d: d.art.path)
     if not scripts:
         yield Result.not_applicable(
             f"no firewall script with a default-deny policy on {ctx.name}", subject="sshd-port"
@@ -162,7 +162,10 @@ def sshd_port_allowed(ctx: ScanContext) -> Iterator[Result]:
     if ss is None:
         yield problem or Result.error("no ss output", subject=ctx.name)
         return
-    sshd = [lst for lst in parse_ss(ss.stdout) if lst.process == "sshd" and not lst.loopback]
+    sshd = sorted(
+        (lst for lst in parse_ss(ss.stdout) if lst.process == "sshd" and not lst.loopback),
+        key=lambda x: x.port,
+    )
     if not sshd:
         yield Result.not_applicable(
             f"no sshd listening on a non-loopback address on {ctx.name}",

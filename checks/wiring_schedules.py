@@ -65,7 +65,7 @@ def launchd_jobs_collide(ctx: ScanContext) -> Iterator[Result]:
     References
         https://keith.github.io/xcode-man-pages/launchd.plist.5.html
     """
-    jobs = _jobs(ctx)
+    jobs = sorted(_jobs(ctx), key=lambda j: j.path)
     if not jobs:
         yield Result.not_applicable("no launchd jobs in this target")
         return

@@ -32,7 +32,10 @@ def line_count_of_joined_value(ctx: ScanContext) -> Iterator[Result]:
     References
         https://www.gnu.org/software/coreutils/manual/html_node/wc-invocation.html
     """
-    scripts = [(a, s) for a, s in ctx.parsed("shell") if isinstance(s, ShellScript) and not a.embedded]
+    scripts = sorted(
+        ((a, s) for a, s in ctx.parsed("shell") if isinstance(s, ShellScript) and not a.embedded),
+        key=lambda t: t[0].path,
+    )
     if not scripts:
         yield Result.not_applicable("no shell scripts in this target")
         return

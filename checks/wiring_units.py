@@ -6,7 +6,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
-from chom_validate.checks._live_util import cmd_evidence, live_capable, live_command
+from chom_validate.checks._live_util import NOT_LIVE, cmd_evidence, live_capable, live_command
 
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import ShellScript
@@ -55,14 +55,7 @@ def _worst_effect(rs: list[UnitRef]) -> str:
     return EFFECT[rs[0].key]
 
 
-@check(
-    "SYS027",
-    "unit-references-exist",
-    category="systemd",
-    severity="high",
-    pillar="reliability",
-    commands=[list(LIST_UNIT_FILES)],
-)
+@check("SYS027", "unit-references-exist", category="systemd", severity="high", pillar="reliability")
 def unit_references_exist(ctx: ScanContext) -> Iterator[Result]:
     """Units named by `Requires=`, `Conflicts=`, `OnFailure=`, `After=`... exist.
 
@@ -97,7 +90,10 @@ def unit_references_exist(ctx: ScanContext) -> Iterator[Result]:
         yield Result.not_applicable("no systemd units in this target")
         return
     known = set(units) | SPECIAL_UNITS
-    refs = [r for r in unit_refs(units) if not runtime_unit(r.name)]
+    refs = sorted(
+        (r for r in unit_refs(units) if not runtime_unit(r.name)),
+        key=lambda r: (r.artifact.path, r.line, r.name),
+    )
     if not refs:
         yield Result.not_applicable(f"no dependency keys in {len(units)} unit(s)")
         return
@@ -119,25 +115,72 @@ def unit_references_exist(ctx: ScanContext) -> Iterator[Result]:
             units[tmpl][0].evidence(1, note=f"the template {tmpl}"),
             subject=f"{uname}:{name}",
         )
-    if not live_capable(ctx):
-        resolved = len(refs) - sum(map(len, external.values()))
-        if not failed and resolved:
-            first = refs[0]
-            yield Result.passed(
-                f"{resolved} unit reference(s) in {len(units)} unit(s) "
-                "resolve to units of this target or of systemd itself",
-                first.artifact.evidence(first.line),
-            )
-        if not external:
-            return
+    resolved = len(refs) - sum(map(len, external.values()))
+    if not failed and resolved:
+        first = refs[0]
+        yield Result.passed(
+            f"{resolved} unit reference(s) in {len(units)} unit(s) resolve to units of this target or of systemd itself",
+            first.artifact.evidence(first.line),
+        )
+    if external:
         names = sorted({n for _, n in external})
         yield Result.not_applicable(
             f"{len(names)} referenced unit(s) are not defined here ({', '.join(names[:6])}"
             f"{', ...' if len(names) > 6 else ''}): whether the distribution installs them is "
-            "checked on --host/--snapshot",
+            "checked on --host/--snapshot (LIV010)",
             subject="external-units",
         )
+
+
+@check(
+    "LIV010",
+    "live-unit-references-exist",
+    category="systemd",
+    severity="high",
+    pillar="reliability",
+    commands=[list(LIST_UNIT_FILES)],
+)
+def live_unit_references_exist(ctx: ScanContext) -> Iterator[Result]:
+    """Unit names the target's units depend on are installed on the host.
+
+    What it does
+        On `--host`/`--snapshot`, takes the dependency names SYS027 cannot resolve in the files
+        (`Requires=`, `Conflicts=`, `OnFailure=`, `After=`... naming distribution units) and
+        compares them with the host's unit files (`systemctl list-unit-files`). A hard
+        dependency, `Conflicts=`, `OnFailure=` or `Wants=` on a unit the host does not have fails,
+        and so does an `After=`/`Before=` whose name differs only by a version from a unit the host
+        has (`php-fpm.service` where Debian installs `php8.2-fpm.service`). An `After=` on an
+        absent unit with no such sibling is deliberate portability (mysql/mariadb) and passes.
+    Why it matters
+        `Requires=` on a missing unit keeps the service from starting; `After=php-fpm.service` on
+        Debian orders nothing, so the worker starts before PHP-FPM; an `OnFailure=` that names
+        nothing sends no failure mail.
+    Example
+        chom-worker.service: After=php-fpm.service Requires=php-fpm.service   (host has php8.2-fpm.service)
+    Fix
+        Name the unit the distribution really installs (`php8.2-fpm.service`), or template the
+        name per distribution.
+    References
+        https://www.freedesktop.org/software/systemd/man/latest/systemd.unit.html
+    """
+    if not live_capable(ctx):
+        yield Result.not_applicable(NOT_LIVE, subject=ctx.name)
         return
+    units = _units(ctx)
+    known = set(units) | SPECIAL_UNITS
+    refs = sorted(
+        (r for r in unit_refs(units) if not runtime_unit(r.name)),
+        key=lambda r: (r.artifact.path, r.line, r.name),
+    )
+    external = {
+        k: rs
+        for k, rs in _group(refs).items()
+        if not resolves(k[1], known) and plain_of_template(k[1], known) is None
+    }
+    if not external:
+        yield Result.not_applicable(f"every unit reference on {ctx.name} resolves to its unit files (SYS027)")
+        return
+    failed = 0
     res, problem = live_command(ctx, LIST_UNIT_FILES)
     if res is None:
         yield problem or Result.error("no systemctl output", subject=ctx.name)
@@ -176,7 +219,7 @@ def unit_references_exist(ctx: ScanContext) -> Iterator[Result]:
         failed += 1
     if not failed:
         yield Result.passed(
-            f"{len(refs)} unit reference(s) resolve ({checked} against the unit files of {ctx.name})",
+            f"{checked} unit name(s) not defined in the unit files resolve against {ctx.name}'s units",
             cmd_evidence(ctx, res),
         )
 
@@ -234,7 +277,7 @@ def unit_script_fixed_tmp_path(ctx: ScanContext) -> Iterator[Result]:
         https://www.freedesktop.org/software/systemd/man/latest/systemd.exec.html#PrivateTmp=
     """
     units = _units(ctx)
-    pairs = _unit_scripts(ctx, units)
+    pairs = sorted(_unit_scripts(ctx, units), key=lambda p: (p[0].path, p[2], p[3].path))
     if not pairs:
         yield Result.not_applicable("no unit runs a shell script of this target")
         return

@@ -1,10 +1,10 @@
-"""Host-fact wiring checks over a real loopback sshd: SYS027 (unit names vs the host's unit files)
-and NET028 (the port sshd really listens on vs the firewall script installed on the host).
+"""Host-fact wiring checks over a real loopback sshd: LIV010 (the unit names SYS027 cannot resolve
+in the files, vs the host's unit files) and LIV009 (the port sshd really listens on vs the firewall script installed on the host).
 
 The host tree is the one tests/ssh builds (fixtures plus the example deployment at install
 paths); `systemctl list-unit-files` answers from a fake whose output we choose, as a Debian host
 with PHP 8.2 would (php8.2-fpm.service, no php-fpm.service). On a tree the same names are
-`not_applicable`: only a host knows what the distribution installs.
+`not_applicable` for SYS027: only a host knows what the distribution installs.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def host_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     server.stop()
 
 
-def _scan_host(sshd: Sshd, root: Path, worker: str, check_id: str = "SYS027") -> list[Finding]:
+def _scan_host(sshd: Sshd, root: Path, worker: str, check_id: str = "LIV010") -> list[Finding]:
     land = build_host_tree(root / "landsraad", "landsraad")
     (land / "etc" / "systemd" / "system" / "chom-worker.service").write_text(worker)
     cfg = write_config(root / "chom-validate.yaml", sshd, {"landsraad": land})
@@ -107,7 +107,7 @@ SS_SSHD_2222 = (FIXTURES / "fake" / "ss.out").read_text().replace("0.0.0.0:22 ",
 def test_sshd_port_not_opened_by_the_host_firewall_script(host_sshd: Sshd, tmp_path: Path) -> None:
     (host_sshd.fake / "ss.out").write_text(SS_SSHD_2222)
     try:
-        got = _scan_host(host_sshd, tmp_path, GOOD_WORKER, "NET028")
+        got = _scan_host(host_sshd, tmp_path, GOOD_WORKER, "LIV009")
     finally:
         shutil.copy(FIXTURES / "fake" / "ss.out", host_sshd.fake / "ss.out")
     fails = [f for f in got if f.status == Status.FAIL]
@@ -121,7 +121,7 @@ def test_sshd_port_not_opened_by_the_host_firewall_script(host_sshd: Sshd, tmp_p
 
 
 def test_sshd_port_opened_passes(host_sshd: Sshd, tmp_path: Path) -> None:
-    got = _scan_host(host_sshd, tmp_path, GOOD_WORKER, "NET028")
+    got = _scan_host(host_sshd, tmp_path, GOOD_WORKER, "LIV009")
     assert got and all(f.status == Status.PASS for f in got), [(f.status, f.message) for f in got]
 
 
@@ -129,5 +129,5 @@ def test_sshd_port_is_not_applicable_on_a_tree(tmp_path: Path) -> None:
     fw = tmp_path / "firewall" / "setup-firewall.sh"
     fw.parent.mkdir(parents=True)
     fw.write_text("#!/bin/sh\nufw default deny incoming\nufw limit 22/tcp\nufw --force enable\n")
-    got = findings(scan_tree(tmp_path, only=["NET028"]), "NET028")
+    got = findings(scan_tree(tmp_path, only=["LIV009"]), "LIV009")
     assert got and all(f.status == Status.NOT_APPLICABLE for f in got), [(f.status, f.message) for f in got]
