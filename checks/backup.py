@@ -29,7 +29,6 @@ from chom_validate.facts.backups import (
     blocking_saves,
     chained_dumps,
     empty_array_args,
-    is_backup_unit,
     missing_unit_refs,
     physical_line,
     repository_checks,
@@ -640,53 +639,6 @@ def _units(ctx: ScanContext) -> dict[str, tuple[Artifact, Unit]]:
     return {u.name: (a, u) for a, u in ctx.parsed("systemd_unit") if isinstance(u, Unit)}
 
 
-@check("BAK020", "backup-unit-references", category="backup", severity="high", pillar="reliability")
-def backup_unit_references(ctx: ScanContext) -> Iterator[Result]:
-    """Units of backup jobs name units that can exist (`Conflicts=`, `OnFailure=`, `Requires=`...).
-
-    What it does
-        For every systemd unit of a backup, check or prune job, reads `Conflicts=`, `OnFailure=`,
-        `OnSuccess=`, `Requires=`, `BindsTo=`, `Wants=`, `After=`, `Before=` and `PartOf=`, and
-        reports a plain name `X.service` when the tree defines only the template `X@.service`: a
-        template is never loaded under its plain name, only as `X@INSTANCE.service`.
-    Why it matters
-        The dependency silently does nothing. `Conflicts=backup.service` meant to keep a check
-        from running during the backup never fires, so both take the repository lock at the same
-        time and one fails; an `OnFailure=` that names nothing sends no failure mail. High: the
-        backup or its alert is lost without any error at install time.
-    Example
-        restic-check@.service: Conflicts=restic-backup.service   (only restic-backup@.service exists)
-    Fix
-        Name the instance (`Conflicts=restic-backup@%i.service`), and prefer serialising with a
-        shared lock (`flock`) or `After=` over `Conflicts=`, which stops (kills) the other job.
-    References
-        https://www.freedesktop.org/software/systemd/man/latest/systemd.unit.html
-    Severity
-        High: the serialisation or failure hook the unit declares never takes effect: backup and check
-        run together or failures go unreported.
-    """
-    units = _units(ctx)
-    backup_units = {n: v for n, v in units.items() if is_backup_unit(v[1])}
-    if not backup_units:
-        yield Result.not_applicable("no systemd unit of a backup, check or prune job")
-        return
-    bad = [m for m in missing_unit_refs(units) if m.unit.name in backup_units]
-    for m in bad:
-        yield Result.fail(
-            f"{m.artifact.label}:{m.line + m.artifact.line_offset}: {m.key}={m.name} names a unit that "
-            f"cannot exist: the tree defines only the template {m.template} (instances are "
-            f"{m.template.replace('@.', '@NAME.')}), so this {m.key}= never takes effect",
-            m.artifact.evidence(m.line, note=f"{m.key}= names {m.name}"),
-            units[m.template][0].evidence(1, note=f"the template {m.template}"),
-            subject=f"{m.unit.name}:{m.key}",
-        )
-    if not bad:
-        yield Result.passed(
-            f"unit names in {len(backup_units)} backup unit(s) resolve",
-            next(iter(backup_units.values()))[0].evidence(1),
-        )
-
-
 @check("BAK021", "backup-schedule-collision", category="backup", severity="high", pillar="reliability")
 def backup_schedule_collision(ctx: ScanContext) -> Iterator[Result]:
     """A backup and a check/prune job of the same repository do not start at the same moment.
@@ -698,7 +650,7 @@ def backup_schedule_collision(ctx: ScanContext) -> Iterator[Result]:
         (`OnCalendar=daily` is 00:00, `monthly` is 00:00 on the 1st, `@midnight` likewise) and
         reports the pairs that start in the same minute, unless both commands take a lock
         (`flock`) or the timer spreads its start (`RandomizedDelaySec=`). A `Conflicts=` that
-        names a unit that cannot exist (BAK020) is shown as the serialisation that does not work.
+        names a unit that cannot exist (SYS027) is shown as the serialisation that does not work.
     Why it matters
         Backup tools lock the repository: the check takes an exclusive lock and `forget --prune`
         needs one, so one of the two fails ("repository is already locked") on every collision,

@@ -14,7 +14,7 @@ from typing import Any
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts.base import Artifact
-from chom_validate.facts.firewall import NfRule, ScriptFirewall, script_firewall
+from chom_validate.facts.firewall import NfRule, ScriptFirewall, script_firewall, ufw_ops
 from chom_validate.findings import Result
 from chom_validate.registry import check
 
@@ -37,7 +37,7 @@ def script_firewalls(ctx: ScanContext) -> list[tuple[Artifact, ScriptFirewall]]:
 
 
 def _adds(r: NfRule) -> bool:
-    return r.op in ("A", "I") and r.table == "filter" and r.target.upper() == "ACCEPT"
+    return r.op in ("A", "I") and r.table == "filter" and r.verdict.upper() == "ACCEPT"
 
 
 def _detects_nftables(fw: ScriptFirewall) -> bool:
@@ -577,22 +577,6 @@ def compose_admin_exposed(ctx: ScanContext) -> Iterator[Result]:
 # -- ufw order and ownership --------------------------------------------------------------------
 
 
-def _ufw_ops(script: Any) -> list[tuple[int, str, list[str]]]:
-    """(line, op, args) of every ufw command in script order; op is reset|enable|disable|default|rule."""
-    out = []
-    for cmd in script.commands:
-        words = cmd.words
-        k = next((i for i, w in enumerate(words) if w == "ufw" or w.endswith("/ufw")), None)
-        if k is None:
-            continue
-        args = [w for w in words[k + 1 :] if w not in ("--force", "-f")]
-        if not args:
-            continue
-        op = args[0] if args[0] in ("reset", "enable", "disable", "default") else "rule"
-        out.append((cmd.line, op, args))
-    return out
-
-
 def _ssh_port(ctx: ScanContext) -> int:
     return int(ctx.settings("network").get("ssh_port", 22))
 
@@ -626,7 +610,7 @@ def ufw_ssh_order(ctx: ScanContext) -> Iterator[Result]:
     for art, script in ctx.parsed("shell"):
         if art.embedded:
             continue
-        ops = _ufw_ops(script)
+        ops = ufw_ops(script)
         if not any(op == "enable" for _, op, _ in ops):
             continue
         found = True
@@ -692,7 +676,7 @@ def ufw_reset_rerun(ctx: ScanContext) -> Iterator[Result]:
             with_rules.setdefault(art.host, []).append(art)
     found = False
     for art, script in scripts:
-        resets = [line for line, op, _ in _ufw_ops(script) if op == "reset"]
+        resets = [line for line, op, _ in ufw_ops(script) if op == "reset"]
         if not resets:
             continue
         found = True
@@ -747,7 +731,7 @@ def ufw_conflict(ctx: ScanContext) -> Iterator[Result]:
         fw = parse_ufw_script(script)
         if fw is None or not fw.rules:
             continue
-        if fw.default_incoming is None and not any(op == "reset" for _, op, _ in _ufw_ops(script)):
+        if fw.default_incoming is None and not any(op == "reset" for _, op, _ in ufw_ops(script)):
             continue
         owners.setdefault(art.host, []).append((art, fw))
     found = False
@@ -1017,23 +1001,23 @@ def iptables_rule_order(ctx: ScanContext) -> Iterator[Result]:
             found = True
             bad = False
             chain = _effective_order(rules)
-            drop = next((r for r in chain if r.target.upper() in ("DROP", "REJECT") and _catch_all(r)), None)
+            drop = next((r for r in chain if r.verdict.upper() in ("DROP", "REJECT") and _catch_all(r)), None)
             if drop is not None:
-                later = [r for r in chain[chain.index(drop) + 1 :] if r.target.upper() == "ACCEPT"]
+                later = [r for r in chain[chain.index(drop) + 1 :] if r.verdict.upper() == "ACCEPT"]
                 if later:
                     bad = True
                     yield Result.fail(
-                        f"{art.label}: {len(later)} ACCEPT rule(s) land after the catch-all {drop.target} in INPUT "
+                        f"{art.label}: {len(later)} ACCEPT rule(s) land after the catch-all {drop.verdict} in INPUT "
                         f"({family}, {origin}) and are never reached",
                         art.evidence(later[0].line),
                         art.evidence(drop.line),
                         subject=f"{origin}:{family}:order",
                     )
             for i, r in enumerate(rules):
-                if r.op == "P" and r.target.upper() in ("DROP", "REJECT"):
+                if r.op == "P" and r.verdict.upper() in ("DROP", "REJECT"):
                     before = rules[:i]
                     keeps = any(
-                        b.target.upper() == "ACCEPT"
+                        b.verdict.upper() == "ACCEPT"
                         and (b.stateful or (b.dport and str(ssh) in b.dport.split(",")) or _catch_all(b))
                         for b in before
                         if b.op in ("A", "I")
@@ -1041,7 +1025,7 @@ def iptables_rule_order(ctx: ScanContext) -> Iterator[Result]:
                     if not keeps:
                         bad = True
                         yield Result.fail(
-                            f"{art.label}: `-P INPUT {r.target}` ({family}) runs before any rule accepts established "
+                            f"{art.label}: `-P INPUT {r.verdict}` ({family}) runs before any rule accepts established "
                             f"connections or SSH ({ssh}/tcp): the session running it is cut there",
                             art.evidence(r.line),
                             subject=f"{origin}:{family}:policy",
@@ -1086,7 +1070,7 @@ def ufw_delete_matches(ctx: ScanContext) -> Iterator[Result]:
     added: dict[str | None, set[tuple[Any, ...]]] = {}
     deletes = []
     for art, script in scripts:
-        for line, op, args in _ufw_ops(script):
+        for line, op, args in ufw_ops(script):
             if op != "rule":
                 continue
             if args[0] == "delete":

@@ -1,4 +1,4 @@
-"""Backup round trip (BAK020-BAK029, DR020): bad variants shaped like real defects fail at the
+"""Backup round trip (SYS027, BAK021-BAK029, DR020): bad variants shaped like real defects fail at the
 line the fix belongs to; carefully written variants pass."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from chom_validate.results import RunReport
 
 from .conftest import findings, scan_tree
 
-IDS = [f"BAK0{i}" for i in range(20, 31)] + ["DR020"]
+IDS = [f"BAK0{i}" for i in range(21, 31)] + ["DR020", "SYS027"]
 
 
 def _tree(root: Path, files: dict[str, str]) -> Path:
@@ -73,7 +73,7 @@ def _restic_tree(root: Path, good: bool) -> Path:
 
 def test_restic_bad(tmp_path: Path) -> None:
     r = _scan(_restic_tree(tmp_path, good=False))
-    assert ("units/restic-check@.service", 2) in _fail_lines(r, "BAK020")
+    assert ("units/restic-check@.service", 2) in _fail_lines(r, "SYS027")
     lines = _fail_lines(r, "BAK021")
     assert ("units/restic-backup@.timer", 5) in lines and ("units/restic-check@.timer", 5) in lines
     assert ("units/restic-check@.service", 2) in lines  # the Conflicts= that does not serialise
@@ -85,7 +85,7 @@ def test_restic_bad(tmp_path: Path) -> None:
 
 def test_restic_good(tmp_path: Path) -> None:
     r = _scan(_restic_tree(tmp_path, good=True))
-    for cid in ("BAK020", "BAK021", "BAK022", "BAK027", "DR020"):
+    for cid in ("SYS027", "BAK021", "BAK022", "BAK027", "DR020"):
         got = findings(r, cid)
         assert got and all(f.status == Status.PASS for f in got), (cid, [(f.status, f.message) for f in got])
 

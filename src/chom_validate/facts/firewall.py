@@ -49,7 +49,7 @@ class NfRule:
     table: str
     chain: str
     op: str  # A I D C P N F X
-    target: str  # ACCEPT, DROP, MASQUERADE, ... ('' when none)
+    verdict: str  # iptables jump target: ACCEPT, DROP, MASQUERADE, ... ('' when none)
     line: int
     text: str
     origin: str  # "command" | path of the file it is written into
@@ -231,7 +231,7 @@ def parse_iptables(words: list[str], line: int, text: str, origin: str) -> NfRul
     if not m:
         return None
     family = "v6" if (m.group(1) or m.group(2)) == "ip6tables" else "v4"
-    r = NfRule(family=family, table="filter", chain="", op="", target="", line=line, text=text, origin=origin)
+    r = NfRule(family=family, table="filter", chain="", op="", verdict="", line=line, text=text, origin=origin)
     i = 1
     while i < len(words):
         w = words[i]
@@ -258,11 +258,11 @@ def parse_iptables(words: list[str], line: int, text: str, origin: str) -> NfRul
             r.chain = nxt
             i += 2
             if r.op == "P":
-                r.target = words[i] if i < len(words) else ""
+                r.verdict = words[i] if i < len(words) else ""
                 i += 1
             continue
         if w in ("-j", "--jump"):
-            r.target = nxt
+            r.verdict = nxt
         elif w in ("-p", "--protocol"):
             r.proto = nxt
         elif w in ("--dport", "--destination-port", "--dports"):
@@ -442,3 +442,19 @@ def script_firewall(script: ShellScript) -> ScriptFirewall:
         if flush:
             fw.nft_flush_files.add(w.path)
     return fw
+
+
+def ufw_ops(script: ShellScript) -> list[tuple[int, str, list[str]]]:
+    """(line, op, args) of every ufw command in script order; op is reset|enable|disable|default|rule."""
+    out = []
+    for cmd in script.commands:
+        words = cmd.words
+        k = next((i for i, w in enumerate(words) if w == "ufw" or w.endswith("/ufw")), None)
+        if k is None:
+            continue
+        args = [w for w in words[k + 1 :] if w not in ("--force", "-f")]
+        if not args:
+            continue
+        op = args[0] if args[0] in ("reset", "enable", "disable", "default") else "rule"
+        out.append((cmd.line, op, args))
+    return out
