@@ -11,7 +11,7 @@ from chom_validate.findings import Result
 from chom_validate.registry import check
 
 
-@check("DEP050", "line-count-of-joined-value", category="deploy", severity="low", pillar="reliability")
+@check("DEP057", "line-count-of-joined-value", category="deploy", severity="low", pillar="reliability")
 def line_count_of_joined_value(ctx: ScanContext) -> Iterator[Result]:
     """A value joined onto one line is not counted with `wc -l`.
 

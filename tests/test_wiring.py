@@ -256,17 +256,17 @@ restic diff $latest
 
 
 def test_dep050_counting_a_joined_value(tmp_path: Path) -> None:
-    sides = _fails(_tree(tmp_path, {"bin/stats.sh": JOINED}), "DEP050")
+    sides = _fails(_tree(tmp_path, {"bin/stats.sh": JOINED}), "DEP057")
     assert ("bin/stats.sh", 3) in sides and ("bin/stats.sh", 6) in sides
 
 
 def test_dep050_count_before_join_or_reassigned_passes(tmp_path: Path) -> None:
     a = _tree(tmp_path / "a", {"bin/stats.sh": JOINED.replace("| tr '\\n' ' ')", ")")})
-    assert _statuses(a, "DEP050") == {Status.PASS}
+    assert _statuses(a, "DEP057") == {Status.PASS}
     b = _tree(
         tmp_path / "b", {"bin/stats.sh": JOINED.replace("count=", "latest=$(restic snapshots)\ncount=")}
     )
-    assert _statuses(b, "DEP050") == {Status.PASS}
+    assert _statuses(b, "DEP057") == {Status.PASS}
 
 
 AM_UNIT = """[Unit]
