@@ -102,3 +102,27 @@ def test_dep020_is_low_and_never_reports_info_notes(tmp_path: Path) -> None:
     assert {f.data["level"] for f in fails} <= {"error", "warning"}
     assert not [f for f in fails if f.data["sc_code"] in ("SC2310", "SC2311", "SC2312")]
     assert rep.gate.critical_failures == 0
+
+
+def test_scripts_shellcheck_cannot_finish_on_are_not_handed_to_it() -> None:
+    """Pathological shapes are refused up front with the reason; no real script is."""
+    from chom_validate.shellcheck import too_complex
+
+    assert "10000 function definitions" in (
+        too_complex("".join(f'f{i}() {{ f{i + 1} "$@"; }}\n' for i in range(10_000))) or ""
+    )
+    assert "nesting depth 1000" in (too_complex("if true; then\n" * 1000 + "fi\n" * 1000) or "")
+    assert "nesting depth 500" in (too_complex("echo " + "$(" * 500 + "x" + ")" * 500) or "")
+    assert "5001-stage pipeline" in (too_complex("echo x" + " | cat" * 5000) or "")
+    assert too_complex("a || b || c\n" * 10 + "x | y | z\n") is None
+    roots = [
+        Path(__file__).resolve().parents[1] / "examples",
+        Path(__file__).resolve().parents[2] / "shared" / "corpus",
+    ]
+    seen = 0
+    for root in roots:
+        for p in root.rglob("*.sh") if root.is_dir() else ():
+            if p.is_file() and p.stat().st_size < 300_000:
+                seen += 1
+                assert too_complex(p.read_text(errors="replace")) is None, p
+    assert seen >= 10

@@ -100,14 +100,9 @@ def tree(
 KNOWN_SECONDS = 5.0  # a known hang is shown to still hang (or to be fixed) without costing the suite
 # Defects found by this suite in rooms that are not ours (see the report); each runs in a tree of
 # its own with a short timeout so it cannot hold the others up.
-KNOWN = {
-    # The shell parser part of these four is linear now (test_loading.py times it in-process);
-    # what still exceeds the budget is the ShellCheck run (owner: src/chom_validate/shellcheck.py).
-    "sh-50k-functions": "shellcheck: 10k chained functions (250 KB) run > 120 s (parser: 2.6 s)",
-    "sh-deep-cmdsub": "shellcheck: 500 nested $( ) take 20 s and 500 MB (parser: 55 s -> 0.1 s)",
-    "sh-deep-if": "shellcheck: 1000 nested if/fi take 52 s and 1.2 GB (parser: 28 s -> 0.1 s)",
-    "sh-long-pipeline": "shellcheck: a 5000-stage pipeline takes 11 s (parser 34 s -> 0.6 s, DEP009 41 s -> 0)",
-}
+# None left: the shell parser is linear on deep nesting (test_loading.py times it in-process) and
+# scripts ShellCheck cannot finish on are not handed to it (shellcheck.too_complex).
+KNOWN: dict[str, str] = {}
 
 
 # -- YAML alias bombs ------------------------------------------------------------------------------

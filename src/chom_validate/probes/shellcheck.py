@@ -39,6 +39,8 @@ def _build(
                 art,
                 skipped=f"{len(art.text)} characters, too large for shellcheck (limit {runner.MAX_SCRIPT_CHARS})",
             )
+        elif (why := runner.too_complex(art.text)) is not None:
+            facts.scripts[id(art)] = ScriptShellcheck(art, skipped=f"{why}: not analysed by shellcheck")
         else:
             todo.append(art)
     cache = runner.Cache.open(exe, no_cache, root)
