@@ -27,7 +27,9 @@ from .conftest import scan_tree
 FIX = Path(__file__).parent / "fixtures" / "monitoring"
 GOOD = FIX / "good"
 CASES: list[dict[str, Any]] = yaml.safe_load((FIX / "cases.yaml").read_text())
-MON_IDS = sorted(k for k in load_registry().checks if k.startswith("MON"))
+# The checks this fixture was written for; later MON checks (cross-artifact wiring, MON031+) have
+# their good/bad variants in tests/cases/<ID>.yaml and tests/test_wiring.py, which every check has.
+MON_IDS = sorted(k for k in load_registry().checks if k.startswith("MON") and int(k[3:]) <= 30)
 
 
 def _scan(root: Path, only: list[str] | None = None, **extra: object) -> RunReport:
