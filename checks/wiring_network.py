@@ -190,11 +190,11 @@ def sshd_port_allowed(ctx: ScanContext) -> Iterator[Result]:
             "connection (lockout)",
             d.art.evidence(d.deny_line, note="default deny takes effect here"),
             *(d.art.evidence(line, note="accepts a port, not sshd's") for line, _ in d.allows[:3]),
-            cmd_evidence(ctx, ss, sshd[0].line, note="the port sshd really listens on"),
+            cmd_evidence(ctx, ss, sshd[0].raw, note="the port sshd really listens on"),
             subject=f"{d.art.path}:ssh",
         )
     if not failed:
         yield Result.passed(
             f"{len(scripts)} firewall script(s) allow sshd's port {', '.join(map(str, ports))}",
-            cmd_evidence(ctx, ss, sshd[0].line),
+            cmd_evidence(ctx, ss, sshd[0].raw),
         )
