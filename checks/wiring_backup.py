@@ -37,6 +37,9 @@ def sibling_env_preconditions(ctx: ScanContext) -> Iterator[Result]:
         alternatives in both.
     References
         https://restic.readthedocs.io/en/stable/040_backup.html#environment-variables
+    Severity
+        Low: the sibling job (check/prune) stops on profiles the backup accepts; backups themselves
+        still run.
     """
     scripts: list[tuple[Artifact, ShellScript, str, EnvPreconditions]] = []
     for a, s in ctx.parsed("shell"):

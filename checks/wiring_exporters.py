@@ -144,6 +144,9 @@ def node_exporter_sees_host(ctx: ScanContext) -> Iterator[Result]:
         start node_exporter with `--path.rootfs=/host` (and host PID/network namespaces).
     References
         https://github.com/prometheus/node_exporter#docker
+    Severity
+        Medium: host disk alerts are blind with no error; the outage they should warn of is not
+        caused by it.
     """
     containers = sorted(
         _compose_containers(ctx) + _ecs_containers(ctx), key=lambda c: (c.evidence.path or "", c.where)
@@ -277,6 +280,9 @@ def exporter_credentials(ctx: ScanContext) -> Iterator[Result]:
     References
         https://github.com/oliver006/redis_exporter#command-line-flags ;
         https://github.com/prometheus/mysqld_exporter#required-grants
+    Severity
+        High: the exporter reports the service down forever, so its real outages page nobody (the
+        alert is ignored) and its saturation alerts never fire.
     """
     logins = sorted(_exporter_logins(ctx), key=lambda lg: lg.where)
     if not logins:
@@ -361,6 +367,9 @@ def phpfpm_exporter_status(ctx: ScanContext) -> Iterator[Result]:
         the pool's path; run the exporter in the socket's group (`listen.group`).
     References
         https://www.php.net/manual/en/install.fpm.configuration.php#pm.status-path
+    Severity
+        Medium: php-fpm saturation goes unseen while the exporter looks up; the pool itself keeps
+        serving.
     """
     exporters = []
     for art, u in ctx.parsed("systemd_unit"):

@@ -281,6 +281,9 @@ def route_prefix_consumers(ctx: ScanContext) -> Iterator[Result]:
         `--web.route-prefix=/` and let the proxy strip the path.
     References
         https://prometheus.io/docs/prometheus/latest/configuration/configuration/#alertmanager_config
+    Severity
+        High: clients under the wrong path get 404; when Prometheus' own alertmanagers entry is one
+        of them no alert is ever delivered, so that finding is raised to critical.
     """
     servers = sorted(_servers(ctx), key=lambda s: (s.label, s.port))
     if not servers:

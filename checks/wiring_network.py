@@ -145,6 +145,9 @@ def sshd_port_allowed(ctx: ScanContext) -> Iterator[Result]:
         `port=$(sshd -T | awk '/^port /{print $2}')`.
     References
         https://manpages.debian.org/ufw.8 ; https://man.openbsd.org/sshd_config#Port
+    Severity
+        Critical: the next run of the firewall script refuses every new SSH connection; a VM
+        without a console has to be rebuilt.
     """
     if not live_capable(ctx):
         yield Result.not_applicable(

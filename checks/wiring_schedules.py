@@ -61,6 +61,9 @@ def launchd_jobs_collide(ctx: ScanContext) -> Iterator[Result]:
         serialise them with a lock.
     References
         https://keith.github.io/xcode-man-pages/launchd.plist.5.html
+    Severity
+        Medium: one of the two jobs fails on the repository lock at every collision; backups still
+        run on the other occasions, so it degrades rather than loses data.
     """
     jobs = sorted(_jobs(ctx), key=lambda j: j.path)
     if not jobs:

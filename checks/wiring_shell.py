@@ -31,6 +31,8 @@ def line_count_of_joined_value(ctx: ScanContext) -> Iterator[Result]:
         (`mapfile -t ids < <(...)`; `${#ids[@]}`).
     References
         https://www.gnu.org/software/coreutils/manual/html_node/wc-invocation.html
+    Severity
+        Low: a branch behind the count is dead (statistics, notifications); nothing is lost or exposed.
     """
     scripts = sorted(
         ((a, s) for a, s in ctx.parsed("shell") if isinstance(s, ShellScript) and not a.embedded),

@@ -84,6 +84,9 @@ def unit_references_exist(ctx: ScanContext) -> Iterator[Result]:
         serialising jobs prefer a shared lock (`flock`) over `Conflicts=`, which stops the other.
     References
         https://www.freedesktop.org/software/systemd/man/latest/systemd.unit.html
+    Severity
+        High: a dependency on a unit that cannot exist keeps a service from starting (Requires=)
+        or silently drops the ordering, conflict or failure mail it was written for.
     """
     units = _units(ctx)
     if not units:
@@ -162,6 +165,9 @@ def live_unit_references_exist(ctx: ScanContext) -> Iterator[Result]:
         name per distribution.
     References
         https://www.freedesktop.org/software/systemd/man/latest/systemd.unit.html
+    Severity
+        High: on this host a Requires= on the missing unit keeps the service from starting, and
+        OnFailure=/Conflicts= on it do nothing.
     """
     if not live_capable(ctx):
         yield Result.not_applicable(NOT_LIVE, subject=ctx.name)
@@ -275,6 +281,9 @@ def unit_script_fixed_tmp_path(ctx: ScanContext) -> Iterator[Result]:
         (`%i`), or create temporary files with `mktemp`; set `PrivateTmp=yes` on the unit.
     References
         https://www.freedesktop.org/software/systemd/man/latest/systemd.exec.html#PrivateTmp=
+    Severity
+        Medium: a local user can suppress failure mails or redirect a root write through a symlink;
+        it needs a local account, so it is not a remote breach.
     """
     units = _units(ctx)
     pairs = sorted(_unit_scripts(ctx, units), key=lambda p: (p[0].path, p[2], p[3].path))
