@@ -73,23 +73,6 @@ def cmd_evidence(
     )
 
 
-# -- systemctl show ----------------------------------------------------------------------------------
-
-
-def parse_systemctl_show(text: str) -> dict[str, dict[str, str]]:
-    """Blocks of ``Key=Value`` separated by blank lines -> {unit id: properties}."""
-    out: dict[str, dict[str, str]] = {}
-    for block in re.split(r"\n\s*\n", text.strip()):
-        props: dict[str, str] = {}
-        for line in block.splitlines():
-            k, eq, v = line.partition("=")
-            if eq:
-                props[k.strip()] = v.strip()
-        if props.get("Id"):
-            out[props["Id"]] = props
-    return out
-
-
 # -- ss -ltnp --------------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from chom_validate.api import CommandResult
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts.base import Artifact
 from chom_validate.artifacts.firewall import ANY, Firewall, Rule, parse_ufw_script
+from chom_validate.facts.hosts import parse_systemctl_show
 from chom_validate.facts.inputs import HostFiles
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
@@ -33,7 +34,6 @@ from ._live_util import (
     live_command,
     parse_certbot,
     parse_ss,
-    parse_systemctl_show,
 )
 from ._net_util import scrape_targets
 

@@ -712,7 +712,8 @@ def parse_ss(text: str) -> list[SocketListener]:
     return out
 
 
-def _systemctl_show(text: str) -> dict[str, dict[str, str]]:
+def parse_systemctl_show(text: str) -> dict[str, dict[str, str]]:
+    """Blocks of ``Key=Value`` separated by blank lines -> {unit id: properties}."""
     out: dict[str, dict[str, str]] = {}
     for block in re.split(r"\n\s*\n", text.strip()):
         props: dict[str, str] = {}
@@ -738,7 +739,7 @@ def _live_model(ctx: ScanContext) -> DeploymentModel:
     at = f"{host}: "
     res = ctx.command(list(SYSTEMCTL_SHOW))
     if _ok(res):
-        for uid, props in sorted(_systemctl_show(res.stdout).items()):
+        for uid, props in sorted(parse_systemctl_show(res.stdout).items()):
             state = f"{props.get('ActiveState', '?')}/{props.get('SubState', '?')}"
             role.services.append(
                 Service(
