@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from chom_validate.artifacts import Artifact
@@ -283,6 +284,23 @@ class EnvPreconditions:
     optional: dict[str, int]  # variable -> line where it is declared optional (a warning, a default)
 
 
+def _continued(lines: list[str]) -> Iterator[tuple[int, str]]:
+    """(first line number, text) of each line with its backslash continuations joined.
+
+    Unlike facts.backups.logical_lines this keeps heredoc bodies, blank lines and comments: the
+    callers decide what to skip.
+    """
+    i = 0
+    while i < len(lines):
+        start = i + 1
+        text = lines[i].rstrip()
+        while text.endswith("\\") and i + 1 < len(lines):
+            i += 1
+            text = text[:-1] + " " + lines[i].strip()
+        i += 1
+        yield start, text
+
+
 def env_preconditions(lines: list[str], functions: dict[str, tuple[int, int]]) -> EnvPreconditions:
     """Which environment variables a script refuses to run without, and which it says it can do
     without: arguments of checker functions (a loop testing `${!name}` that exits = asserting, one
@@ -297,14 +315,7 @@ def env_preconditions(lines: list[str], functions: dict[str, tuple[int, int]]) -
             (asserting if _ABORTS.search(body) else warning).add(name)
     req: dict[str, int] = {}
     opt: dict[str, int] = {}
-    i = 0
-    while i < len(lines):
-        start = i + 1
-        text = lines[i].rstrip()
-        while text.endswith("\\") and i + 1 < len(lines):
-            i += 1
-            text = text[:-1] + " " + lines[i].strip()
-        i += 1
+    for start, text in _continued(lines):
         stripped = text.strip()
         if not stripped or stripped.startswith("#"):
             continue
@@ -346,14 +357,7 @@ def one_line_counts(lines: list[str]) -> list[OneLineCount]:
     joined: dict[str, int] = {}
     out: list[OneLineCount] = []
     counters: dict[str, re.Pattern[str]] = {}
-    i = 0
-    while i < len(lines):
-        start = i + 1
-        text = lines[i].rstrip()
-        while text.endswith("\\") and i + 1 < len(lines):
-            i += 1
-            text = text[:-1] + " " + lines[i].strip()
-        i += 1
+    for start, text in _continued(lines):
         if text.lstrip().startswith("#"):
             continue
         for var, at in list(joined.items()):
