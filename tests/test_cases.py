@@ -30,7 +30,6 @@ import datetime as dt
 import http.server
 import os
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +46,7 @@ from chom_validate.targets.base import CollectedFiles, CommandResult, FileEntry,
 from chom_validate.targets.local import LocalTree
 from chom_validate.targets.snapshot import SnapshotTarget, write_snapshot
 
-from .conftest import FIXED_NOW
+from .conftest import FIXED_NOW, loopback_http
 
 CASES = Path(__file__).resolve().parent / "cases"
 _REGISTRY = load_registry()
@@ -115,14 +114,8 @@ def _http(routes: dict[str, Any] | None) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with loopback_http(Handler) as base:
+        yield base
 
 
 def _options(spec: dict[str, Any], base: str) -> dict[str, Any]:

@@ -6,7 +6,6 @@ import ast
 import dataclasses
 import datetime as dt
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from chom_validate.engine import RunOptions, TargetSpec, scan
 from chom_validate.registry import load_registry
 from chom_validate.targets.base import CollectedFiles, FileEntry, TargetStats
 from chom_validate.targets.local import LocalTree
+
+from .conftest import loopback_http
 
 CHECKS = Path(__file__).resolve().parents[1] / "checks"
 NOW = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
@@ -221,10 +222,7 @@ class _Health(http.server.BaseHTTPRequestHandler):
 def test_http_probe_runs_before_checks_once_per_url(tmp_path: Path) -> None:
     from chom_validate.probes.http import fetch, fetch_all
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Health)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{srv.server_address[1]}"
+    with loopback_http(_Health) as base:
         ok = fetch(HttpGet(base + "/health", 5.0))
         assert ok.ok and ok.status == 200 and ok.body == b"ok" and ok.detail == "HTTP 200"
         bad = fetch(HttpGet(base + "/ready", 5.0))
@@ -237,9 +235,6 @@ def test_http_probe_runs_before_checks_once_per_url(tmp_path: Path) -> None:
         fetch_all(reqs, done)  # type: ignore[arg-type]
         fetch_all(reqs, done)  # type: ignore[arg-type]
         assert sorted(_Health.hits) == ["/health", "/ready"]  # deduplicated, never refetched
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 def test_context_protocol_is_what_the_engine_hands_in(tmp_path: Path) -> None:

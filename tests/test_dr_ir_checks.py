@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from chom_validate.findings import Status
 from chom_validate.results import RunReport
 
-from .conftest import findings, scan_tree
+from .conftest import findings, loopback_http, scan_tree
 
 FIX = Path(__file__).parent / "fixtures" / "dr"
 IDS = [f"DR00{i}" for i in range(1, 7)] + [f"IR00{i}" for i in range(1, 6)]
@@ -95,14 +94,8 @@ class _Health(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    httpd = http.server.HTTPServer(("127.0.0.1", 0), _Health)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with loopback_http(_Health) as base:
+        yield base
 
 
 def test_probe_http_live(server: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.server
 import json
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from chom_validate.findings import Status
 from chom_validate.registry import load_registry
 from chom_validate.results import RunReport
 
-from .conftest import scan_tree
+from .conftest import loopback_http, scan_tree
 
 FIX = Path(__file__).parent / "fixtures" / "monitoring"
 GOOD = FIX / "good"
@@ -150,14 +149,8 @@ class _FakeProm(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def fake_prometheus() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FakeProm)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_http(_FakeProm) as base:
+        yield base
 
 
 def test_live_prometheus_answers(fake_prometheus: str) -> None:
