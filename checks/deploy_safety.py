@@ -60,9 +60,9 @@ def curl_pipe_shell(ctx: ScanContext) -> Iterator[Result]:
     References
         https://www.idontplaydarts.com/2016/04/detecting-curl-pipe-bash-server-side/
     Severity
-        High: unreviewed remote code runs as root, so a compromised or truncated download is a breach or
-        a broken host; findings are raised to critical because the script runs as root with no
-        verification at all.
+        High: unreviewed remote code runs as root, so a compromised vendor server or a truncated
+        download is a breach or a broken host; it takes a compromise elsewhere first, so it is not
+        critical by itself.
     """
     scripts = _scripts(ctx)
     if not scripts:
@@ -83,7 +83,6 @@ def curl_pipe_shell(ctx: ScanContext) -> Iterator[Result]:
             bad,
             "no download piped into a shell",
             "runs a download unverified",
-            severity="critical" if bad else None,
         )
 
 
