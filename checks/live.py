@@ -16,6 +16,7 @@ from chom_validate.artifacts.base import Artifact
 from chom_validate.artifacts.firewall import ANY, Firewall, Rule, parse_ufw_script
 from chom_validate.facts.hosts import parse_systemctl_show
 from chom_validate.facts.inputs import HostFiles
+from chom_validate.facts.monitoring import scrape_targets
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
@@ -35,7 +36,6 @@ from ._live_util import (
     parse_certbot,
     parse_ss,
 )
-from ._net_util import scrape_targets
 
 
 def _host_units(ctx: ScanContext):  # type: ignore[no-untyped-def]

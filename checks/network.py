@@ -8,10 +8,10 @@ from typing import Any
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts.nginx import is_tls
+from chom_validate.facts.firewall import UFW_STATUS, firewalls
+from chom_validate.facts.monitoring import monitoring_addresses, scrape_targets
 from chom_validate.findings import Result
 from chom_validate.registry import check
-
-from ._net_util import UFW_STATUS, firewalls, monitoring_addresses, scrape_targets
 
 DATA_PORTS = {3306: "MySQL", 5432: "PostgreSQL", 6379: "Redis", 11211: "memcached", 27017: "MongoDB"}
 DATA_PORTS[9000] = "PHP-FPM"

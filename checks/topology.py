@@ -6,11 +6,12 @@ import re
 from collections.abc import Iterator
 
 from chom_validate.api import Context as ScanContext
+from chom_validate.facts.firewall import UFW_STATUS, firewalls
+from chom_validate.facts.listeners import ROLE_PORTS, listeners
+from chom_validate.facts.monitoring import host_address, scrape_targets
 from chom_validate.facts.urls import url_parts
 from chom_validate.findings import Result
 from chom_validate.registry import check
-
-from ._net_util import ROLE_PORTS, UFW_STATUS, firewalls, host_address, listeners, scrape_targets
 
 
 def _remote_targets(ctx: ScanContext):  # type: ignore[no-untyped-def]

@@ -8,13 +8,16 @@ service gets. ``compose_services(artifacts)`` reads every YAML artifact with a t
 
 from __future__ import annotations
 
+import ipaddress
 import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from chom_validate.api import Context
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.yamlfile import LineDict, LineList, load_yaml
+from chom_validate.findings import Evidence
 
 
 @dataclass
@@ -174,3 +177,87 @@ def compose_services(artifacts: list[Artifact]) -> list[ComposeService]:
                 )
             )
     return out
+
+
+# -- scrape targets ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ScrapeTarget:
+    job: str
+    host: str | None  # host name from config, None when unknown
+    address: str
+    port: int
+    artifact: Artifact
+    line: int
+    scraper: str | None
+
+    def evidence(self, note: str | None = None) -> Evidence:
+        return self.artifact.evidence(self.line, note=note)
+
+
+def host_address(ctx: Context, host: str) -> str | None:
+    """An IP address of ``host`` from config (private_address preferred), or None."""
+    h = ctx.config.hosts.get(host)
+    if h is None:
+        return None
+    for a in (h.private_address, h.address):
+        if a and _is_ip(a):
+            return a
+    return None
+
+
+def _is_ip(a: str) -> bool:
+    try:
+        ipaddress.ip_address(a)
+        return True
+    except ValueError:
+        return False
+
+
+def host_of_address(ctx: Context, addr: str, scraper: str | None) -> str | None:
+    if addr in ("localhost", "127.0.0.1", "::1", "[::1]"):
+        return scraper
+    for name, h in ctx.config.hosts.items():
+        if addr in (name, h.address, h.private_address):
+            return name
+    return None
+
+
+def monitoring_addresses(ctx: Context) -> dict[str, str]:
+    """address -> monitoring host name."""
+    names = ctx.config.topology.monitoring_hosts or ctx.config.hosts_with_role("monitoring")
+    return {a: n for n in names if (a := host_address(ctx, n))}
+
+
+def scrape_targets(ctx: Context) -> list[ScrapeTarget]:
+    """Static scrape targets of every Prometheus config, from the shared `prometheus_config` model."""
+
+    def build() -> list[ScrapeTarget]:
+        out = []
+        mons = ctx.config.topology.monitoring_hosts or ctx.config.hosts_with_role("monitoring")
+        for art, cfg in ctx.parsed("prometheus_config"):  # unparseable configs are reported by TGT002
+            if art.templated:
+                continue
+            scraper = art.host or (mons[0] if mons else None)
+            for job in cfg.jobs:
+                for t in job.targets:
+                    m = re.match(r"^\[?([^\]]+?)\]?:(\d+)$", t.address)
+                    if not m:
+                        continue
+                    addr, port = m.group(1), int(m.group(2))
+                    out.append(
+                        ScrapeTarget(
+                            job.name or "?",
+                            host_of_address(ctx, addr, scraper),
+                            addr,
+                            port,
+                            art,
+                            t.line,
+                            scraper,
+                        )
+                    )
+        return out
+
+    result: list[ScrapeTarget] = ctx.derived("net:scrape_targets", build)
+    return result
