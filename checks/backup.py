@@ -18,14 +18,18 @@ from chom_validate.checks._dr_util import (
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
-from chom_validate.artifacts.backup import CRONTAB_CMD, BackupScript, Step, backup_model
 from chom_validate.artifacts.cron import split_cron_line
 from chom_validate.artifacts.docs import Document, find_dates, format_duration
 from chom_validate.artifacts.prometheus import RuleFile
 from chom_validate.artifacts.shell import ShellScript
 from chom_validate.artifacts.systemd import Unit
 from chom_validate.facts.backups import (
+    CRONTAB_CMD,
+    BackupModel,
+    BackupScript,
+    Step,
     background_saves,
+    backup_model,
     blocking_saves,
     chained_dumps,
     empty_array_args,
@@ -258,8 +262,6 @@ def _same_retention(
         )
         return abs(horizon - (doc_days or 0)) <= 1, f"implemented horizon ~{horizon} days"
     if kind == "count":
-        from chom_validate.artifacts.backup import BackupModel
-
         assert isinstance(model, BackupModel)
         scheds = model.schedules_for(b)
         interval = scheds[0].interval if scheds and scheds[0].interval else 86400

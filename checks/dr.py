@@ -19,8 +19,8 @@ from chom_validate.checks._dr_util import (
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
-from chom_validate.artifacts.backup import CRONTAB_CMD, backup_model
 from chom_validate.artifacts.docs import Document, find_dates, format_duration
+from chom_validate.facts.backups import CRONTAB_CMD, backup_model
 from chom_validate.facts.deployment import deployment
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
