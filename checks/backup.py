@@ -7,14 +7,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from chom_validate.checks._dr_util import (
-    ObjectiveRow,
-    docs,
-    documented_retention,
-    objective_rows,
-    obligations_na,
-    stateful_components,
-)
+from chom_validate.checks._dr_util import obligations_na
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
@@ -40,6 +33,13 @@ from chom_validate.facts.backups import (
     schedule_collisions,
     status_wrappers,
     wipes_before_restore,
+)
+from chom_validate.facts.recovery import (
+    ObjectiveRow,
+    docs,
+    documented_retention,
+    objective_rows,
+    stateful_components,
 )
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
@@ -471,7 +471,7 @@ def restore_tested(ctx: ScanContext) -> Iterator[Result]:
         return
     max_age = int(ctx.settings("backup").get("restore_test_max_age_days", 90))
     today = ctx.now.date()
-    best: tuple[dt.date, object, int, str] | None = None
+    best: tuple[dt.date, Artifact, int, str] | None = None
     for art, doc in docs(ctx):
         for n, line in doc.text_lines():
             if not re.search(r"restore|\bdrill\b|\bDR test|last tested", line, re.I):
@@ -495,9 +495,9 @@ def restore_tested(ctx: ScanContext) -> Iterator[Result]:
             b0.artifact.evidence(1, note="backups exist but no restore was ever recorded"),
         )
         return
-    d, art, line, _ = best
+    d, best_art, best_line, _ = best
     age = (today - d).days
-    ev = art.evidence(line, note=f"restore test dated {d}")  # type: ignore[attr-defined]
+    ev = best_art.evidence(best_line, note=f"restore test dated {d}")
     if age > max_age:
         yield Result.fail(f"last recorded restore test {d} is {age} days old (> {max_age})", ev)
     else:
