@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.facts.firewall import UFW_STATUS, firewalls
-from chom_validate.facts.listeners import ROLE_PORTS, listeners
+from chom_validate.facts.listeners import ROLE_PORTS, listener_evidence, listeners
 from chom_validate.facts.monitoring import host_address, scrape_targets
 from chom_validate.facts.urls import url_parts
 from chom_validate.findings import Result
@@ -125,7 +125,7 @@ def scrape_has_listener(ctx: ScanContext) -> Iterator[Result]:
             yield Result.passed(
                 f"{subject}: {lsn.what} listens on {t.port} on {t.host}",
                 t.evidence(),
-                lsn.artifact.evidence(lsn.line),
+                listener_evidence(lsn),
                 subject=subject,
             )
         else:
@@ -239,7 +239,7 @@ def rule_has_service(ctx: ScanContext) -> Iterator[Result]:
                     yield Result.passed(
                         f"{host}: port {p} is used by {hit[0].what}",
                         hf.rule_evidence(r),
-                        hit[0].artifact.evidence(hit[0].line),
+                        listener_evidence(hit[0]),
                         subject=f"{host}:{p}",
                     )
                 elif p in known:

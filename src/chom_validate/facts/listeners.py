@@ -11,6 +11,9 @@ from chom_validate.api import Context
 from chom_validate.artifacts.base import Artifact
 from chom_validate.artifacts.nginx import listen_ports
 from chom_validate.artifacts.systemd import merged_units
+from chom_validate.findings import Evidence
+
+from .hosts import Listener, where
 
 # Ports a binary listens on when its unit does not say otherwise.
 DEFAULT_PORTS = {
@@ -43,19 +46,21 @@ _LISTEN_RE = re.compile(
 
 
 @dataclass
-class Listener:
-    port: int
-    what: str
-    artifact: Artifact
-    line: int | None
-
-
-@dataclass
 class HostListeners:
+    """The configured listeners of one host by port (one ``facts.hosts.Listener`` type for trees,
+    the deployment model and ``ss`` on hosts)."""
+
     ports: dict[int, list[Listener]] = field(default_factory=dict)
 
-    def add(self, lst: Listener) -> None:
-        self.ports.setdefault(lst.port, []).append(lst)
+    def add(self, port: int, what: str, art: Artifact, line: int | None) -> None:
+        self.ports.setdefault(port, []).append(Listener(where(art, line), port, None, what, art, line))
+
+
+def listener_evidence(lsn: Listener) -> Evidence:
+    """Where a listener is set: its unit, site or config line (the ``ss`` line for a socket)."""
+    if lsn.artifact is not None:
+        return lsn.artifact.evidence(lsn.line)
+    return Evidence(excerpt=lsn.raw.strip() or None, note=lsn.at)
 
 
 def listeners(ctx: Context) -> dict[str, HostListeners]:
@@ -76,7 +81,7 @@ def listeners(ctx: Context) -> dict[str, HostListeners]:
                 default = DEFAULT_PORTS.get(binary) or DEFAULT_PORTS.get(unit.prefix)
                 ports = [default] if default else []
             for p in ports:
-                out.setdefault(host, HostListeners()).add(Listener(p, unit.name, art, d.line if d else None))
+                out.setdefault(host, HostListeners()).add(p, unit.name, art, d.line if d else None)
         names = {u.name for _, u in units}
         for art, drop in ctx.parsed("systemd_dropin"):
             if drop.name in names:
@@ -84,16 +89,14 @@ def listeners(ctx: Context) -> dict[str, HostListeners]:
             stem = drop.prefix
             if stem in DEFAULT_PORTS:  # drop-in for a packaged unit with a known default port
                 out.setdefault(art.host or ctx.name, HostListeners()).add(
-                    Listener(DEFAULT_PORTS[stem], f"{drop.name} (packaged, drop-in)", art, 1)
+                    DEFAULT_PORTS[stem], f"{drop.name} (packaged, drop-in)", art, 1
                 )
         for art, site in ctx.parsed("nginx_site"):
             for server in site.servers:
                 for port, ld in listen_ports(server):
                     if ld.args and ld.args[0].startswith(("127.", "[::1]", "localhost")):
                         continue
-                    out.setdefault(art.host or ctx.name, HostListeners()).add(
-                        Listener(port, "nginx", art, ld.line)
-                    )
+                    out.setdefault(art.host or ctx.name, HostListeners()).add(port, "nginx", art, ld.line)
         return out
 
     result: dict[str, HostListeners] = ctx.derived("net:listeners", build)
