@@ -243,14 +243,12 @@ def monitoring_addresses(ctx: Context) -> dict[str, str]:
 
 
 def scrape_targets(ctx: Context) -> list[ScrapeTarget]:
-    """Static scrape targets of every Prometheus config, from the shared `prometheus_config` model."""
+    """Static scrape targets of the scrape topology's configs (templated ones left out, as there)."""
 
     def build() -> list[ScrapeTarget]:
         out = []
         mons = ctx.config.topology.monitoring_hosts or ctx.config.hosts_with_role("monitoring")
-        for art, cfg in ctx.parsed("prometheus_config"):  # unparseable configs are reported by TGT002
-            if art.templated:
-                continue
+        for art, cfg in topology(ctx).configs:  # unparseable configs are reported by TGT002
             scraper = art.host or (mons[0] if mons else None)
             for job in cfg.jobs:
                 for t in job.targets:
