@@ -17,7 +17,6 @@ from chom_validate.artifacts.prometheus import RuleFile
 from chom_validate.artifacts.shell import ShellScript
 from chom_validate.artifacts.systemd import Unit
 from chom_validate.facts.backups import (
-    CRONTAB_CMD,
     BackupModel,
     BackupScript,
     Step,
@@ -34,6 +33,7 @@ from chom_validate.facts.backups import (
     status_wrappers,
     wipes_before_restore,
 )
+from chom_validate.facts.inputs import Backups
 from chom_validate.facts.recovery import (
     ObjectiveRow,
     docs,
@@ -46,7 +46,7 @@ from chom_validate.registry import check
 
 
 def _no_scripts(ctx: ScanContext) -> Result:
-    return Result.not_applicable("no backup script found (no mysqldump/xtrabackup/restic/borg or backup*.sh)")
+    return Result.not_applicable(Backups.empty_reason)
 
 
 @check(
@@ -55,9 +55,8 @@ def _no_scripts(ctx: ScanContext) -> Result:
     category="backup",
     severity="high",
     pillar="reliability",
-    commands=[CRONTAB_CMD],
 )
-def backup_scheduled(ctx: ScanContext) -> Iterator[Result]:
+def backup_scheduled(model: Backups) -> Iterator[Result]:
     """Every backup script is run by a schedule (cron, a cron line a script installs, or a timer).
 
     What it does
@@ -78,10 +77,6 @@ def backup_scheduled(ctx: ScanContext) -> Iterator[Result]:
         High: a backup nothing runs does not exist; the first restore finds only what was copied by
         hand, a likely data loss.
     """
-    model = backup_model(ctx)
-    if not model.scripts:
-        yield _no_scripts(ctx)
-        return
     for b in model.scripts:
         scheds = model.schedules_for(b)
         if not scheds:
@@ -176,7 +171,7 @@ _ACCEPTED = re.compile(r"acceptable[ -]loss|not backed up|no backup|rebuil[dt] f
 
 
 @check("BAK003", "retention-matches-docs", category="backup", severity="medium", pillar="compliance")
-def retention_matches_docs(ctx: ScanContext) -> Iterator[Result]:
+def retention_matches_docs(ctx: ScanContext, model: Backups) -> Iterator[Result]:
     """The retention the scripts implement is the retention the documents promise.
 
     What it does
@@ -197,10 +192,6 @@ def retention_matches_docs(ctx: ScanContext) -> Iterator[Result]:
         Medium: the copies the documents promise are not there when needed (usually the older ones);
         recent restores still work.
     """
-    model = backup_model(ctx)
-    if not model.scripts:
-        yield _no_scripts(ctx)
-        return
     documented = documented_retention(ctx)
     for b in model.scripts:
         if not b.retention:
@@ -293,7 +284,7 @@ def _steps_result(ctx: ScanContext, b: BackupScript, steps: list[Step], what: st
 
 
 @check("BAK004", "backup-verified", category="backup", severity="high", pillar="reliability")
-def backup_verified(ctx: ScanContext) -> Iterator[Result]:
+def backup_verified(ctx: ScanContext, model: Backups) -> Iterator[Result]:
     """Backups are verified after they are written, and a failed verification fails the backup.
 
     What it does
@@ -313,10 +304,6 @@ def backup_verified(ctx: ScanContext) -> Iterator[Result]:
         High: an unverified or silently failing verification keeps truncated dumps as backups, found out
         only at restore time.
     """
-    model = backup_model(ctx)
-    if not model.scripts:
-        yield _no_scripts(ctx)
-        return
     for b in model.scripts:
         companion = None if b.verification else _repository_check(ctx, b)
         if companion is not None:
@@ -356,7 +343,7 @@ def _repository_check(ctx: ScanContext, b: BackupScript) -> tuple[Artifact, int]
 
 
 @check("BAK005", "offsite-copy", category="backup", severity="high", pillar="reliability")
-def offsite_copy(ctx: ScanContext) -> Iterator[Result]:
+def offsite_copy(ctx: ScanContext, model: Backups) -> Iterator[Result]:
     """Backups are copied off the host, and a failed copy fails the backup.
 
     What it does
@@ -375,10 +362,6 @@ def offsite_copy(ctx: ScanContext) -> Iterator[Result]:
         High: without an off-site copy (or with its failure swallowed) the backup dies with the server
         it protects.
     """
-    model = backup_model(ctx)
-    if not model.scripts:
-        yield _no_scripts(ctx)
-        return
     for b in model.scripts:
         if not b.offsite:
             yield Result.fail(
@@ -393,7 +376,7 @@ def offsite_copy(ctx: ScanContext) -> Iterator[Result]:
 @check(
     "BAK006", "backup-encrypted", category="backup", severity="medium", pillar="security", profile="hardened"
 )
-def backup_encrypted(ctx: ScanContext) -> Iterator[Result]:
+def backup_encrypted(model: Backups) -> Iterator[Result]:
     """Backups are encrypted before they leave the host.
 
     What it does
@@ -413,10 +396,6 @@ def backup_encrypted(ctx: ScanContext) -> Iterator[Result]:
         Medium: an unencrypted copy exposes the data to whoever reads the backup host or bucket; access
         control there is the workaround.
     """
-    model = backup_model(ctx)
-    if not model.scripts:
-        yield _no_scripts(ctx)
-        return
     for b in model.scripts:
         if b.encryption:
             s = b.encryption[0]
@@ -436,7 +415,7 @@ def backup_encrypted(ctx: ScanContext) -> Iterator[Result]:
 @check(
     "BAK007", "restore-tested", category="backup", severity="high", pillar="reliability", profile="hardened"
 )
-def restore_tested(ctx: ScanContext) -> Iterator[Result]:
+def restore_tested(ctx: ScanContext, model: Backups) -> Iterator[Result]:
     """Restores are tested: a restore-test script, or a dated restore/DR test record that is recent.
 
     What it does
@@ -457,10 +436,6 @@ def restore_tested(ctx: ScanContext) -> Iterator[Result]:
         High: backups never restored are likely not to restore when needed; the gap is found during the
         outage.
     """
-    model = backup_model(ctx)
-    if not model.scripts:
-        yield _no_scripts(ctx)
-        return
     if model.restore_tests:  # positive evidence: it needs no documents to be judged
         a = model.restore_tests[0]
         yield Result.passed(f"restore test script {a.label}", a.evidence(1, note="restore test script"))
@@ -505,7 +480,7 @@ def restore_tested(ctx: ScanContext) -> Iterator[Result]:
 
 
 @check("BAK008", "backup-freshness-alert", category="backup", severity="high", pillar="observability")
-def backup_freshness_alert(ctx: ScanContext) -> Iterator[Result]:
+def backup_freshness_alert(ctx: ScanContext, model: Backups) -> Iterator[Result]:
     """An alert fires when the last successful backup is too old.
 
     What it does
@@ -527,10 +502,6 @@ def backup_freshness_alert(ctx: ScanContext) -> Iterator[Result]:
         High: without a freshness alert backups can stop for weeks unnoticed, a likely data loss at the
         next incident.
     """
-    model = backup_model(ctx)
-    if not model.scripts:
-        yield _no_scripts(ctx)
-        return
     na = obligations_na(ctx)  # a backup tool's own repository is not somebody's deployment
     if na is not None:
         yield na

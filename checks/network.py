@@ -9,6 +9,7 @@ from typing import Any
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts.nginx import is_tls
 from chom_validate.facts.firewall import UFW_STATUS, firewalls
+from chom_validate.facts.inputs import FirewallRules
 from chom_validate.facts.monitoring import monitoring_addresses, scrape_targets
 from chom_validate.findings import Result
 from chom_validate.registry import check
@@ -79,9 +80,8 @@ def default_deny(ctx: ScanContext) -> Iterator[Result]:
     category="network",
     severity="medium",
     pillar="security",
-    commands=[UFW_STATUS],
 )
-def ssh_limited(ctx: ScanContext) -> Iterator[Result]:
+def ssh_limited(ctx: ScanContext, fws: FirewallRules) -> Iterator[Result]:
     """SSH is rate-limited or restricted to known sources.
 
     What it does
@@ -102,10 +102,6 @@ def ssh_limited(ctx: ScanContext) -> Iterator[Result]:
         a limit invites it; a missing rule locks operators out at the next enable.
     """
     port = int(ctx.settings("network").get("ssh_port", 22))
-    fws = firewalls(ctx)
-    if not fws:
-        yield Result.not_applicable("no firewall configuration found")
-        return
     for host, hf in sorted(fws.items()):
         rules = [r for r in hf.firewall.incoming if r.allows and r.matches_port(port)]
         open_world = [r for r in rules if r.from_anywhere and r.action != "limit"]
@@ -134,9 +130,8 @@ def ssh_limited(ctx: ScanContext) -> Iterator[Result]:
     category="network",
     severity="critical",
     pillar="security",
-    commands=[UFW_STATUS],
 )
-def data_ports_private(ctx: ScanContext) -> Iterator[Result]:
+def data_ports_private(fws: FirewallRules) -> Iterator[Result]:
     """Database, cache and PHP-FPM ports are never open to the internet.
 
     What it does
@@ -156,10 +151,6 @@ def data_ports_private(ctx: ScanContext) -> Iterator[Result]:
         Critical: unauthenticated Redis/memcached, a brute-forced MySQL or an open FastCGI port means
         data theft or remote code execution.
     """
-    fws = firewalls(ctx)
-    if not fws:
-        yield Result.not_applicable("no firewall configuration found")
-        return
     for host, hf in sorted(fws.items()):
         for port, what in DATA_PORTS.items():
             public = hf.firewall.public_rules(port)
@@ -198,9 +189,8 @@ def data_ports_private(ctx: ScanContext) -> Iterator[Result]:
     category="network",
     severity="high",
     pillar="security",
-    commands=[UFW_STATUS],
 )
-def exporters_monitoring_only(ctx: ScanContext) -> Iterator[Result]:
+def exporters_monitoring_only(ctx: ScanContext, fws: FirewallRules) -> Iterator[Result]:
     """Exporter ports are reachable only from the monitoring host(s).
 
     What it does
@@ -220,11 +210,7 @@ def exporters_monitoring_only(ctx: ScanContext) -> Iterator[Result]:
         High: exporters expose versions, users, query digests and file systems to anyone, and are an
         easy denial-of-service target.
     """
-    fws = firewalls(ctx)
     mons = monitoring_addresses(ctx)
-    if not fws:
-        yield Result.not_applicable("no firewall configuration found")
-        return
     scraped: dict[str, set[int]] = {}
     for t in scrape_targets(ctx):
         if t.host and t.host != t.scraper:
@@ -273,9 +259,8 @@ def exporters_monitoring_only(ctx: ScanContext) -> Iterator[Result]:
     category="network",
     severity="high",
     pillar="reliability",
-    commands=[UFW_STATUS],
 )
-def firewall_enabled(ctx: ScanContext) -> Iterator[Result]:
+def firewall_enabled(fws: FirewallRules) -> Iterator[Result]:
     """The firewall is enabled (and so active after a reboot).
 
     What it does
@@ -294,10 +279,6 @@ def firewall_enabled(ctx: ScanContext) -> Iterator[Result]:
         High: rules that were never enabled protect nothing, and the host runs unfiltered after every
         reboot.
     """
-    fws = firewalls(ctx)
-    if not fws:
-        yield Result.not_applicable("no firewall configuration found")
-        return
     for host, hf in sorted(fws.items()):
         if hf.firewall.enabled:
             yield Result.passed(
@@ -317,9 +298,8 @@ def firewall_enabled(ctx: ScanContext) -> Iterator[Result]:
     category="network",
     severity="high",
     pillar="security",
-    commands=[UFW_STATUS],
 )
-def ipv6_parity(ctx: ScanContext) -> Iterator[Result]:
+def ipv6_parity(fws: FirewallRules) -> Iterator[Result]:
     """IPv6 traffic is filtered like IPv4.
 
     What it does
@@ -338,10 +318,6 @@ def ipv6_parity(ctx: ScanContext) -> Iterator[Result]:
         High: with IPv6 unfiltered, every service listening on :: is open to the internet however
         strict the IPv4 rules are.
     """
-    fws = firewalls(ctx)
-    if not fws:
-        yield Result.not_applicable("no firewall configuration found")
-        return
     for host, hf in sorted(fws.items()):
         if hf.firewall.ipv6 is False:
             yield Result.fail(

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.facts.firewall import UFW_STATUS, firewalls
+from chom_validate.facts.inputs import FirewallRules
 from chom_validate.facts.listeners import ROLE_PORTS, listener_evidence, listeners
 from chom_validate.facts.monitoring import host_address, scrape_targets
 from chom_validate.facts.urls import url_parts
@@ -199,9 +200,8 @@ def exporter_not_world(ctx: ScanContext) -> Iterator[Result]:
     category="topology",
     severity="low",
     pillar="operations",
-    commands=[UFW_STATUS],
 )
-def rule_has_service(ctx: ScanContext) -> Iterator[Result]:
+def rule_has_service(ctx: ScanContext, fws: FirewallRules) -> Iterator[Result]:
     """Every port the firewall opens has a service configured to listen on it.
 
     What it does
@@ -221,10 +221,6 @@ def rule_has_service(ctx: ScanContext) -> Iterator[Result]:
         Low: an unused opening is a hole only once something binds the port; today it is firewall
         hygiene.
     """
-    fws = firewalls(ctx)
-    if not fws:
-        yield Result.not_applicable("no firewall configuration found")
-        return
     lst = listeners(ctx)
     for host, hf in sorted(fws.items()):
         roles = ctx.config.hosts[host].roles if host in ctx.config.hosts else []
