@@ -589,7 +589,7 @@ def promised_flags(ctx: ScanContext) -> Iterator[Result]:
                     readers.append(i)
             if not readers:
                 for var, _ in f.assigns:
-                    for lib_art, _lib in sourced_functions(ctx, art, script).values():
+                    for lib_art, _lib in sourced_functions(ctx, art).values():
                         if any(
                             var in var_refs(ln) and not re.match(r"^\s*(echo|printf|log\w*)\b|^\s*\w+=", ln)
                             for ln in lib_art.lines

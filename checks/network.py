@@ -11,6 +11,7 @@ from chom_validate.artifacts.nginx import is_tls
 from chom_validate.facts.firewall import UFW_STATUS, firewalls
 from chom_validate.facts.inputs import FirewallRules
 from chom_validate.facts.monitoring import monitoring_addresses, scrape_targets
+from chom_validate.facts.shell_program import program_for
 from chom_validate.findings import Result
 from chom_validate.registry import check
 
@@ -659,12 +660,7 @@ def dns_preflight(ctx: ScanContext) -> Iterator[Result]:
         Medium: a failed ACME challenge blocks the deployment and repeated tries hit rate limits for
         an hour; the running site is not affected.
     """
-    from chom_validate.artifacts.discover import _sourced_names
-
     shells = ctx.parsed("shell")
-    by_name: dict[str, list[Any]] = {}
-    for a, s in shells:
-        by_name.setdefault(a.path.rsplit("/", 1)[-1], []).append(s)
     found = False
     for art, script in shells:
         requests = [
@@ -675,7 +671,8 @@ def dns_preflight(ctx: ScanContext) -> Iterator[Result]:
         if not requests:
             continue
         found = True
-        libs = [s for n in _sourced_names(art.text) for s in by_name.get(n, []) if s is not script]
+        prog = program_for(ctx, art)
+        libs = [s for _, s in prog.units[1:]] if prog else []  # the libraries it sources, transitively
         dns_funcs = _dns_functions([script, *libs])
         resolve = _resolver(script)
         top_calls: dict[str, int] = {}
