@@ -128,3 +128,32 @@ def test_fact_inputs_are_the_facts_models(tmp_path: Path) -> None:
     # the inputs carry the commands their facts read on a live host
     assert reg.checks["ZZF001"].commands == (("ufw", "status", "verbose"),)
     assert reg.checks["ZZF002"].commands == (("crontab", "-l"),)
+
+
+def test_one_continuation_joiner_for_commands_and_text() -> None:
+    from chom_validate.artifacts.shell import parse_shell_text
+    from chom_validate.facts.backups import logical_lines
+    from chom_validate.facts.wiring import continued_lines
+
+    lines = [
+        "mysqldump \\",
+        "  --all-databases \\",
+        "  | gzip > /b/db.gz",
+        "# a comment ending in a backslash does not continue \\",
+        "cat > /etc/x.conf <<EOF",
+        "key=${VALUE:?} \\",
+        "more",
+        "EOF",
+        "",
+    ]
+    got = list(continued_lines(lines))
+    assert got[0] == (1, 3, "mysqldump --all-databases | gzip > /b/db.gz")
+    assert got[1][:2] == (4, 4)  # the comment is its own line; line 5 is not swallowed
+    assert (6, 7, "key=${VALUE:?} more") in got  # heredoc text is kept unless skipped
+    assert [s for s, _, _ in continued_lines(lines, skip={6, 7})] == [1, 4, 5, 8, 9]
+    script = parse_shell_text("\n".join(["#!/bin/bash", *lines]))
+    texts = [(ll.start, ll.text) for ll in logical_lines(script)]
+    assert (2, "mysqldump --all-databases | gzip > /b/db.gz") in texts
+    assert all(not t.startswith(("#", "key=")) for _, t in texts), (
+        texts
+    )  # comments and heredoc bodies dropped

@@ -35,6 +35,7 @@ from ..artifacts.systemd import Unit
 from ..artifacts.templating import untemplated
 from ..artifacts.yamlfile import LineDict, load_yaml
 from ..findings import sha256_hex
+from .wiring import continued_lines
 
 if TYPE_CHECKING:
     from ..api import Context
@@ -433,22 +434,11 @@ class LogicalLine:
 
 def logical_lines(script: ShellScript) -> list[LogicalLine]:
     """Lines with `\\` continuations joined; comments, blank lines and heredoc bodies dropped."""
-    out: list[LogicalLine] = []
-    lines = script.lines
-    i = 0
-    while i < len(lines):
-        n = i + 1
-        if n in script.heredoc_lines or not lines[i].strip() or lines[i].lstrip().startswith("#"):
-            i += 1
-            continue
-        parts = [lines[i].rstrip()]
-        while parts[-1].endswith("\\") and i + 1 < len(lines):
-            parts[-1] = parts[-1][:-1]
-            i += 1
-            parts.append(lines[i].strip())
-        out.append(LogicalLine(n, i + 1, " ".join(p.strip() for p in parts)))
-        i += 1
-    return out
+    return [
+        LogicalLine(start, end, text.strip())
+        for start, end, text in continued_lines(script.lines, script.heredoc_lines)
+        if text.strip() and not text.lstrip().startswith("#")
+    ]
 
 
 # -- backup steps whose failure must fail the run -----------------------------------------------------
