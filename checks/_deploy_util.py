@@ -1,4 +1,5 @@
-"""Helpers shared by the deploy-script checks (not a check module: no checks are registered here)."""
+"""Helpers shared by the deploy-script checks: which scripts they judge, printers, variable references
+(the sourced libraries come from the shell program, facts/shell_program.py). Not a check module."""
 
 from __future__ import annotations
 
@@ -8,24 +9,12 @@ from collections.abc import Iterator
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command, ShellScript
-from chom_validate.facts.shell_program import program_for
+from chom_validate.facts.shell_program import is_library, program_for
 
 OPS_NAME = re.compile(
     r"(deploy|setup|install|provision|backup|restore|migrat|rollback|upgrade|bootstrap)", re.I
 )
 PRINTERS = ("echo", "printf", "log", "info", "warn", "error", "die", "log_info", "log_warn", "log_error")
-
-
-def is_library(script: ShellScript, artifact: Artifact) -> bool:
-    """A sourced library: no shebang and nothing at top level but functions and assignments."""
-    if artifact.text.startswith("#!"):
-        return False
-    top = [c for c in script.commands if c.function is None]
-    decl = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[.*\])?\+?=|^(readonly|export|declare|local)\b|^\w+\s*\(\)")
-    # functions and/or plain settings (an env file sourced by a script or a unit)
-    return (bool(top) or bool(script.functions)) and all(
-        decl.match(c.text) or decl.match(c.logical) or c.words[:1] in (["source"], ["."], ["}"]) for c in top
-    )
 
 
 LONG_RUNNING_NAME = re.compile(r"(deploy|provision|bootstrap|upgrade|backup|restore|migrat|rollback)", re.I)

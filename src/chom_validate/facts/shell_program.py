@@ -592,3 +592,21 @@ def iter_units(programs: Iterable[ShellProgram]) -> Iterable[tuple[ShellProgram,
     for p in programs:
         for a, s in p.units:
             yield p, a, s
+
+
+# -- sourced libraries by their content --------------------------------------------------------------
+
+
+_DECL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[.*\])?\+?=|^(readonly|export|declare|local)\b|^\w+\s*\(\)")
+
+
+def is_library(script: ShellScript, artifact: Artifact) -> bool:
+    """A sourced library by its content (whoever sources it): no shebang and nothing at top level
+    but functions and assignments (an env file sourced by a script or a unit counts too)."""
+    if artifact.text.startswith("#!"):
+        return False
+    top = [c for c in script.commands if c.function is None]
+    return (bool(top) or bool(script.functions)) and all(
+        _DECL.match(c.text) or _DECL.match(c.logical) or c.words[:1] in (["source"], ["."], ["}"])
+        for c in top
+    )
