@@ -30,7 +30,7 @@ from ..artifacts.cron import (
     schedule_interval,
     timer_schedules,
 )
-from ..artifacts.shell import Command, ShellScript
+from ..artifacts.shell import Command, ShellScript, expand_vars
 from ..artifacts.systemd import Unit
 from ..artifacts.templating import untemplated
 from ..artifacts.yamlfile import LineDict, load_yaml
@@ -168,16 +168,8 @@ def _variables(script: ShellScript) -> dict[str, str]:
         if m:
             v = m.group("d")
         v = v.strip("'\"")
-        env.setdefault(name, expand(v, env))
+        env.setdefault(name, expand_vars(v, env))
     return env
-
-
-def expand(text: str, env: dict[str, str]) -> str:
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1) or m.group(2)
-        return env.get(name, m.group(0))
-
-    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=][^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)", sub, text)
 
 
 def _errexit(script: ShellScript) -> int | None:
@@ -282,7 +274,7 @@ def analyse_script(art: Artifact, script: ShellScript) -> BackupScript:
     env = _variables(script)
     b.errexit = _errexit(script)
     for cmd in script.commands:
-        text = expand(cmd.text, env)
+        text = expand_vars(cmd.text, env)
         for comp, pats in COMPONENT_PATTERNS.items():
             if comp not in b.components and any(re.search(p, text, re.I) for p in pats):
                 b.components[comp] = cmd.line
