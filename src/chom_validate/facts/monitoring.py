@@ -445,9 +445,6 @@ def component_present(ctx: Context, pattern: str) -> Artifact | None:
     return None
 
 
-_JINJA = UNRENDERED  # one definition of "unrendered placeholder": artifacts/templating.py
-
-
 def is_templated(art: Artifact) -> bool:
     """Unknown values: Jinja/`${VAR}` placeholders or a shell-expanded heredoc.
 
@@ -456,4 +453,4 @@ def is_templated(art: Artifact) -> bool:
     """
     if art.embedded or art.meta.get("rendered_from"):  # heredocs, rendered templates: known
         return art.templated
-    return bool(_JINJA.search(art.text))
+    return bool(UNRENDERED.search(art.text))  # one definition of an unrendered placeholder
