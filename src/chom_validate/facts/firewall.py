@@ -523,3 +523,20 @@ def firewalls(ctx: Context) -> dict[str, HostFirewall]:
 
     result: dict[str, HostFirewall] = ctx.derived("net:firewalls", build)
     return result
+
+
+def script_firewalls(ctx: Context) -> list[tuple[Artifact, ScriptFirewall]]:
+    """Every shell script that touches the packet filter, with its model (memoised)."""
+
+    def build() -> list[tuple[Artifact, ScriptFirewall]]:
+        out = []
+        for art, script in ctx.parsed("shell"):
+            if art.embedded:
+                continue
+            fw = script_firewall(script)
+            if fw.touches_netfilter or fw.firewalld_enable or fw.nft_reload:
+                out.append((art, fw))
+        return out
+
+    result: list[tuple[Artifact, ScriptFirewall]] = ctx.derived("facts:script_firewalls", build)
+    return result

@@ -578,7 +578,11 @@ def shell_programs(ctx: Context) -> list[ShellProgram]:
 
 
 def program_for(ctx: Context, artifact: Artifact) -> ShellProgram | None:
-    return next((p for p in shell_programs(ctx) if p.entry is artifact), None)
+    """The program whose entry script is ``artifact`` (None for a library or a non-script heredoc)."""
+    by_entry: dict[int, ShellProgram] = ctx.derived(
+        ("facts.program_by_entry",), lambda: {id(p.entry): p for p in shell_programs(ctx)}
+    )
+    return by_entry.get(id(artifact))
 
 
 def library_callers(ctx: Context, artifact: Artifact) -> list[ShellProgram]:
