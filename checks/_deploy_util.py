@@ -1,4 +1,5 @@
-"""Helpers shared by the deploy-script checks (not a check module: no checks are registered here)."""
+"""Helpers shared by the deploy-script checks: which scripts they judge, printers, variable references
+(the sourced libraries come from the shell program, facts/shell_program.py). Not a check module."""
 
 from __future__ import annotations
 
@@ -8,23 +9,12 @@ from collections.abc import Iterator
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command, ShellScript
+from chom_validate.facts.shell_program import is_library, program_for
 
 OPS_NAME = re.compile(
     r"(deploy|setup|install|provision|backup|restore|migrat|rollback|upgrade|bootstrap)", re.I
 )
 PRINTERS = ("echo", "printf", "log", "info", "warn", "error", "die", "log_info", "log_warn", "log_error")
-
-
-def is_library(script: ShellScript, artifact: Artifact) -> bool:
-    """A sourced library: no shebang and nothing at top level but functions and assignments."""
-    if artifact.text.startswith("#!"):
-        return False
-    top = [c for c in script.commands if c.function is None]
-    decl = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[.*\])?\+?=|^(readonly|export|declare|local)\b|^\w+\s*\(\)")
-    # functions and/or plain settings (an env file sourced by a script or a unit)
-    return (bool(top) or bool(script.functions)) and all(
-        decl.match(c.text) or decl.match(c.logical) or c.words[:1] in (["source"], ["."], ["}"]) for c in top
-    )
 
 
 LONG_RUNNING_NAME = re.compile(r"(deploy|provision|bootstrap|upgrade|backup|restore|migrat|rollback)", re.I)
@@ -62,35 +52,16 @@ def var_refs(text: str) -> set[str]:
     return set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", text))
 
 
-def sourced_functions(
-    ctx: ScanContext, art: Artifact, script: ShellScript
-) -> dict[str, tuple[Artifact, ShellScript]]:
-    """Functions defined in the libraries this script sources (`source lib/x.sh`, `. "$DIR/lib/x.sh"`)."""
-    out: dict[str, tuple[Artifact, ShellScript]] = {}
-    libs = []
-    for c in script.commands:
-        if c.name in ("source", ".") and len(c.argv) > 1:
-            libs.append(c.argv[1].rsplit("/", 1)[-1])
-    if not libs:
-        return out
-    for other, model in ctx.parsed("shell"):
-        if other is art or other.embedded:
-            continue
-        if other.path.rsplit("/", 1)[-1] in libs and other.host == art.host:
-            for name in model.functions:
-                out[name] = (other, model)
-    return out
+def sourced_functions(ctx: ScanContext, art: Artifact) -> dict[str, tuple[Artifact, ShellScript]]:
+    """Functions defined in the libraries this script sources (its shell program's other units:
+    `source lib/x.sh`, `. "$DIR/lib/x.sh"`, `${BASH_SOURCE%/*}` paths resolved, transitively)."""
+    prog = program_for(ctx, art)
+    return {name: (a, s) for a, s in (prog.units[1:] if prog else []) for name in s.functions}
 
 
 def effective_commands(
     ctx: ScanContext, art: Artifact, script: ShellScript
 ) -> list[tuple[Artifact, Command]]:
-    """The script's commands plus those of the library functions it sources (one level deep)."""
-    out = [(art, c) for c in script.commands]
-    seen: set[int] = set()
-    for lib_art, lib in sourced_functions(ctx, art, script).values():
-        if id(lib_art) in seen:
-            continue
-        seen.add(id(lib_art))
-        out += [(lib_art, c) for c in lib.commands]
-    return out
+    """The script's commands plus those of the libraries it sources (its shell program's commands)."""
+    prog = program_for(ctx, art)
+    return prog.commands() if prog else [(art, c) for c in script.commands]

@@ -1,4 +1,6 @@
-"""Shared models for the monitoring checks: scrape topology, metric catalog, alert coverage classes."""
+"""Helpers of the monitoring checks: alert coverage classes, the live Prometheus request, Grafana query
+normalisation, one-finding-per-cause reporting and example/fixture scoping (the scrape topology and
+metric catalog are facts: facts/monitoring.py)."""
 
 from __future__ import annotations
 
@@ -6,176 +8,14 @@ import fnmatch
 import json
 import posixpath
 import re
-from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from typing import Any
-
-import yaml
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.api import HttpGet, HttpResponse
 from chom_validate.artifacts import Artifact, promql
-from chom_validate.artifacts.prometheus import PromConfig, RuleFile, ScrapeJob, resolve_rule_pattern
-from chom_validate.artifacts.templating import UNRENDERED
 from chom_validate.findings import Evidence, Result
 
 DEFAULT_SEVERITIES = ("critical", "warning", "info")
-
-
-@lru_cache(maxsize=1)
-def catalog() -> dict[str, Any]:
-    text = resources.files("chom_validate").joinpath("data/metric_catalog.yaml").read_text()
-    data = yaml.safe_load(text)
-    for exp in data["exporters"].values():
-        names = set(exp.get("metrics") or [])
-        for h in exp.get("histograms") or []:
-            names |= {f"{h}_bucket", f"{h}_sum", f"{h}_count"}
-        exp["names"] = names
-    data["common_names"] = set(data["common"]["metrics"])
-    data["common_globs"] = list(data["common"].get("globs") or [])
-    data["retired"] = {str(k): str(v) for k, v in (data.get("retired") or {}).items()}
-    data["synthetic_names"] = set(data["synthetic"])
-    return data
-
-
-def retired(metric: str) -> str | None:
-    """Why a metric name no longer exists (renamed or removed upstream), or None."""
-    for pattern, why in catalog()["retired"].items():
-        if fnmatch.fnmatchcase(metric, pattern):
-            return why
-    return None
-
-
-def job_exporter(job: ScrapeJob, overrides: dict[str, str]) -> str | None:
-    """Which exporter a scrape job scrapes: config override, job-name pattern, then target port."""
-    if job.name in overrides:
-        return overrides[job.name]
-    exporters = catalog()["exporters"]
-    for name, exp in exporters.items():
-        if any(fnmatch.fnmatchcase(job.name.lower(), p) for p in exp.get("jobs") or []):
-            return str(name)
-    for name, exp in exporters.items():
-        if job.ports & set(exp.get("ports") or []):
-            return str(name)
-    return None
-
-
-@dataclass
-class Topology:
-    configs: list[tuple[Artifact, PromConfig]] = field(default_factory=list)
-    jobs: list[tuple[Artifact, ScrapeJob, str | None]] = field(
-        default_factory=list
-    )  # (config, job, exporter)
-    rules: list[tuple[Artifact, RuleFile]] = field(default_factory=list)
-    recorded: set[str] = field(default_factory=set)
-    job_globs: dict[str, list[str]] = field(default_factory=dict)
-    # metrics that scripts write for node_exporter's textfile collector
-    textfile: set[str] = field(default_factory=set)
-
-    @property
-    def exporters(self) -> set[str]:
-        return {e for _, _, e in self.jobs if e}
-
-    def producers(self, metric: str) -> list[str]:
-        """Job names producing ``metric`` (catalog, job-name prefix, configured globs).
-
-        A retired name (`node_cpu`, `prometheus_local_storage_*`) is produced by nothing, whatever
-        the job's name suggests, unless the configuration says a job exports it.
-        """
-        cat = catalog()
-        out = []
-        if retired(metric):
-            return [
-                j.name
-                for _, j, _ in self.jobs
-                if any(fnmatch.fnmatchcase(metric, g) for g in self.job_globs.get(j.name, []))
-            ]
-        for _, job, exp in self.jobs:
-            names = cat["exporters"][exp]["names"] if exp in cat["exporters"] else set()
-            prefix = re.sub(r"[^a-zA-Z0-9]", "_", job.name).lower() + "_"
-            if (
-                metric in names
-                or (exp == "node" and metric in self.textfile)
-                or (exp and metric in cat["common_names"])
-                or (exp and any(fnmatch.fnmatchcase(metric, g) for g in cat["common_globs"]))
-                or metric.lower().startswith(prefix)
-                or any(fnmatch.fnmatchcase(metric, g) for g in self.job_globs.get(job.name, []))
-            ):
-                out.append(job.name)
-        return out
-
-    def exists(self, metric: str) -> bool:
-        return (
-            metric in catalog()["synthetic_names"] or metric in self.recorded or bool(self.producers(metric))
-        )
-
-    def interval_for(self, sel: promql.VectorSelector) -> tuple[float, str] | None:
-        """Scrape interval of the job a selector reads (its job matcher, else the producing jobs)."""
-        jobs = [j for _, j, _ in self.jobs]
-        wanted = [m for m in sel.matchers if m.name == "job"]
-        if wanted:
-            hit = [j for j in jobs if all(_safe_match(m, j.name) for m in wanted)]
-        else:
-            names = set()
-            for metric in sel.metric_names:
-                names |= set(self.producers(metric))
-            hit = [j for j in jobs if j.name in names]
-        if not hit:
-            return None
-        j = max(hit, key=lambda j: j.interval)
-        return j.interval, j.name
-
-
-def _safe_match(m: promql.Matcher, value: str) -> bool:
-    try:
-        return m.matches(value)
-    except re.error:
-        return False
-
-
-def topology(ctx: ScanContext) -> Topology:
-    def build() -> Topology:
-        s = ctx.settings("monitoring")
-        overrides = {str(k): str(v) for k, v in (s.get("job_exporters") or {}).items()}
-        t = Topology(job_globs={str(k): [str(g) for g in v] for k, v in (s.get("job_metrics") or {}).items()})
-        t.configs = [(a, c) for a, c in ctx.parsed("prometheus_config") if not is_templated(a)]
-        for a, c in t.configs:
-            for job in c.jobs:
-                t.jobs.append((a, job, job_exporter(job, overrides)))
-        t.rules = ctx.parsed("prometheus_rules")
-        t.recorded = {r.name for _, rf in t.rules for r in rf.records}
-        t.textfile = textfile_metrics(ctx)
-        return t
-
-    result: Topology = ctx.derived("monitoring:topology", build)
-    return result
-
-
-_PROM_TYPE = re.compile(r"#\s*(?:TYPE|HELP)\s+([a-zA-Z_:][a-zA-Z0-9_:]*)")
-_PROM_SAMPLE = re.compile(r"""["'\s]([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+\$""")
-
-
-def textfile_metrics(ctx: ScanContext) -> set[str]:
-    """Metric names scripts write into `*.prom` files (node_exporter's textfile collector)."""
-    out: set[str] = set()
-    for art in ctx.artifacts("shell"):
-        if art.embedded or ".prom" not in art.text:
-            continue
-        out |= set(_PROM_TYPE.findall(art.text))
-        for ln in art.lines:
-            if ".prom" in ln:
-                out |= {m for m in _PROM_SAMPLE.findall(ln) if "_" in m}
-    return out
-
-
-def rule_file_matches(pattern: str, config: Artifact, rule: Artifact) -> bool:
-    if rule.embedded and rule.install_path:
-        return fnmatch.fnmatchcase(rule.install_path, pattern) or fnmatch.fnmatchcase(
-            rule.install_path, posixpath.join("/etc/prometheus", pattern)
-        )
-    resolved = resolve_rule_pattern(pattern, config.path, config.install_path)
-    return fnmatch.fnmatchcase(rule.path, resolved)
 
 
 # -- alert coverage classes -----------------------------------------------------------------------------
@@ -260,18 +100,6 @@ COVERAGE_CLASSES: dict[str, dict[str, Any]] = {
 }
 
 
-def component_present(ctx: ScanContext, pattern: str) -> Artifact | None:
-    """An artifact showing the deployment runs a component: a scrape job, unit, site, script or cron line."""
-    rx = re.compile(rf"(?<![A-Za-z])({pattern})", re.I)
-    kinds = ("prometheus_config", "systemd_unit", "systemd_dropin", "nginx_site", "shell", "cron")
-    for art in ctx.artifacts(*kinds):
-        if art.kind == "nginx_site" and pattern == "nginx":
-            return art
-        if rx.search(art.install_path or art.path) or rx.search(art.text):
-            return art
-    return None
-
-
 def coverage_classes(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
     cov = settings.get("coverage") or {}
     classes = {k: dict(v) for k, v in COVERAGE_CLASSES.items()}
@@ -347,20 +175,6 @@ def grafana_expr(expr: str) -> str:
     """A Grafana panel query with its macros/variables replaced so it parses as PromQL."""
     expr = _GRAFANA_MACRO.sub("5m", expr)
     return _GRAFANA_VAR.sub(lambda m: "var_" + (m.group(1) or m.group(2) or m.group(3)), expr)
-
-
-_JINJA = UNRENDERED  # one definition of "unrendered placeholder": artifacts/templating.py
-
-
-def is_templated(art: Artifact) -> bool:
-    """Unknown values: Jinja/`${VAR}` placeholders or a shell-expanded heredoc.
-
-    Go templates (`{{ $labels.instance }}`, `{{ .CommonLabels }}`) are native to rule files and
-    Alertmanager configs and do not count.
-    """
-    if art.embedded or art.meta.get("rendered_from"):  # heredocs, rendered templates: known
-        return art.templated
-    return bool(_JINJA.search(art.text))
 
 
 # -- reporting: one finding per root cause ----------------------------------------------------------------

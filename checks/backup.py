@@ -7,25 +7,21 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from chom_validate.checks._dr_util import (
-    ObjectiveRow,
-    docs,
-    documented_retention,
-    objective_rows,
-    obligations_na,
-    stateful_components,
-)
+from chom_validate.checks._dr_util import obligations_na
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
-from chom_validate.artifacts.backup import CRONTAB_CMD, BackupScript, Step, backup_model
 from chom_validate.artifacts.cron import split_cron_line
 from chom_validate.artifacts.docs import Document, find_dates, format_duration
 from chom_validate.artifacts.prometheus import RuleFile
 from chom_validate.artifacts.shell import ShellScript
 from chom_validate.artifacts.systemd import Unit
 from chom_validate.facts.backups import (
+    BackupModel,
+    BackupScript,
+    Step,
     background_saves,
+    backup_model,
     blocking_saves,
     chained_dumps,
     empty_array_args,
@@ -37,12 +33,20 @@ from chom_validate.facts.backups import (
     status_wrappers,
     wipes_before_restore,
 )
+from chom_validate.facts.inputs import Backups
+from chom_validate.facts.recovery import (
+    ObjectiveRow,
+    docs,
+    documented_retention,
+    objective_rows,
+    stateful_components,
+)
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
 
 def _no_scripts(ctx: ScanContext) -> Result:
-    return Result.not_applicable("no backup script found (no mysqldump/xtrabackup/restic/borg or backup*.sh)")
+    return Result.not_applicable(Backups.empty_reason)
 
 
 @check(
@@ -51,9 +55,8 @@ def _no_scripts(ctx: ScanContext) -> Result:
     category="backup",
     severity="high",
     pillar="reliability",
-    commands=[CRONTAB_CMD],
 )
-def backup_scheduled(ctx: ScanContext) -> Iterator[Result]:
+def backup_scheduled(model: Backups) -> Iterator[Result]:
     """Every backup script is run by a schedule (cron, a cron line a script installs, or a timer).
 
     What it does
@@ -74,10 +77,6 @@ def backup_scheduled(ctx: ScanContext) -> Iterator[Result]:
         High: a backup nothing runs does not exist; the first restore finds only what was copied by
         hand, a likely data loss.
     """
-    model = backup_model(ctx)
-    if not model.scripts:
-        yield _no_scripts(ctx)
-        return
     for b in model.scripts:
         scheds = model.schedules_for(b)
         if not scheds:
@@ -172,7 +171,7 @@ _ACCEPTED = re.compile(r"acceptable[ -]loss|not backed up|no backup|rebuil[dt] f
 
 
 @check("BAK003", "retention-matches-docs", category="backup", severity="medium", pillar="compliance")
-def retention_matches_docs(ctx: ScanContext) -> Iterator[Result]:
+def retention_matches_docs(ctx: ScanContext, model: Backups) -> Iterator[Result]:
     """The retention the scripts implement is the retention the documents promise.
 
     What it does
@@ -193,10 +192,6 @@ def retention_matches_docs(ctx: ScanContext) -> Iterator[Result]:
         Medium: the copies the documents promise are not there when needed (usually the older ones);
         recent restores still work.
     """
-    model = backup_model(ctx)
-    if not model.scripts:
-        yield _no_scripts(ctx)
-        return
     documented = documented_retention(ctx)
     for b in model.scripts:
         if not b.retention:
@@ -258,8 +253,6 @@ def _same_retention(
         )
         return abs(horizon - (doc_days or 0)) <= 1, f"implemented horizon ~{horizon} days"
     if kind == "count":
-        from chom_validate.artifacts.backup import BackupModel
-
         assert isinstance(model, BackupModel)
         scheds = model.schedules_for(b)
         interval = scheds[0].interval if scheds and scheds[0].interval else 86400
@@ -291,7 +284,7 @@ def _steps_result(ctx: ScanContext, b: BackupScript, steps: list[Step], what: st
 
 
 @check("BAK004", "backup-verified", category="backup", severity="high", pillar="reliability")
-def backup_verified(ctx: ScanContext) -> Iterator[Result]:
+def backup_verified(ctx: ScanContext, model: Backups) -> Iterator[Result]:
     """Backups are verified after they are written, and a failed verification fails the backup.
 
     What it does
@@ -311,10 +304,6 @@ def backup_verified(ctx: ScanContext) -> Iterator[Result]:
         High: an unverified or silently failing verification keeps truncated dumps as backups, found out
         only at restore time.
     """
-    model = backup_model(ctx)
-    if not model.scripts:
-        yield _no_scripts(ctx)
-        return
     for b in model.scripts:
         companion = None if b.verification else _repository_check(ctx, b)
         if companion is not None:
@@ -354,7 +343,7 @@ def _repository_check(ctx: ScanContext, b: BackupScript) -> tuple[Artifact, int]
 
 
 @check("BAK005", "offsite-copy", category="backup", severity="high", pillar="reliability")
-def offsite_copy(ctx: ScanContext) -> Iterator[Result]:
+def offsite_copy(ctx: ScanContext, model: Backups) -> Iterator[Result]:
     """Backups are copied off the host, and a failed copy fails the backup.
 
     What it does
@@ -373,10 +362,6 @@ def offsite_copy(ctx: ScanContext) -> Iterator[Result]:
         High: without an off-site copy (or with its failure swallowed) the backup dies with the server
         it protects.
     """
-    model = backup_model(ctx)
-    if not model.scripts:
-        yield _no_scripts(ctx)
-        return
     for b in model.scripts:
         if not b.offsite:
             yield Result.fail(
@@ -391,7 +376,7 @@ def offsite_copy(ctx: ScanContext) -> Iterator[Result]:
 @check(
     "BAK006", "backup-encrypted", category="backup", severity="medium", pillar="security", profile="hardened"
 )
-def backup_encrypted(ctx: ScanContext) -> Iterator[Result]:
+def backup_encrypted(model: Backups) -> Iterator[Result]:
     """Backups are encrypted before they leave the host.
 
     What it does
@@ -411,10 +396,6 @@ def backup_encrypted(ctx: ScanContext) -> Iterator[Result]:
         Medium: an unencrypted copy exposes the data to whoever reads the backup host or bucket; access
         control there is the workaround.
     """
-    model = backup_model(ctx)
-    if not model.scripts:
-        yield _no_scripts(ctx)
-        return
     for b in model.scripts:
         if b.encryption:
             s = b.encryption[0]
@@ -434,7 +415,7 @@ def backup_encrypted(ctx: ScanContext) -> Iterator[Result]:
 @check(
     "BAK007", "restore-tested", category="backup", severity="high", pillar="reliability", profile="hardened"
 )
-def restore_tested(ctx: ScanContext) -> Iterator[Result]:
+def restore_tested(ctx: ScanContext, model: Backups) -> Iterator[Result]:
     """Restores are tested: a restore-test script, or a dated restore/DR test record that is recent.
 
     What it does
@@ -455,10 +436,6 @@ def restore_tested(ctx: ScanContext) -> Iterator[Result]:
         High: backups never restored are likely not to restore when needed; the gap is found during the
         outage.
     """
-    model = backup_model(ctx)
-    if not model.scripts:
-        yield _no_scripts(ctx)
-        return
     if model.restore_tests:  # positive evidence: it needs no documents to be judged
         a = model.restore_tests[0]
         yield Result.passed(f"restore test script {a.label}", a.evidence(1, note="restore test script"))
@@ -469,7 +446,7 @@ def restore_tested(ctx: ScanContext) -> Iterator[Result]:
         return
     max_age = int(ctx.settings("backup").get("restore_test_max_age_days", 90))
     today = ctx.now.date()
-    best: tuple[dt.date, object, int, str] | None = None
+    best: tuple[dt.date, Artifact, int, str] | None = None
     for art, doc in docs(ctx):
         for n, line in doc.text_lines():
             if not re.search(r"restore|\bdrill\b|\bDR test|last tested", line, re.I):
@@ -493,9 +470,9 @@ def restore_tested(ctx: ScanContext) -> Iterator[Result]:
             b0.artifact.evidence(1, note="backups exist but no restore was ever recorded"),
         )
         return
-    d, art, line, _ = best
+    d, best_art, best_line, _ = best
     age = (today - d).days
-    ev = art.evidence(line, note=f"restore test dated {d}")  # type: ignore[attr-defined]
+    ev = best_art.evidence(best_line, note=f"restore test dated {d}")
     if age > max_age:
         yield Result.fail(f"last recorded restore test {d} is {age} days old (> {max_age})", ev)
     else:
@@ -503,7 +480,7 @@ def restore_tested(ctx: ScanContext) -> Iterator[Result]:
 
 
 @check("BAK008", "backup-freshness-alert", category="backup", severity="high", pillar="observability")
-def backup_freshness_alert(ctx: ScanContext) -> Iterator[Result]:
+def backup_freshness_alert(ctx: ScanContext, model: Backups) -> Iterator[Result]:
     """An alert fires when the last successful backup is too old.
 
     What it does
@@ -525,10 +502,6 @@ def backup_freshness_alert(ctx: ScanContext) -> Iterator[Result]:
         High: without a freshness alert backups can stop for weeks unnoticed, a likely data loss at the
         next incident.
     """
-    model = backup_model(ctx)
-    if not model.scripts:
-        yield _no_scripts(ctx)
-        return
     na = obligations_na(ctx)  # a backup tool's own repository is not somebody's deployment
     if na is not None:
         yield na

@@ -8,14 +8,13 @@ from collections.abc import Callable, Iterator
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command
-from chom_validate.facts.shell_program import library_callers, set_flags
+from chom_validate.facts.shell_program import is_library, library_callers, set_flags
 from chom_validate.findings import Result
 from chom_validate.registry import check
 
 from ._deploy_util import (
     LONG_RUNNING_NAME,
     effective_commands,
-    is_library,
     is_printer,
     ops_scripts,
     sourced_functions,
@@ -589,7 +588,7 @@ def promised_flags(ctx: ScanContext) -> Iterator[Result]:
                     readers.append(i)
             if not readers:
                 for var, _ in f.assigns:
-                    for lib_art, _lib in sourced_functions(ctx, art, script).values():
+                    for lib_art, _lib in sourced_functions(ctx, art).values():
                         if any(
                             var in var_refs(ln) and not re.match(r"^\s*(echo|printf|log\w*)\b|^\s*\w+=", ln)
                             for ln in lib_art.lines

@@ -6,22 +6,21 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from chom_validate.checks._dr_util import (
-    absence_evidence,
+from chom_validate.checks._dr_util import absence_evidence, obligations_na
+
+from chom_validate.api import Context as ScanContext
+from chom_validate.artifacts import Artifact
+from chom_validate.artifacts.docs import Document, find_dates, format_duration
+from chom_validate.facts.backups import CRONTAB_CMD, backup_model
+from chom_validate.facts.deployment import deployment
+from chom_validate.facts.recovery import (
     docs,
     dr_plans,
     objective_rows,
     objective_tables,
-    obligations_na,
     reference_docs,
     stateful_components,
 )
-
-from chom_validate.api import Context as ScanContext
-from chom_validate.artifacts import Artifact
-from chom_validate.artifacts.backup import CRONTAB_CMD, backup_model
-from chom_validate.artifacts.docs import Document, find_dates, format_duration
-from chom_validate.facts.deployment import deployment
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 

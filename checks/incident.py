@@ -7,13 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from chom_validate.checks._dr_util import (
-    absence_evidence,
-    dr_plans,
-    incident_plans,
-    obligations_na,
-    runbooks,
-)
+from chom_validate.checks._dr_util import absence_evidence, obligations_na
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.api import HttpGet
@@ -23,6 +17,7 @@ from chom_validate.artifacts.docs import Document, parse_duration, placeholder
 from chom_validate.artifacts.prometheus import Rule, RuleFile
 from chom_validate.artifacts.yamlfile import LineDict, load_yaml
 from chom_validate.facts.deployment import deployment
+from chom_validate.facts.recovery import dr_plans, incident_plans, runbooks
 from chom_validate.facts.urls import url_parts
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
@@ -455,7 +450,9 @@ def health_monitored(ctx: ScanContext) -> Iterator[Result]:
             )
 
 
-def _health_targets(ctx: ScanContext) -> list[tuple[str, str, list[tuple[str, Artifact | None, Route | None]]]]:
+def _health_targets(
+    ctx: ScanContext,
+) -> list[tuple[str, str, list[tuple[str, Artifact | None, Route | None]]]]:
     """(base URL, its host, [(URL to GET, route file, route)]) for every `--probe-http` URL."""
     urls = ctx.options.extra.get("probe_http") or []
     if isinstance(urls, str):

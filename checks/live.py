@@ -14,28 +14,23 @@ from chom_validate.api import CommandResult
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts.base import Artifact
 from chom_validate.artifacts.firewall import ANY, Firewall, Rule, parse_ufw_script
-from chom_validate.facts.hosts import parse_systemctl_show
+from chom_validate.facts.hosts import parse_ss, parse_systemctl_show
 from chom_validate.facts.inputs import HostFiles
-from chom_validate.findings import Evidence, Result
-from chom_validate.registry import check
-
-from ._live_util import (
+from chom_validate.facts.live import (
     CERTBOT,
     IPTABLES,
     NFT,
-    NOT_LIVE,
     SS,
     SYSTEMCTL_SHOW,
     UFW,
     active_firewall,
-    cmd_evidence,
-    firewall_unreadable,
-    live_capable,
-    live_command,
     parse_certbot,
-    parse_ss,
 )
-from ._net_util import scrape_targets
+from chom_validate.facts.monitoring import scrape_targets
+from chom_validate.findings import Evidence, Result
+from chom_validate.registry import check
+
+from ._live_util import NOT_LIVE, cmd_evidence, firewall_unreadable, live_capable, live_command
 
 
 def _host_units(ctx: ScanContext):  # type: ignore[no-untyped-def]

@@ -11,25 +11,27 @@ from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact, ArtifactParseError, promql
 from chom_validate.artifacts.prometheus import RuleFile
 from chom_validate.artifacts.yamlfile import LineDict, load_yaml
-from chom_validate.facts.monitoring import compose_services
+from chom_validate.facts.monitoring import (
+    catalog,
+    component_present,
+    compose_services,
+    is_templated,
+    retired,
+    rule_file_matches,
+    topology,
+)
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
 from ._monitoring_util import (
     DEFAULT_SEVERITIES,
     alert_in_class,
-    catalog,
-    component_present,
     coverage_classes,
     grouped_fail,
-    is_templated,
     live_metric_names,
     local_runbook_path,
     metric_names_request,
     prometheus_gets,
-    retired,
-    rule_file_matches,
-    topology,
 )
 
 

@@ -9,11 +9,11 @@ from typing import Any
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts.alertmanager import MATCHER, AlertmanagerConfig
 from chom_validate.artifacts.yamlfile import LineDict, LineList
-from chom_validate.facts.monitoring import ComposeService, compose_services
+from chom_validate.facts.monitoring import ComposeService, compose_services, is_templated
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
-from ._monitoring_util import grouped_fail, is_example, is_fixture, is_templated
+from ._monitoring_util import grouped_fail, is_example, is_fixture
 
 
 def _example_note(art: Any) -> str:

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact, promql
 from chom_validate.artifacts.grafana import Dashboard, dashboard_folder
-from chom_validate.facts.monitoring import compose_services
+from chom_validate.facts.monitoring import compose_services, retired, topology
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
-from ._monitoring_util import grafana_expr, grouped_fail, retired, topology
+from ._monitoring_util import grafana_expr, grouped_fail
 
 _BUILTIN_DS = {
     "-- Grafana --",

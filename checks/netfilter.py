@@ -13,27 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from chom_validate.api import Context as ScanContext
-from chom_validate.artifacts.base import Artifact
-from chom_validate.facts.firewall import NfRule, ScriptFirewall, script_firewall, ufw_ops
+from chom_validate.facts.firewall import NfRule, ScriptFirewall, script_firewalls, ufw_ops
 from chom_validate.findings import Result
 from chom_validate.registry import check
-
-
-def script_firewalls(ctx: ScanContext) -> list[tuple[Artifact, ScriptFirewall]]:
-    """Every shell script that touches the packet filter, with its model (memoised)."""
-
-    def build() -> list[tuple[Artifact, ScriptFirewall]]:
-        out = []
-        for art, script in ctx.parsed("shell"):
-            if art.embedded:
-                continue
-            fw = script_firewall(script)
-            if fw.touches_netfilter or fw.firewalld_enable or fw.nft_reload:
-                out.append((art, fw))
-        return out
-
-    result: list[tuple[Artifact, ScriptFirewall]] = ctx.derived("facts:script_firewalls", build)
-    return result
 
 
 def _adds(r: NfRule) -> bool:

@@ -8,10 +8,12 @@ from typing import Any
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts.nginx import is_tls
+from chom_validate.facts.firewall import UFW_STATUS, firewalls
+from chom_validate.facts.inputs import FirewallRules
+from chom_validate.facts.monitoring import monitoring_addresses, scrape_targets
+from chom_validate.facts.shell_program import program_for
 from chom_validate.findings import Result
 from chom_validate.registry import check
-
-from ._net_util import UFW_STATUS, firewalls, monitoring_addresses, scrape_targets
 
 DATA_PORTS = {3306: "MySQL", 5432: "PostgreSQL", 6379: "Redis", 11211: "memcached", 27017: "MongoDB"}
 DATA_PORTS[9000] = "PHP-FPM"
@@ -79,9 +81,8 @@ def default_deny(ctx: ScanContext) -> Iterator[Result]:
     category="network",
     severity="medium",
     pillar="security",
-    commands=[UFW_STATUS],
 )
-def ssh_limited(ctx: ScanContext) -> Iterator[Result]:
+def ssh_limited(ctx: ScanContext, fws: FirewallRules) -> Iterator[Result]:
     """SSH is rate-limited or restricted to known sources.
 
     What it does
@@ -102,10 +103,6 @@ def ssh_limited(ctx: ScanContext) -> Iterator[Result]:
         a limit invites it; a missing rule locks operators out at the next enable.
     """
     port = int(ctx.settings("network").get("ssh_port", 22))
-    fws = firewalls(ctx)
-    if not fws:
-        yield Result.not_applicable("no firewall configuration found")
-        return
     for host, hf in sorted(fws.items()):
         rules = [r for r in hf.firewall.incoming if r.allows and r.matches_port(port)]
         open_world = [r for r in rules if r.from_anywhere and r.action != "limit"]
@@ -134,9 +131,8 @@ def ssh_limited(ctx: ScanContext) -> Iterator[Result]:
     category="network",
     severity="critical",
     pillar="security",
-    commands=[UFW_STATUS],
 )
-def data_ports_private(ctx: ScanContext) -> Iterator[Result]:
+def data_ports_private(fws: FirewallRules) -> Iterator[Result]:
     """Database, cache and PHP-FPM ports are never open to the internet.
 
     What it does
@@ -156,10 +152,6 @@ def data_ports_private(ctx: ScanContext) -> Iterator[Result]:
         Critical: unauthenticated Redis/memcached, a brute-forced MySQL or an open FastCGI port means
         data theft or remote code execution.
     """
-    fws = firewalls(ctx)
-    if not fws:
-        yield Result.not_applicable("no firewall configuration found")
-        return
     for host, hf in sorted(fws.items()):
         for port, what in DATA_PORTS.items():
             public = hf.firewall.public_rules(port)
@@ -198,9 +190,8 @@ def data_ports_private(ctx: ScanContext) -> Iterator[Result]:
     category="network",
     severity="high",
     pillar="security",
-    commands=[UFW_STATUS],
 )
-def exporters_monitoring_only(ctx: ScanContext) -> Iterator[Result]:
+def exporters_monitoring_only(ctx: ScanContext, fws: FirewallRules) -> Iterator[Result]:
     """Exporter ports are reachable only from the monitoring host(s).
 
     What it does
@@ -220,11 +211,7 @@ def exporters_monitoring_only(ctx: ScanContext) -> Iterator[Result]:
         High: exporters expose versions, users, query digests and file systems to anyone, and are an
         easy denial-of-service target.
     """
-    fws = firewalls(ctx)
     mons = monitoring_addresses(ctx)
-    if not fws:
-        yield Result.not_applicable("no firewall configuration found")
-        return
     scraped: dict[str, set[int]] = {}
     for t in scrape_targets(ctx):
         if t.host and t.host != t.scraper:
@@ -273,9 +260,8 @@ def exporters_monitoring_only(ctx: ScanContext) -> Iterator[Result]:
     category="network",
     severity="high",
     pillar="reliability",
-    commands=[UFW_STATUS],
 )
-def firewall_enabled(ctx: ScanContext) -> Iterator[Result]:
+def firewall_enabled(fws: FirewallRules) -> Iterator[Result]:
     """The firewall is enabled (and so active after a reboot).
 
     What it does
@@ -294,10 +280,6 @@ def firewall_enabled(ctx: ScanContext) -> Iterator[Result]:
         High: rules that were never enabled protect nothing, and the host runs unfiltered after every
         reboot.
     """
-    fws = firewalls(ctx)
-    if not fws:
-        yield Result.not_applicable("no firewall configuration found")
-        return
     for host, hf in sorted(fws.items()):
         if hf.firewall.enabled:
             yield Result.passed(
@@ -317,9 +299,8 @@ def firewall_enabled(ctx: ScanContext) -> Iterator[Result]:
     category="network",
     severity="high",
     pillar="security",
-    commands=[UFW_STATUS],
 )
-def ipv6_parity(ctx: ScanContext) -> Iterator[Result]:
+def ipv6_parity(fws: FirewallRules) -> Iterator[Result]:
     """IPv6 traffic is filtered like IPv4.
 
     What it does
@@ -338,10 +319,6 @@ def ipv6_parity(ctx: ScanContext) -> Iterator[Result]:
         High: with IPv6 unfiltered, every service listening on :: is open to the internet however
         strict the IPv4 rules are.
     """
-    fws = firewalls(ctx)
-    if not fws:
-        yield Result.not_applicable("no firewall configuration found")
-        return
     for host, hf in sorted(fws.items()):
         if hf.firewall.ipv6 is False:
             yield Result.fail(
@@ -683,12 +660,7 @@ def dns_preflight(ctx: ScanContext) -> Iterator[Result]:
         Medium: a failed ACME challenge blocks the deployment and repeated tries hit rate limits for
         an hour; the running site is not affected.
     """
-    from chom_validate.artifacts.discover import _sourced_names
-
     shells = ctx.parsed("shell")
-    by_name: dict[str, list[Any]] = {}
-    for a, s in shells:
-        by_name.setdefault(a.path.rsplit("/", 1)[-1], []).append(s)
     found = False
     for art, script in shells:
         requests = [
@@ -699,7 +671,8 @@ def dns_preflight(ctx: ScanContext) -> Iterator[Result]:
         if not requests:
             continue
         found = True
-        libs = [s for n in _sourced_names(art.text) for s in by_name.get(n, []) if s is not script]
+        prog = program_for(ctx, art)
+        libs = [s for _, s in prog.units[1:]] if prog else []  # the libraries it sources, transitively
         dns_funcs = _dns_functions([script, *libs])
         resolve = _resolver(script)
         top_calls: dict[str, int] = {}

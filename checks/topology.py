@@ -6,11 +6,13 @@ import re
 from collections.abc import Iterator
 
 from chom_validate.api import Context as ScanContext
+from chom_validate.facts.firewall import UFW_STATUS, firewalls
+from chom_validate.facts.inputs import FirewallRules
+from chom_validate.facts.listeners import ROLE_PORTS, listener_evidence, listeners
+from chom_validate.facts.monitoring import host_address, scrape_targets
 from chom_validate.facts.urls import url_parts
 from chom_validate.findings import Result
 from chom_validate.registry import check
-
-from ._net_util import ROLE_PORTS, UFW_STATUS, firewalls, host_address, listeners, scrape_targets
 
 
 def _remote_targets(ctx: ScanContext):  # type: ignore[no-untyped-def]
@@ -124,7 +126,7 @@ def scrape_has_listener(ctx: ScanContext) -> Iterator[Result]:
             yield Result.passed(
                 f"{subject}: {lsn.what} listens on {t.port} on {t.host}",
                 t.evidence(),
-                lsn.artifact.evidence(lsn.line),
+                listener_evidence(lsn),
                 subject=subject,
             )
         else:
@@ -198,9 +200,8 @@ def exporter_not_world(ctx: ScanContext) -> Iterator[Result]:
     category="topology",
     severity="low",
     pillar="operations",
-    commands=[UFW_STATUS],
 )
-def rule_has_service(ctx: ScanContext) -> Iterator[Result]:
+def rule_has_service(ctx: ScanContext, fws: FirewallRules) -> Iterator[Result]:
     """Every port the firewall opens has a service configured to listen on it.
 
     What it does
@@ -220,10 +221,6 @@ def rule_has_service(ctx: ScanContext) -> Iterator[Result]:
         Low: an unused opening is a hole only once something binds the port; today it is firewall
         hygiene.
     """
-    fws = firewalls(ctx)
-    if not fws:
-        yield Result.not_applicable("no firewall configuration found")
-        return
     lst = listeners(ctx)
     for host, hf in sorted(fws.items()):
         roles = ctx.config.hosts[host].roles if host in ctx.config.hosts else []
@@ -238,7 +235,7 @@ def rule_has_service(ctx: ScanContext) -> Iterator[Result]:
                     yield Result.passed(
                         f"{host}: port {p} is used by {hit[0].what}",
                         hf.rule_evidence(r),
-                        hit[0].artifact.evidence(hit[0].line),
+                        listener_evidence(hit[0]),
                         subject=f"{host}:{p}",
                     )
                 elif p in known:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from chom_validate.checks._live_util import SS, cmd_evidence, live_capable, live_command, parse_ss
+from chom_validate.checks._live_util import cmd_evidence, live_capable, live_command
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.firewall import parse_ufw_args
 from chom_validate.artifacts.shell import ShellScript
 from chom_validate.facts.firewall import NfRule, script_firewall, ufw_ops
+from chom_validate.facts.hosts import parse_ss
+from chom_validate.facts.live import SS
 from chom_validate.findings import Result
 from chom_validate.registry import check
 

@@ -96,7 +96,7 @@ def test_schedule_installed_by_a_script(tmp_path: Path) -> None:
 def test_live_crontab_becomes_a_schedule() -> None:
     from types import SimpleNamespace
 
-    from chom_validate.artifacts.backup import _live_crontab
+    from chom_validate.facts.backups import _live_crontab
     from chom_validate.targets.base import CommandResult
 
     out = "# m h dom mon dow command\n0 */6 * * * /usr/local/bin/chom-backup\n"

@@ -15,7 +15,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from .shell import ShellScript
+from .shell import ShellScript, expand_vars
 
 ANY = "any"
 SERVICES = {
@@ -194,14 +194,6 @@ def _loops(lines: list[str]) -> list[tuple[str, list[str], int, int]]:
     return out
 
 
-def _expand(text: str, env: dict[str, str]) -> str:
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1) or m.group(2)
-        return env.get(name, m.group(0))
-
-    return re.sub(r"\$\{(\w+)\}|\$(\w+)", sub, text)
-
-
 def parse_ufw_script(script: ShellScript) -> Firewall | None:
     """ufw commands in a shell script; None when the script does not configure ufw."""
     env: dict[str, str] = {}
@@ -231,7 +223,7 @@ def parse_ufw_script(script: ShellScript) -> Firewall | None:
             if start < cmd.line < end:
                 envs = [{**e, var: item} for e in envs for item in items]
         for e in envs:
-            expanded = [_expand(w, e) for w in args]
+            expanded = [expand_vars(w, e) for w in args]
             if expanded[:1] == ["default"] and len(expanded) >= 2:
                 if len(expanded) < 3 or expanded[2] in ("incoming", "in"):
                     fw.default_incoming = expanded[1]

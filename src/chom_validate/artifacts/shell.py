@@ -444,3 +444,11 @@ def parse_shell_text(text: str, shell: str = "bash") -> ShellScript:
 @parser("shell")
 def parse_shell(artifact: Artifact) -> ShellScript:
     return parse_shell_text(artifact.text, artifact.meta.get("shell", "bash"))
+
+
+_VAR_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=][^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def expand_vars(text: str, env: dict[str, str]) -> str:
+    """`$X`, `${X}` and `${X:-default}` replaced by X's value in ``env``; unknown names are kept."""
+    return _VAR_REF.sub(lambda m: env.get(m.group(1) or m.group(2), m.group(0)), text)

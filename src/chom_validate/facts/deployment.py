@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..artifacts.backup import backup_model
+from .backups import backup_model
 
 if TYPE_CHECKING:
     from ..api import Context

@@ -9,14 +9,21 @@ table file and includes it from `/etc/nftables.conf`. This module turns one pars
 files it writes (echo/printf redirections, `{ echo ...; } > file` groups, heredocs), the
 `if` conditions each line runs under, and the backend operations (enable firewalld, reload
 nftables, add/remove masquerade). Pure: text in, model out; lines are the script's own lines.
+
+``firewalls(ctx)`` is the rule set per host the checks compare (``HostFirewall``): the scripts'
+ufw rules merged per host, or on a live host without a script its running ufw.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from chom_validate.api import Context
+from chom_validate.artifacts.base import Artifact
+from chom_validate.artifacts.firewall import Firewall, Rule, parse_ufw_script, parse_ufw_status
 from chom_validate.artifacts.shell import Command, ShellScript, find_heredocs, strip_comment
+from chom_validate.findings import Evidence
 
 _IPT_WORD = re.compile(r"^(?:\S*/)?(ip6?tables)(?:-legacy|-nft)?$|^\$\{?\w*?(ip6?tables)\w*\}?$")
 _EXEC_KEY = re.compile(r"^\s*Exec(?:Start|StartPre|StartPost|Reload)=\s*[-@:+!]*\s*(?P<cmd>.+)$")
@@ -231,7 +238,9 @@ def parse_iptables(words: list[str], line: int, text: str, origin: str) -> NfRul
     if not m:
         return None
     family = "v6" if (m.group(1) or m.group(2)) == "ip6tables" else "v4"
-    r = NfRule(family=family, table="filter", chain="", op="", verdict="", line=line, text=text, origin=origin)
+    r = NfRule(
+        family=family, table="filter", chain="", op="", verdict="", line=line, text=text, origin=origin
+    )
     i = 1
     while i < len(words):
         w = words[i]
@@ -458,3 +467,76 @@ def ufw_ops(script: ShellScript) -> list[tuple[int, str, list[str]]]:
         op = args[0] if args[0] in ("reset", "enable", "disable", "default") else "rule"
         out.append((cmd.line, op, args))
     return out
+
+
+# -- the rule set per host ---------------------------------------------------------------------------
+
+UFW_STATUS = ["ufw", "status", "verbose"]
+
+
+@dataclass
+class HostFirewall:
+    host: str
+    firewall: Firewall
+    artifact: Artifact | None = None  # the script (None for live output)
+    command: list[str] | None = None
+
+    def evidence(self, line: int | None, note: str | None = None) -> Evidence:
+        if self.artifact is not None:
+            return self.artifact.evidence(line, note=note)
+        return Evidence(host=self.host, command=self.command, note=note)
+
+    def rule_evidence(self, rule: Rule, note: str | None = None) -> Evidence:
+        """Evidence at a rule, in the script that adds it (rule sets can merge several scripts)."""
+        if rule.origin is not None:
+            return rule.origin.evidence(rule.line, note=note)  # type: ignore[no-any-return]
+        return self.evidence(rule.line, note=note)
+
+
+def firewalls(ctx: Context) -> dict[str, HostFirewall]:
+    def build() -> dict[str, HostFirewall]:
+        out: dict[str, HostFirewall] = {}
+        per_host: dict[str, list[tuple[Artifact, Firewall]]] = {}
+        for art, script in sorted(ctx.parsed("shell"), key=lambda p: p[0].path):
+            fw = parse_ufw_script(script)
+            if fw is None or not (fw.rules or fw.default_incoming):
+                continue
+            for r in fw.rules:
+                r.origin = art
+            per_host.setdefault(art.host or ctx.name, []).append((art, fw))
+        for host, items in per_host.items():
+            # The host's rule set: the script that owns it (sets the default policy) is the base;
+            # scripts that only add rules add theirs on top. Two owners are a conflict (NET022),
+            # the first by path is kept as the base so results are stable.
+            owners = [(a, f) for a, f in items if f.default_incoming is not None]
+            base_art, base = owners[0] if owners else items[0]
+            extra = [r for a, f in items if a is not base_art and f.default_incoming is None for r in f.rules]
+            if extra:
+                base = replace(base, rules=[*base.rules, *extra])
+            out[host] = HostFirewall(host, base, base_art)
+        # A host (live, or a snapshot of one) without a script: its running ufw is the model.
+        if "commands" in ctx.capabilities and ctx.name not in out:
+            res = ctx.command(UFW_STATUS)
+            if not res.missing and not res.timed_out and res.returncode == 0:
+                out[ctx.name] = HostFirewall(ctx.name, parse_ufw_status(res.stdout), None, UFW_STATUS)
+        return out
+
+    result: dict[str, HostFirewall] = ctx.derived("net:firewalls", build)
+    return result
+
+
+def script_firewalls(ctx: Context) -> list[tuple[Artifact, ScriptFirewall]]:
+    """Every shell script that touches the packet filter, with its model (memoised)."""
+
+    def build() -> list[tuple[Artifact, ScriptFirewall]]:
+        out = []
+        for art, script in ctx.parsed("shell"):
+            if art.embedded:
+                continue
+            fw = script_firewall(script)
+            if fw.touches_netfilter or fw.firewalld_enable or fw.nft_reload:
+                out.append((art, fw))
+        return out
+
+    result: list[tuple[Artifact, ScriptFirewall]] = ctx.derived("facts:script_firewalls", build)
+    return result

@@ -15,9 +15,13 @@ facts' own memoised accessors, so a check taking ``writes: Writes`` and a helper
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import TypeVar
 
 from ..api import CommandResult, Context, FileEntry, provides
+from .backups import CRONTAB_CMD, BackupModel, backup_model
 from .deployment import Deployment, deployment
+from .firewall import UFW_STATUS, HostFirewall, firewalls
+from .listeners import HostListeners, listeners
 from .shell_program import ShellProgram, shell_programs
 from .shellcheck import ShellcheckFacts, shellcheck_facts
 from .writes import FileWrite, all_writes
@@ -33,6 +37,48 @@ class Writes(tuple[FileWrite, ...]):
     """Every file the target's scripts write (path, content when known, mode, line)."""
 
     empty_reason = "no script in the target writes a file"
+
+
+V = TypeVar("V")
+
+
+class _ByHost(Mapping[str, V]):
+    """A read-only view of a per-host fact (host name -> its model), empty when no host has one."""
+
+    def __init__(self, by_host: Mapping[str, V]) -> None:
+        self._by_host = by_host
+
+    def __getitem__(self, host: str) -> V:
+        return self._by_host[host]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_host)
+
+    def __len__(self) -> int:
+        return len(self._by_host)
+
+
+class FirewallRules(_ByHost[HostFirewall]):
+    """The firewall rule set per host: the scripts' ufw rules merged per host (the script that sets
+    the default policy is the base), or on a live host without a script its running ufw."""
+
+    empty_reason = "no firewall configuration found"
+
+
+class Listeners(_ByHost[HostListeners]):
+    """The ports something is configured to listen on, per host (units, drop-ins, nginx sites)."""
+
+    empty_reason = "no unit or site files configure a listening port"
+
+
+class Backups(BackupModel):
+    """The backup model: backup scripts with what they archive, restore tests, schedules. Empty
+    (not applicable) when the target has no backup script."""
+
+    empty_reason = "no backup script found (no mysqldump/xtrabackup/restic/borg or backup*.sh)"
+
+    def __bool__(self) -> bool:
+        return bool(self.scripts)
 
 
 class CommandOutputs(Mapping[tuple[str, ...], CommandResult]):
@@ -72,6 +118,22 @@ def _shellcheck(ctx: Context) -> ShellcheckFacts:
     return shellcheck_facts(ctx)
 
 
+@provides(FirewallRules, commands=[UFW_STATUS])
+def _firewall_rules(ctx: Context) -> FirewallRules:
+    return FirewallRules(firewalls(ctx))
+
+
+@provides(Listeners)
+def _listeners(ctx: Context) -> Listeners:
+    return Listeners(listeners(ctx))
+
+
+@provides(Backups, commands=[CRONTAB_CMD])
+def _backups(ctx: Context) -> Backups:
+    m = backup_model(ctx)  # the same lists: a helper calling backup_model(ctx) sees this model
+    return Backups(m.scripts, m.restore_tests, m.schedules)
+
+
 @provides(Deployment)
 def _deployment(ctx: Context) -> Deployment:
     return deployment(ctx)
@@ -105,4 +167,14 @@ def _host_files(ctx: Context) -> HostFiles:
     return HostFiles(ctx)
 
 
-__all__ = ["CommandOutputs", "Deployment", "HostFiles", "ShellPrograms", "ShellcheckFacts", "Writes"]
+__all__ = [
+    "Backups",
+    "CommandOutputs",
+    "Deployment",
+    "FirewallRules",
+    "HostFiles",
+    "Listeners",
+    "ShellPrograms",
+    "ShellcheckFacts",
+    "Writes",
+]

@@ -1,20 +1,35 @@
-"""What docker-compose files deploy, as far as the monitoring checks need it.
+"""What the monitoring stack deploys and scrapes: compose services, scrape targets, the scrape topology.
 
 A compose file is how many monitoring stacks are deployed: which containers run (cAdvisor labels
 series with their names), which ports are published, which command-line flags and environment a
 service gets. ``compose_services(artifacts)`` reads every YAML artifact with a top-level
 ``services:`` mapping; nothing here does I/O beyond the artifacts already read.
+
+``scrape_targets(ctx)`` lists the static scrape targets of every Prometheus config with the host
+they point at; ``topology(ctx)`` is the scrape topology the metric checks read: the jobs, the
+exporter each scrapes (metric catalog ``data/metric_catalog.yaml``), the recorded series and the
+metrics scripts write for node_exporter's textfile collector.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import ipaddress
 import posixpath
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
-from chom_validate.artifacts import Artifact
+import yaml
+
+from chom_validate.api import Context
+from chom_validate.artifacts import Artifact, promql
+from chom_validate.artifacts.prometheus import PromConfig, RuleFile, ScrapeJob, resolve_rule_pattern
+from chom_validate.artifacts.templating import UNRENDERED
 from chom_validate.artifacts.yamlfile import LineDict, LineList, load_yaml
+from chom_validate.findings import Evidence
 
 
 @dataclass
@@ -174,3 +189,268 @@ def compose_services(artifacts: list[Artifact]) -> list[ComposeService]:
                 )
             )
     return out
+
+
+# -- scrape targets ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ScrapeTarget:
+    job: str
+    host: str | None  # host name from config, None when unknown
+    address: str
+    port: int
+    artifact: Artifact
+    line: int
+    scraper: str | None
+
+    def evidence(self, note: str | None = None) -> Evidence:
+        return self.artifact.evidence(self.line, note=note)
+
+
+def host_address(ctx: Context, host: str) -> str | None:
+    """An IP address of ``host`` from config (private_address preferred), or None."""
+    h = ctx.config.hosts.get(host)
+    if h is None:
+        return None
+    for a in (h.private_address, h.address):
+        if a and _is_ip(a):
+            return a
+    return None
+
+
+def _is_ip(a: str) -> bool:
+    try:
+        ipaddress.ip_address(a)
+        return True
+    except ValueError:
+        return False
+
+
+def host_of_address(ctx: Context, addr: str, scraper: str | None) -> str | None:
+    if addr in ("localhost", "127.0.0.1", "::1", "[::1]"):
+        return scraper
+    for name, h in ctx.config.hosts.items():
+        if addr in (name, h.address, h.private_address):
+            return name
+    return None
+
+
+def monitoring_addresses(ctx: Context) -> dict[str, str]:
+    """address -> monitoring host name."""
+    names = ctx.config.topology.monitoring_hosts or ctx.config.hosts_with_role("monitoring")
+    return {a: n for n in names if (a := host_address(ctx, n))}
+
+
+def scrape_targets(ctx: Context) -> list[ScrapeTarget]:
+    """Static scrape targets of the scrape topology's configs (templated ones left out, as there)."""
+
+    def build() -> list[ScrapeTarget]:
+        out = []
+        mons = ctx.config.topology.monitoring_hosts or ctx.config.hosts_with_role("monitoring")
+        for art, cfg in topology(ctx).configs:  # unparseable configs are reported by TGT002
+            scraper = art.host or (mons[0] if mons else None)
+            for job in cfg.jobs:
+                for t in job.targets:
+                    m = re.match(r"^\[?([^\]]+?)\]?:(\d+)$", t.address)
+                    if not m:
+                        continue
+                    addr, port = m.group(1), int(m.group(2))
+                    out.append(
+                        ScrapeTarget(
+                            job.name or "?",
+                            host_of_address(ctx, addr, scraper),
+                            addr,
+                            port,
+                            art,
+                            t.line,
+                            scraper,
+                        )
+                    )
+        return out
+
+    result: list[ScrapeTarget] = ctx.derived("net:scrape_targets", build)
+    return result
+
+
+# -- scrape topology: jobs, the exporters they scrape, the metrics they produce ----------------------
+
+
+@lru_cache(maxsize=1)
+def catalog() -> dict[str, Any]:
+    text = resources.files("chom_validate").joinpath("data/metric_catalog.yaml").read_text()
+    data = yaml.safe_load(text)
+    for exp in data["exporters"].values():
+        names = set(exp.get("metrics") or [])
+        for h in exp.get("histograms") or []:
+            names |= {f"{h}_bucket", f"{h}_sum", f"{h}_count"}
+        exp["names"] = names
+    data["common_names"] = set(data["common"]["metrics"])
+    data["common_globs"] = list(data["common"].get("globs") or [])
+    data["retired"] = {str(k): str(v) for k, v in (data.get("retired") or {}).items()}
+    data["synthetic_names"] = set(data["synthetic"])
+    return data
+
+
+def retired(metric: str) -> str | None:
+    """Why a metric name no longer exists (renamed or removed upstream), or None."""
+    for pattern, why in catalog()["retired"].items():
+        if fnmatch.fnmatchcase(metric, pattern):
+            return why
+    return None
+
+
+def job_exporter(job: ScrapeJob, overrides: dict[str, str]) -> str | None:
+    """Which exporter a scrape job scrapes: config override, job-name pattern, then target port."""
+    if job.name in overrides:
+        return overrides[job.name]
+    exporters = catalog()["exporters"]
+    for name, exp in exporters.items():
+        if any(fnmatch.fnmatchcase(job.name.lower(), p) for p in exp.get("jobs") or []):
+            return str(name)
+    for name, exp in exporters.items():
+        if job.ports & set(exp.get("ports") or []):
+            return str(name)
+    return None
+
+
+@dataclass
+class Topology:
+    configs: list[tuple[Artifact, PromConfig]] = field(default_factory=list)
+    jobs: list[tuple[Artifact, ScrapeJob, str | None]] = field(
+        default_factory=list
+    )  # (config, job, exporter)
+    rules: list[tuple[Artifact, RuleFile]] = field(default_factory=list)
+    recorded: set[str] = field(default_factory=set)
+    job_globs: dict[str, list[str]] = field(default_factory=dict)
+    # metrics that scripts write for node_exporter's textfile collector
+    textfile: set[str] = field(default_factory=set)
+
+    @property
+    def exporters(self) -> set[str]:
+        return {e for _, _, e in self.jobs if e}
+
+    def producers(self, metric: str) -> list[str]:
+        """Job names producing ``metric`` (catalog, job-name prefix, configured globs).
+
+        A retired name (`node_cpu`, `prometheus_local_storage_*`) is produced by nothing, whatever
+        the job's name suggests, unless the configuration says a job exports it.
+        """
+        cat = catalog()
+        out = []
+        if retired(metric):
+            return [
+                j.name
+                for _, j, _ in self.jobs
+                if any(fnmatch.fnmatchcase(metric, g) for g in self.job_globs.get(j.name, []))
+            ]
+        for _, job, exp in self.jobs:
+            names = cat["exporters"][exp]["names"] if exp in cat["exporters"] else set()
+            prefix = re.sub(r"[^a-zA-Z0-9]", "_", job.name).lower() + "_"
+            if (
+                metric in names
+                or (exp == "node" and metric in self.textfile)
+                or (exp and metric in cat["common_names"])
+                or (exp and any(fnmatch.fnmatchcase(metric, g) for g in cat["common_globs"]))
+                or metric.lower().startswith(prefix)
+                or any(fnmatch.fnmatchcase(metric, g) for g in self.job_globs.get(job.name, []))
+            ):
+                out.append(job.name)
+        return out
+
+    def exists(self, metric: str) -> bool:
+        return (
+            metric in catalog()["synthetic_names"] or metric in self.recorded or bool(self.producers(metric))
+        )
+
+    def interval_for(self, sel: promql.VectorSelector) -> tuple[float, str] | None:
+        """Scrape interval of the job a selector reads (its job matcher, else the producing jobs)."""
+        jobs = [j for _, j, _ in self.jobs]
+        wanted = [m for m in sel.matchers if m.name == "job"]
+        if wanted:
+            hit = [j for j in jobs if all(_safe_match(m, j.name) for m in wanted)]
+        else:
+            names = set()
+            for metric in sel.metric_names:
+                names |= set(self.producers(metric))
+            hit = [j for j in jobs if j.name in names]
+        if not hit:
+            return None
+        j = max(hit, key=lambda j: j.interval)
+        return j.interval, j.name
+
+
+def _safe_match(m: promql.Matcher, value: str) -> bool:
+    try:
+        return m.matches(value)
+    except re.error:
+        return False
+
+
+def topology(ctx: Context) -> Topology:
+    def build() -> Topology:
+        s = ctx.settings("monitoring")
+        overrides = {str(k): str(v) for k, v in (s.get("job_exporters") or {}).items()}
+        t = Topology(job_globs={str(k): [str(g) for g in v] for k, v in (s.get("job_metrics") or {}).items()})
+        t.configs = [(a, c) for a, c in ctx.parsed("prometheus_config") if not is_templated(a)]
+        for a, c in t.configs:
+            for job in c.jobs:
+                t.jobs.append((a, job, job_exporter(job, overrides)))
+        t.rules = ctx.parsed("prometheus_rules")
+        t.recorded = {r.name for _, rf in t.rules for r in rf.records}
+        t.textfile = textfile_metrics(ctx)
+        return t
+
+    result: Topology = ctx.derived("monitoring:topology", build)
+    return result
+
+
+_PROM_TYPE = re.compile(r"#\s*(?:TYPE|HELP)\s+([a-zA-Z_:][a-zA-Z0-9_:]*)")
+
+
+_PROM_SAMPLE = re.compile(r"""["'\s]([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+\$""")
+
+
+def textfile_metrics(ctx: Context) -> set[str]:
+    """Metric names scripts write into `*.prom` files (node_exporter's textfile collector)."""
+    out: set[str] = set()
+    for art in ctx.artifacts("shell"):
+        if art.embedded or ".prom" not in art.text:
+            continue
+        out |= set(_PROM_TYPE.findall(art.text))
+        for ln in art.lines:
+            if ".prom" in ln:
+                out |= {m for m in _PROM_SAMPLE.findall(ln) if "_" in m}
+    return out
+
+
+def rule_file_matches(pattern: str, config: Artifact, rule: Artifact) -> bool:
+    if rule.embedded and rule.install_path:
+        return fnmatch.fnmatchcase(rule.install_path, pattern) or fnmatch.fnmatchcase(
+            rule.install_path, posixpath.join("/etc/prometheus", pattern)
+        )
+    resolved = resolve_rule_pattern(pattern, config.path, config.install_path)
+    return fnmatch.fnmatchcase(rule.path, resolved)
+
+
+def component_present(ctx: Context, pattern: str) -> Artifact | None:
+    """An artifact showing the deployment runs a component: a scrape job, unit, site, script or cron line."""
+    rx = re.compile(rf"(?<![A-Za-z])({pattern})", re.I)
+    kinds = ("prometheus_config", "systemd_unit", "systemd_dropin", "nginx_site", "shell", "cron")
+    for art in ctx.artifacts(*kinds):
+        if art.kind == "nginx_site" and pattern == "nginx":
+            return art
+        if rx.search(art.install_path or art.path) or rx.search(art.text):
+            return art
+    return None
+
+
+def is_templated(art: Artifact) -> bool:
+    """Unknown values: Jinja/`${VAR}` placeholders or a shell-expanded heredoc.
+
+    Go templates (`{{ $labels.instance }}`, `{{ .CommonLabels }}`) are native to rule files and
+    Alertmanager configs and do not count.
+    """
+    if art.embedded or art.meta.get("rendered_from"):  # heredocs, rendered templates: known
+        return art.templated
+    return bool(UNRENDERED.search(art.text))  # one definition of an unrendered placeholder

@@ -578,7 +578,11 @@ def shell_programs(ctx: Context) -> list[ShellProgram]:
 
 
 def program_for(ctx: Context, artifact: Artifact) -> ShellProgram | None:
-    return next((p for p in shell_programs(ctx) if p.entry is artifact), None)
+    """The program whose entry script is ``artifact`` (None for a library or a non-script heredoc)."""
+    by_entry: dict[int, ShellProgram] = ctx.derived(
+        ("facts.program_by_entry",), lambda: {id(p.entry): p for p in shell_programs(ctx)}
+    )
+    return by_entry.get(id(artifact))
 
 
 def library_callers(ctx: Context, artifact: Artifact) -> list[ShellProgram]:
@@ -592,3 +596,21 @@ def iter_units(programs: Iterable[ShellProgram]) -> Iterable[tuple[ShellProgram,
     for p in programs:
         for a, s in p.units:
             yield p, a, s
+
+
+# -- sourced libraries by their content --------------------------------------------------------------
+
+
+_DECL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[.*\])?\+?=|^(readonly|export|declare|local)\b|^\w+\s*\(\)")
+
+
+def is_library(script: ShellScript, artifact: Artifact) -> bool:
+    """A sourced library by its content (whoever sources it): no shebang and nothing at top level
+    but functions and assignments (an env file sourced by a script or a unit counts too)."""
+    if artifact.text.startswith("#!"):
+        return False
+    top = [c for c in script.commands if c.function is None]
+    return (bool(top) or bool(script.functions)) and all(
+        _DECL.match(c.text) or _DECL.match(c.logical) or c.words[:1] in (["source"], ["."], ["}"])
+        for c in top
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 
 from chom_validate.artifacts import Artifact
@@ -284,21 +284,24 @@ class EnvPreconditions:
     optional: dict[str, int]  # variable -> line where it is declared optional (a warning, a default)
 
 
-def _continued(lines: list[str]) -> Iterator[tuple[int, str]]:
-    """(first line number, text) of each line with its backslash continuations joined.
-
-    Unlike facts.backups.logical_lines this keeps heredoc bodies, blank lines and comments: the
-    callers decide what to skip.
-    """
+def continued_lines(lines: list[str], skip: Container[int] = ()) -> Iterator[tuple[int, int, str]]:
+    """(first line, last line, text) of each line with its backslash continuations joined, as bash
+    reads them: a comment line does not continue (its trailing `\\` belongs to the comment), and a
+    line in ``skip`` (heredoc bodies, for callers that read commands) starts nothing. Blank lines
+    and comments are yielded: the callers decide what to skip."""
     i = 0
     while i < len(lines):
         start = i + 1
-        text = lines[i].rstrip()
-        while text.endswith("\\") and i + 1 < len(lines):
+        if start in skip:
             i += 1
-            text = text[:-1] + " " + lines[i].strip()
+            continue
+        text = lines[i].rstrip()
+        if not text.lstrip().startswith("#"):
+            while text.endswith("\\") and i + 1 < len(lines):
+                i += 1
+                text = text[:-1].rstrip() + " " + lines[i].strip()
         i += 1
-        yield start, text
+        yield start, i, text
 
 
 def env_preconditions(lines: list[str], functions: dict[str, tuple[int, int]]) -> EnvPreconditions:
@@ -315,7 +318,7 @@ def env_preconditions(lines: list[str], functions: dict[str, tuple[int, int]]) -
             (asserting if _ABORTS.search(body) else warning).add(name)
     req: dict[str, int] = {}
     opt: dict[str, int] = {}
-    for start, text in _continued(lines):
+    for start, _, text in continued_lines(lines):
         stripped = text.strip()
         if not stripped or stripped.startswith("#"):
             continue
@@ -357,7 +360,7 @@ def one_line_counts(lines: list[str]) -> list[OneLineCount]:
     joined: dict[str, int] = {}
     out: list[OneLineCount] = []
     counters: dict[str, re.Pattern[str]] = {}
-    for start, text in _continued(lines):
+    for start, _, text in continued_lines(lines):
         if text.lstrip().startswith("#"):
             continue
         for var, at in list(joined.items()):
