@@ -1,0 +1,113 @@
+"""MON035 (receivers that cannot deliver) and MON014's unused-receiver tier, on small trees shaped like
+real stacks: each bad shape fails at the receiver line, the careful shape beside it passes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chom_validate.findings import Status
+
+from .conftest import findings, scan_tree
+
+COMPOSE = """services:
+  alertmanager:
+    image: prom/alertmanager:v0.28.1
+    volumes:
+      - ./alertmanager:/etc/alertmanager
+{extra}"""
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return root
+
+
+def _am(receivers: str, routes: str = "", glob: str = "") -> str:
+    return f"{glob}route:\n  receiver: ops\n  group_by: [alertname]\n{routes}receivers:\n{receivers}"
+
+
+def _run(root: Path, cid: str = "MON035") -> tuple[list, set[Status]]:
+    res = scan_tree(root, only=[cid])
+    return findings(res, cid, Status.FAIL), {f.status for f in findings(res, cid)}
+
+
+def test_loopback_webhook_in_container_fails_critical_as_only_receiver(tmp_path: Path) -> None:
+    hook = "  - name: ops\n    webhook_configs:\n      - url: http://localhost:5001/\n"
+    root = _tree(
+        tmp_path, {"docker-compose.yml": COMPOSE.format(extra=""), "alertmanager/alertmanager.yml": _am(hook)}
+    )
+    fails, _ = _run(root)
+    assert len(fails) == 1
+    f = fails[0]
+    assert f.effective_severity == "critical"
+    where = {(e.path, e.line) for e in f.evidence}
+    assert ("alertmanager/alertmanager.yml", 7) in where  # the URL
+    assert ("alertmanager/alertmanager.yml", 2) in where  # the route using it
+    assert ("docker-compose.yml", 2) in where  # the container it runs in
+
+
+def test_sidecar_in_alertmanager_namespace_passes(tmp_path: Path) -> None:
+    hook = "  - name: ops\n    webhook_configs:\n      - url: http://127.0.0.1:5001/\n"
+    side = "  relay:\n    image: acme/relay:1.0\n    network_mode: service:alertmanager\n"
+    root = _tree(
+        tmp_path,
+        {"docker-compose.yml": COMPOSE.format(extra=side), "alertmanager/alertmanager.yml": _am(hook)},
+    )
+    fails, statuses = _run(root)
+    assert not fails and Status.PASS in statuses
+
+
+def test_host_install_loopback_needs_a_listener(tmp_path: Path) -> None:
+    hook = "  - name: ops\n    webhook_configs:\n      - url: http://127.0.0.1:9095/hook\n"
+    unit = "[Unit]\nDescription=relay\n\n[Service]\nExecStart=/usr/local/bin/relay --web.listen-address=127.0.0.1:{port}\n"
+    files = {"alertmanager/alertmanager.yml": _am(hook), "systemd/relay.service": unit.format(port=9096)}
+    root = _tree(tmp_path / "bad", files)
+    fails, _ = _run(root)
+    assert [e.line for e in fails[0].evidence][:1] == [7], [f.message for f in fails]
+    files["systemd/relay.service"] = unit.format(port=9095)
+    fails, statuses = _run(_tree(tmp_path / "good", files))
+    assert not fails and Status.PASS in statuses
+
+
+def test_smtp_auth_without_password_and_unrendered_variable(tmp_path: Path) -> None:
+    glob = (
+        "global:\n  smtp_smarthost: smtp.acme.io:587\n  smtp_from: am@acme.io\n"
+        "  smtp_auth_username: am@acme.io\n  smtp_auth_password: ''\n"
+    )
+    recs = (
+        "  - name: ops\n    email_configs:\n      - to: ops@acme.io\n"
+        "  - name: spare\n    slack_configs:\n      - api_url: ${SLACK_URL}\n        channel: '#ops'\n"
+    )
+    root = _tree(tmp_path / "bad", {"alertmanager/alertmanager.yml": _am(recs, glob=glob)})
+    fails, _ = _run(root)
+    by = {f.subject.rsplit(" ", 1)[-1]: f for f in fails}
+    assert set(by) == {"ops", "spare"}, [f.message for f in fails]
+    assert by["ops"].effective_severity == "critical" and "no password" in by["ops"].message
+    assert {e.line for e in by["ops"].evidence} >= {4, 5, 12}
+    assert by["spare"].effective_severity == "low" and "${SLACK_URL}" in by["spare"].message
+    # rendered at deploy time and the password comes from a file: nothing to report
+    good = {
+        "alertmanager/alertmanager.yml": _am(
+            recs, glob=glob.replace("smtp_auth_password: ''", "smtp_auth_password_file: /run/secrets/smtp")
+        ),
+        "deploy.sh": "#!/bin/sh\nset -eu\nenvsubst < alertmanager/alertmanager.yml > /etc/alertmanager/alertmanager.yml\n",
+    }
+    fails, statuses = _run(_tree(tmp_path / "good", good))
+    assert not fails and Status.PASS in statuses, [f.message for f in fails]
+
+
+def test_mon014_placeholder_only_in_unused_receiver_is_low(tmp_path: Path) -> None:
+    recs = (
+        "  - name: ops\n    email_configs:\n      - to: ops@acme.io\n        from: am@acme.io\n        smarthost: smtp.acme.io:587\n"
+        "  - name: spare\n    webhook_configs:\n      - url: https://hooks.example.com/<your-webhook>\n"
+    )
+    root = _tree(tmp_path, {"alertmanager/alertmanager.yml": _am(recs)})
+    fails, _ = _run(root, "MON014")
+    assert len(fails) == 1 and fails[0].effective_severity == "low", [f.message for f in fails]
+    assert [e.line for e in fails[0].evidence] == [12]
+    used = _am(recs.replace("name: ops", "name: old").replace("name: spare", "name: ops"))
+    fails, _ = _run(_tree(tmp_path / "used", {"alertmanager/alertmanager.yml": used}), "MON014")
+    assert len(fails) == 1 and fails[0].effective_severity == "high"
