@@ -187,7 +187,8 @@ def rule_files_wired(ctx: ScanContext) -> Iterator[Result]:
     What it does
         Resolves each `rule_files` pattern relative to the config (absolute patterns under
         `/etc/prometheus` map back next to the config in a repository; heredoc rule files match by
-        install path) and fails patterns that match no rule file, and rule files no pattern loads.
+        install path) and fails patterns that match no rule file, patterns whose files hold zero
+        rules (`groups: []`, groups with `rules: []`), and rule files no pattern loads.
     Why it matters
         A rule file Prometheus never loads is a set of alerts that never fire, while the repository
         suggests they are in place. A pattern matching nothing usually means a renamed directory.
@@ -208,10 +209,30 @@ def rule_files_wired(ctx: ScanContext) -> Iterator[Result]:
         yield Result.not_applicable("no Prometheus config or rule files found")
         return
     loaded: set[int] = set()
+    counts = {id(a): len(rf.alerts) + len(rf.records) for a, rf in ctx.parsed("prometheus_rules")}
     for cart, cfg in topo.configs:
         for pattern, line in cfg.rule_files:
             hits = [r for r in rules if rule_file_matches(pattern, cart, r)]
             loaded |= {id(r) for r in hits}
+            # files the pattern matches that hold no rules at all (`groups: []`, empty): not rule artifacts
+            hollow = [
+                a
+                for a in ctx.artifacts("yaml")
+                if not a.embedded
+                and rule_file_matches(pattern, cart, a)
+                and (not a.text.strip() or re.search(r"^groups\s*:", a.text, re.M))
+                and not re.search(r"^\s*-?\s*(alert|record)\s*:", a.text, re.M)
+            ]
+            if (hits or hollow) and not any(counts.get(id(r), 1) for r in hits):
+                empty = [*hits, *hollow]
+                yield Result.fail(
+                    f"{cart.label}: rule_files {pattern!r} loads {len(empty)} file(s) that hold zero rules "
+                    "(no groups or empty groups): Prometheus evaluates nothing from it",
+                    cart.evidence(line),
+                    *[r.evidence(1, note="0 alerting and 0 recording rules") for r in empty[:10]],
+                    subject=pattern,
+                )
+                continue
             if hits:
                 yield Result.passed(
                     f"{cart.label}: rule_files {pattern!r} loads {len(hits)} file(s)",

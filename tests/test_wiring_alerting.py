@@ -111,3 +111,26 @@ def test_mon014_placeholder_only_in_unused_receiver_is_low(tmp_path: Path) -> No
     used = _am(recs.replace("name: ops", "name: old").replace("name: spare", "name: ops"))
     fails, _ = _run(_tree(tmp_path / "used", {"alertmanager/alertmanager.yml": used}), "MON014")
     assert len(fails) == 1 and fails[0].effective_severity == "high"
+
+
+PROM = "global:\n  scrape_interval: 15s\nrule_files:\n  - rules/*.yml\n"
+
+
+def test_mon004_rule_files_with_zero_rules(tmp_path: Path) -> None:
+    files = {
+        "prometheus/prometheus.yml": PROM,
+        "prometheus/rules/a.yml": "groups: []\n",
+        "prometheus/rules/b.yml": "groups:\n  - name: node\n    rules: []\n",
+    }
+    fails, _ = _run(_tree(tmp_path / "bad", files), "MON004")
+    assert len(fails) == 1 and "zero rules" in fails[0].message, [f.message for f in fails]
+    assert {(e.path, e.line) for e in fails[0].evidence} == {
+        ("prometheus/prometheus.yml", 4),
+        ("prometheus/rules/a.yml", 1),
+        ("prometheus/rules/b.yml", 1),
+    }
+    files["prometheus/rules/b.yml"] = (
+        "groups:\n  - name: node\n    rules:\n      - alert: NodeDown\n        expr: up == 0\n        for: 5m\n"
+    )
+    fails, statuses = _run(_tree(tmp_path / "good", files), "MON004")
+    assert not fails and Status.PASS in statuses, [f.message for f in fails]
