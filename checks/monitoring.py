@@ -1197,9 +1197,9 @@ def loki_retention_applied(ctx: ScanContext) -> Iterator[Result]:
     """Loki retention that is configured is also enforced (compactor retention on).
 
     What it does
-        For each Loki config with `limits_config.retention_period` (or per-stream retention), fails
-        when `compactor.retention_enabled` is not true (and the legacy
-        `table_manager.retention_deletes_enabled` is not set either).
+        For each Loki config with `limits_config.retention_period` (or per-stream retention, or the
+        legacy `table_manager.retention_period`), fails when `compactor.retention_enabled` is not
+        true (and the legacy `table_manager.retention_deletes_enabled` is not set either).
     Why it matters
         Loki only deletes old chunks when the compactor runs retention: with `retention_period: 744h`
         alone, logs are kept forever, the disk (or bucket bill) grows until it is full and
@@ -1224,7 +1224,11 @@ def loki_retention_applied(ctx: ScanContext) -> Iterator[Result]:
         return
     for art, d in configs:
         limits = _section(d, "limits_config")
+        tm = _section(d, "table_manager")
         period = limits.get("retention_period")
+        at = limits
+        if period is None and tm.get("retention_period") is not None:
+            period, at = tm.get("retention_period"), tm  # the legacy place for it
         wants = (period is not None and str(period).strip() not in ("0", "0s")) or bool(
             limits.get("retention_stream")
         )
@@ -1234,18 +1238,24 @@ def loki_retention_applied(ctx: ScanContext) -> Iterator[Result]:
             )
             continue
         compactor = _section(d, "compactor")
-        legacy = _section(d, "table_manager").get("retention_deletes_enabled") is True
+        legacy = tm.get("retention_deletes_enabled") is True
         if compactor.get("retention_enabled") is True or legacy:
             yield Result.passed(
-                f"{art.label}: retention {period} enforced by the compactor",
-                art.evidence(limits.line_of("retention_period")),
+                f"{art.label}: retention {period} enforced by the "
+                + (
+                    "compactor"
+                    if compactor.get("retention_enabled") is True
+                    else "table manager (deprecated)"
+                ),
+                art.evidence(at.line_of("retention_period")),
                 subject=art.path,
             )
         else:
             yield Result.fail(
-                f"{art.label}: retention_period {period} is set but compactor.retention_enabled is not true: "
-                "nothing is ever deleted",
-                art.evidence(limits.line_of("retention_period")),
+                f"{art.label}: retention_period {period} is set but compactor.retention_enabled is not true"
+                + (" (and table_manager.retention_deletes_enabled is off)" if at is tm else "")
+                + ": nothing is ever deleted",
+                art.evidence(at.line_of("retention_period")),
                 art.evidence(
                     d.line_of("compactor") if "compactor" in d else 1,
                     note="compactor without retention_enabled",

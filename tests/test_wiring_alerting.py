@@ -134,3 +134,15 @@ def test_mon004_rule_files_with_zero_rules(tmp_path: Path) -> None:
     )
     fails, statuses = _run(_tree(tmp_path / "good", files), "MON004")
     assert not fails and Status.PASS in statuses, [f.message for f in fails]
+
+
+LOKI = "auth_enabled: true\nschema_config:\n  configs: []\nstorage_config:\n  filesystem:\n    directory: /loki/chunks\n"
+
+
+def test_mon029_legacy_table_manager_retention(tmp_path: Path) -> None:
+    bad = LOKI + "table_manager:\n  retention_period: 336h\n"
+    fails, _ = _run(_tree(tmp_path / "bad", {"loki/loki-config.yaml": bad}), "MON029")
+    assert len(fails) == 1 and fails[0].evidence[0].line == 8, [f.message for f in fails]
+    good = bad + "  retention_deletes_enabled: true\n"
+    fails, statuses = _run(_tree(tmp_path / "good", {"loki/loki-config.yaml": good}), "MON029")
+    assert not fails and Status.PASS in statuses
