@@ -146,3 +146,35 @@ def test_mon029_legacy_table_manager_retention(tmp_path: Path) -> None:
     good = bad + "  retention_deletes_enabled: true\n"
     fails, statuses = _run(_tree(tmp_path / "good", {"loki/loki-config.yaml": good}), "MON029")
     assert not fails and Status.PASS in statuses
+
+
+EXPORTER = (
+    "[Unit]\nDescription=nginx exporter\n[Service]\n"
+    "ExecStart=/usr/local/bin/nginx-prometheus-exporter --nginx.scrape-uri=http://127.0.0.1:8080/stub_status\n"
+)
+STATUS_SITE = (
+    "server {{\n    listen {listen};\n    location = /stub_status {{\n        stub_status;\n{acl}    }}\n}}\n"
+)
+
+
+def test_top006_listen_address_and_access_rules(tmp_path: Path) -> None:
+    def run(name: str, listen: str, acl: str) -> tuple[list, set[Status]]:
+        files = {
+            "systemd/nginx-exporter.service": EXPORTER,
+            "nginx/status.conf": STATUS_SITE.format(listen=listen, acl=acl),
+        }
+        return _run(_tree(tmp_path / name, files), "TOP006")
+
+    # stub_status only for the LAN: the exporter's 127.0.0.1 is refused (403) by `deny all`
+    fails, _ = run("deny", "8080", "        allow 10.0.0.0/8;\n        deny all;\n")
+    assert len(fails) == 1 and "403" in fails[0].message
+    assert {(e.path, e.line) for e in fails[0].evidence} >= {
+        ("systemd/nginx-exporter.service", 4),
+        ("nginx/status.conf", 6),
+    }
+    # bound to the public address only: 127.0.0.1:8080 is not served by it
+    fails, _ = run("bound", "10.1.2.3:8080", "")
+    assert len(fails) == 1 and "no Nginx site" in fails[0].message
+    # the careful form: loopback listener, loopback allowed first
+    fails, statuses = run("good", "127.0.0.1:8080", "        allow 127.0.0.1;\n        deny all;\n")
+    assert not fails and Status.PASS in statuses
