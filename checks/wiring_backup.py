@@ -11,6 +11,7 @@ from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command, ShellScript
 from chom_validate.facts.backups import _family
+from chom_validate.facts.shell_program import ShellProgram, program_for, shell_programs
 from chom_validate.facts.wiring import EnvPreconditions, env_preconditions
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
@@ -201,6 +202,11 @@ def _archives(script: ShellScript) -> list[_Archive]:
                             host = _norm(h) + _norm(target)[len(_norm(ctr)) :]
                 out.append(_Archive(c.line, host, f"tar of {', '.join(secret[:3])}", docker))
             continue
+        if c.name == "redis-cli" and "--rdb" in c.words[:-1] and not _ENCRYPT.search(logical):
+            out.append(
+                _Archive(c.line, c.words[c.words.index("--rdb") + 1], "redis-cli --rdb snapshot", False)
+            )
+            continue
         m = _DUMPERS.search(logical)
         if not m or _ENCRYPT.search(logical):
             continue
@@ -222,6 +228,63 @@ def _archives(script: ShellScript) -> list[_Archive]:
                     "mongodump",
                 ):
                     out.append(_Archive(c.line, w.split("=", 1)[1], f"{c.name} dump", False))
+    return out
+
+
+def _resolve(prog: ShellProgram | None, path: str) -> str:
+    """``path`` with the program's constants; when the file name is computed (`$(date +%F)`), its
+    directory at least."""
+    if prog is None:
+        return path
+    full = prog.value(path)
+    if full:
+        return full
+    head, _, tail = _norm(path).rpartition("/")
+    d = prog.value(head) if head else None
+    return f"{d}/{tail}" if d else path
+
+
+@dataclass
+class _DirMode:
+    path: str  # resolved with the program's constants
+    raw: str  # as written
+    closed: bool  # others get nothing
+    art: Artifact
+    line: int
+
+
+def _dir_modes(progs: list[ShellProgram]) -> list[_DirMode]:
+    """`install -d -m 700 D`, `mkdir -m 750 D`, `chmod 700 D` / `chmod 755 D` anywhere in the repository's
+    scripts (an installer often creates the backup directory the backup script writes into)."""
+    out: list[_DirMode] = []
+    seen: set[tuple[str, int]] = set()
+    for prog in progs:
+        for art, c in [*prog.commands(), *prog.wrapped_commands()]:
+            if c.name not in ("chmod", "mkdir", "install") or (art.path, c.line) in seen:
+                continue
+            mode = next((c.argv[k + 1] for k, w in enumerate(c.argv[:-1]) if w in ("-m", "--mode")), None)
+            if c.name == "chmod":
+                args = [w for w in c.argv[1:] if not w.startswith("-") or re.fullmatch(r"-[rwx]+", w)]
+                mode, paths = (args[0], args[1:]) if args else (None, [])
+            else:
+                opts = {"-m", "--mode", "-o", "-g", "--owner", "--group"}
+                paths = [
+                    w
+                    for k, w in enumerate(c.argv[1:], 1)
+                    if not w.startswith("-") and c.argv[k - 1] not in opts
+                ]
+                if c.name == "install" and "-d" not in c.argv and "--directory" not in c.argv:
+                    paths = paths[-1:]  # install SRC DEST: the destination
+            if mode is None:
+                continue
+            closed = bool(_CLOSED_MODE.match(mode))
+            if not closed and not (
+                re.fullmatch(r"0?[0-7]{2}[4-7][0-7]?", mode) or mode in ("a+r", "o+r", "+r")
+            ):
+                continue
+            seen.add((art.path, c.line))
+            for p in paths:
+                out.append(_DirMode(_norm(prog.value(p) or p), p, closed, art, c.line))
     return out
 
 
@@ -267,51 +330,48 @@ def backup_archive_world_readable(ctx: ScanContext) -> Iterator[Result]:
     Severity
         High: the dump or archive exposes the database and its credentials to every local user.
     """
+    progs = shell_programs(ctx)
+    dirs = _dir_modes(progs)
     seen = False
     for art, script in ctx.parsed("shell"):
         found = _archives(script)
         if not found:
             continue
         seen = True
+        prog = program_for(ctx, art)
         umasks = [
             c
             for c in script.commands
             if c.name == "umask" and len(c.argv) > 1 and _CLOSED_UMASK.match(c.argv[1])
         ]
-        chmods = [c for c in script.commands if c.name in ("chmod", "mkdir", "install")]
         unit = _unit_umask(ctx, art)
-        bad = []
+        bad: list[tuple[_Archive, tuple[Artifact, int] | None]] = []
         for a in found:
-            if a.target.startswith("/root/"):
+            resolved = _norm(_resolve(prog, a.target))
+            if resolved.startswith("/root/") or a.target.startswith("/root/"):
                 continue  # root's home is 0700
             if not a.in_container and (unit or any(u.line < a.line for u in umasks)):
                 continue
             closed = opened = None
-            for c in chmods:
-                mode = next((c.argv[k + 1] for k, w in enumerate(c.argv[:-1]) if w in ("-m", "--mode")), None)
-                if c.name == "chmod":
-                    args = [w for w in c.argv[1:] if not w.startswith("-") or re.fullmatch(r"-[rwx]+", w)]
-                    mode, paths = (args[0], args[1:]) if args else (None, [])
-                else:
-                    paths = [w for w in c.argv[1:] if not w.startswith("-") and w != mode]
-                if mode is None or not any(_under(a.target, p) for p in paths):
+            for d in dirs:
+                if not (_under(a.target, d.raw) if d.art is art else False) and not _under(resolved, d.path):
                     continue
-                if _CLOSED_MODE.match(mode):
-                    closed = c
-                elif re.fullmatch(r"0?[0-7]{2}[4-7][0-7]?", mode) or mode in ("a+r", "o+r", "+r"):
-                    opened = c
+                if d.closed:
+                    closed = d
+                else:
+                    opened = d
             if closed is None:
-                bad.append((a, opened))
+                bad.append((a, (opened.art, opened.line) if opened else None))
         if bad:
             a0 = bad[0][0]
-            opened_lines = sorted({o.line for _, o in bad if o is not None})
+            opened_at = sorted({o for _, o in bad if o is not None}, key=lambda o: (o[0].path, o[1]))
             yield Result.fail(
                 f"{art.path}: {len(bad)} backup output(s) holding secrets written with the default umask (0644"
-                + (", in a directory made world-readable" if opened_lines else "")
+                + (", in a directory made world-readable" if opened_at else "")
                 + f"): every local user can read them: {a0.what} to {a0.target}"
                 + (f" and {len(bad) - 1} more" if len(bad) > 1 else ""),
                 *[art.evidence(a.line, note=f"{a.what} -> {a.target}") for a, _ in bad[:10]],
-                *[art.evidence(ln, note="opens the directory to others") for ln in opened_lines],
+                *[oa.evidence(ln, note="opens the directory to others") for oa, ln in opened_at],
                 subject=art.path,
             )
         if not bad:

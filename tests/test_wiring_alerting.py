@@ -178,3 +178,34 @@ def test_top006_listen_address_and_access_rules(tmp_path: Path) -> None:
     # the careful form: loopback listener, loopback allowed first
     fails, statuses = run("good", "127.0.0.1:8080", "        allow 127.0.0.1;\n        deny all;\n")
     assert not fails and Status.PASS in statuses
+
+
+def test_bak033_directory_made_private_by_the_installer(tmp_path: Path) -> None:
+    backup = (
+        "#!/bin/bash\nset -euo pipefail\nDEST=/var/backups/app\n"
+        'pg_dump -Fc app > "$DEST/app-$(date +%F).dump"\n'
+        'redis-cli --rdb "$DEST/redis.rdb"\n'
+    )
+    fails, _ = _run(_tree(tmp_path / "bad", {"bin/backup.sh": backup}), "BAK033")
+    assert len(fails) == 1 and {e.line for e in fails[0].evidence} == {4, 5}, [f.message for f in fails]
+    installer = "#!/bin/bash\nset -euo pipefail\ninstall -d -o root -g root -m 0700 /var/backups/app\n"
+    files = {"bin/backup.sh": backup, "bin/install-backup.sh": installer}
+    fails, statuses = _run(_tree(tmp_path / "good", files), "BAK033")
+    assert not fails and Status.PASS in statuses, [f.message for f in fails]
+
+
+def test_bak033_tar_in_a_container_judged_on_the_host_mount(tmp_path: Path) -> None:
+    # mailcow shape: the host directory is opened 755 and tar runs as root in a container (umask 022
+    # there, whatever the script sets): the archive of the mail-crypt keys is world-readable
+    script = (
+        "#!/bin/bash\numask 077\nDIR=/opt/backup/mail-$(date +%F)\n"
+        'mkdir -p "$DIR"\nchmod 755 "$DIR"\n'
+        'docker run --rm -v "$DIR":/backup -v crypt-vol:/crypt:ro debian:12 tar -Pcvpf /backup/backup_crypt.tar /crypt\n'
+    )
+    fails, _ = _run(_tree(tmp_path, {"backup.sh": script}), "BAK033")
+    assert len(fails) == 1, [f.message for f in fails]
+    assert {e.line for e in fails[0].evidence} == {
+        6,
+        5,
+    }  # the archive and the chmod that opened the directory
+    assert "/backup_crypt.tar" in fails[0].message and "$DIR" in fails[0].message
