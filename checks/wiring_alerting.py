@@ -11,6 +11,7 @@ from typing import Any, cast
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.alertmanager import AlertmanagerConfig, Integration, Receiver
+from chom_validate.artifacts.yamlfile import LineDict
 from chom_validate.facts.hosts import deployment_model
 from chom_validate.facts.monitoring import ComposeService, compose_services
 from chom_validate.facts.urls import url_parts
@@ -21,12 +22,15 @@ from ._monitoring_util import is_example, is_fixture
 
 _LOOPBACK = re.compile(r"^(?:localhost|127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0|ip6-localhost)$", re.I)
 _URL_KEYS = ("url", "api_url", "webhook_url")
-_UNRENDERED_VAR = re.compile(r"\$\{([A-Za-z_]\w*)(?::?-[^}]*)?\}|\$([A-Z_][A-Z0-9_]{2,})\b")
+_UNRENDERED_VAR = re.compile(r"\$\{([A-Za-z_]\w*)(?::?-[^}]*)?\}|:\s*[\"']?(\$[A-Z_][A-Z0-9_]{2,})[\"']?\s*$")
 _RENDERERS = re.compile(r"\b(?:envsubst|gomplate|consul-template|confd|j2|jinja2?|ytt|sed\s+-i|perl\s+-pi)\b")
 _MTA_PACKAGES = re.compile(
     r"^(?:postfix|exim4?|exim4-daemon-\w+|sendmail|opensmtpd|nullmailer|msmtp-mta|dma)$"
 )
 _MTA_PORTS = {25, 465, 587}
+_TEMPLATE_SOURCE = re.compile(
+    r"\.(?:j2|jinja2?|tmpl|tpl|template|in|dist|sample|example)$|\.tmpl\.|\.template\.", re.I
+)
 
 
 @dataclass
@@ -90,12 +94,17 @@ def _listeners(ctx: ScanContext) -> tuple[dict[int, str], bool]:
     return ports, deploys
 
 
+def _line(d: LineDict, key: str) -> int:
+    """The line of ``key`` (a default, empty mapping has no line table)."""
+    return getattr(d, "key_lines", {}).get(key, d.line)
+
+
 def _endpoint(it: Integration, cfg: AlertmanagerConfig) -> tuple[str, str, int, int] | None:
     """(key, host, port, line) the integration connects to, when it is written as a literal."""
     d = it.raw
     if it.kind == "email":
         raw = d.get("smarthost") or cfg.global_.get("smtp_smarthost")
-        line = d.line_of("smarthost") if d.get("smarthost") else cfg.global_.line_of("smtp_smarthost")
+        line = _line(d, "smarthost") if d.get("smarthost") else _line(cfg.global_, "smtp_smarthost")
         m = re.match(r"^\[?([^\]]+?)\]?:(\d+)$", str(raw or ""))
         return ("smarthost", m.group(1), int(m.group(2)), line) if m else None
     for key in _URL_KEYS:
@@ -109,7 +118,7 @@ def _endpoint(it: Integration, cfg: AlertmanagerConfig) -> tuple[str, str, int, 
             host = host[1:].split("]", 1)[0] if host.startswith("[") else host.split(":", 1)[0]
             port = u.port or {"http": 80, "https": 443}.get(u.scheme)
             if host and port:
-                return key, host, port, d.line_of(key)
+                return key, host, port, _line(d, key)
     return None
 
 
@@ -125,9 +134,9 @@ def _auth_hole(it: Integration, cfg: AlertmanagerConfig) -> tuple[str, int, list
         v = d.get(key) if key in d else g.get("smtp_" + key)
         if v is not None and str(v).strip():
             return None
-    line = d.line_of("auth_username") if "auth_username" in d else g.line_of("smtp_auth_username")
-    empty = [d.line_of(k) for k in ("auth_password",) if k in d] or [
-        g.line_of(k) for k in ("smtp_auth_password",) if k in g
+    line = _line(d, "auth_username") if "auth_username" in d else _line(g, "smtp_auth_username")
+    empty = [_line(d, k) for k in ("auth_password",) if k in d] or [
+        _line(g, k) for k in ("smtp_auth_password",) if k in g
     ]
     return str(user), line, empty
 
@@ -305,15 +314,15 @@ def _receiver_holes(
 
 
 def _unrendered_holes(ctx: ScanContext, art: Artifact, cfg: AlertmanagerConfig) -> list[_Hole]:
-    if art.embedded or art.meta.get("rendered_from"):
-        return []  # a heredoc or a rendered template: its variables are the writer's
+    if art.embedded or art.meta.get("rendered_from") or _TEMPLATE_SOURCE.search(art.path):
+        return []  # a heredoc, a rendered template or a template source: its variables are the writer's
     refs: list[tuple[int, str]] = []
     for i, text in enumerate(art.lines, 1):
         if text.lstrip().startswith("#"):
             continue
         m = _UNRENDERED_VAR.search(text)
         if m:
-            refs.append((i, m.group(0)))
+            refs.append((i, m.group(2) or m.group(0)))
     if not refs:
         return []
     if _rendered(ctx, art) is not None:
@@ -339,7 +348,7 @@ def _unrendered_holes(ctx: ScanContext, art: Artifact, cfg: AlertmanagerConfig) 
 def _line_owner(cfg: AlertmanagerConfig) -> Callable[[int], str]:
     """The receiver a config line belongs to ('global settings' outside the receivers list)."""
     starts = sorted((r.line, r.name) for r in cfg.receivers)
-    top = sorted(cfg.raw.key_lines.values())
+    top = sorted(getattr(cfg.raw, "key_lines", {}).values())
     begin = cfg.raw.line_of("receivers") if "receivers" in cfg.raw else 0
     end = next((ln for ln in top if ln > begin), 1 << 30)
 

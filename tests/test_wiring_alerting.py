@@ -209,3 +209,15 @@ def test_bak033_tar_in_a_container_judged_on_the_host_mount(tmp_path: Path) -> N
         5,
     }  # the archive and the chmod that opened the directory
     assert "/backup_crypt.tar" in fails[0].message and "$DIR" in fails[0].message
+
+
+def test_mon035_bare_variable_value_and_dollar_inside_a_value(tmp_path: Path) -> None:
+    # no global section at all (the parser's default mapping has no line table)
+    text = (
+        "route:\n  receiver: ops\nreceivers:\n  - name: ops\n    webhook_configs:\n      - url: $WEBHOOK_URL\n"
+        "    email_configs:\n      - to: ops@acme.io\n        smarthost: smtp.acme.io:587\n        from: am@acme.io\n"
+        "        auth_username: am@acme.io\n        auth_password: pa$SWORD1x\n"
+    )
+    fails, _ = _run(_tree(tmp_path, {"alertmanager/alertmanager.yml": text}))
+    assert len(fails) == 1 and "$WEBHOOK_URL" in fails[0].message, [f.message for f in fails]
+    assert [e.line for e in fails[0].evidence] == [6]
