@@ -1,5 +1,7 @@
-"""MON035 (receivers that cannot deliver) and MON014's unused-receiver tier, on small trees shaped like
-real stacks: each bad shape fails at the receiver line, the careful shape beside it passes."""
+"""Issue #15 wiring joins on small trees shaped like real stacks: MON035 (receivers that cannot deliver),
+MON014's unused-receiver tier, MON004 (rule files with zero rules), MON029 (legacy retention), TOP006
+(stub_status listen address and access rules), BAK033 (secret archives world-readable) and NET016
+(tunnel egress). Each bad shape fails at the line of both sides of the join; the careful shape passes."""
 
 from __future__ import annotations
 
@@ -221,3 +223,14 @@ def test_mon035_bare_variable_value_and_dollar_inside_a_value(tmp_path: Path) ->
     fails, _ = _run(_tree(tmp_path, {"alertmanager/alertmanager.yml": text}))
     assert len(fails) == 1 and "$WEBHOOK_URL" in fails[0].message, [f.message for f in fails]
     assert [e.line for e in fails[0].evidence] == [6]
+
+
+def test_net016_nft_egress_from_the_tunnel_is_not_reported(tmp_path: Path) -> None:
+    script = (
+        "#!/bin/bash\nset -euo pipefail\ncat > /etc/nftables.d/wg.nft <<'NFT'\ntable inet wg {\n"
+        "    chain forward {\n        type filter hook forward priority 0; policy drop;\n"
+        '        iifname "wg0" oifname "eth0" accept\n'
+        '        oifname "wg0" ip daddr 10.66.0.0/24 accept\n    }\n}\nNFT\n'
+    )
+    fails, _ = _run(_tree(tmp_path, {"setup.sh": script}), "NET016")
+    assert len(fails) == 1 and [e.line for e in fails[0].evidence] == [8], [f.message for f in fails]
