@@ -79,12 +79,14 @@ def _severity(name: str, used: set[str], root: str | None) -> str:
 
 def _listeners(ctx: ScanContext) -> tuple[dict[int, str], bool]:
     """Ports the repository deploys a listener on (any role) -> what listens; and whether the tree
-    deploys anything at all (without services nothing can be said about what listens)."""
+    deploys anything at all (without services nothing can be said about what listens, nor when a
+    listener's port comes from a value the scripts do not fix)."""
     model = deployment_model(cast(Any, ctx))  # the engine's context; facts.hosts types it so
     ports: dict[int, str] = {}
     deploys = False
+    unknown = any(ln.port is None for role in model.roles for ln in role.listeners)
     for role in model.roles:
-        deploys = deploys or bool(role.services or role.listeners or role.packages)
+        deploys = not unknown and (deploys or bool(role.services or role.listeners or role.packages))
         for ln in role.listeners:
             if ln.port is not None:
                 ports.setdefault(ln.port, f"{ln.what} at {ln.at}")
