@@ -314,8 +314,8 @@ def backup_archive_world_readable(ctx: ScanContext) -> Iterator[Result]:
         earlier `umask 077`/`027` applies (not inside a container), a later `chmod` closes the
         file or a directory above it to others, that directory is created with `mkdir -m 700`/
         `install -d -m 750` (by this script or any other of the repository, e.g. the installer;
-        paths resolved with the scripts' constants), it lives under `/root`, the systemd unit running the script sets
-        `UMask=0077`, or the output is encrypted (gpg, age, restic, borg). Otherwise fails, with
+        paths resolved with the scripts' constants), it lives under `/root`, the systemd unit
+        running the script sets `UMask=0077`, or the output is encrypted (gpg, age, restic, borg). Otherwise fails, with
         any `chmod 755` that opened the directory as evidence.
     Why it matters
         Under the default umask 022 the dump is mode 0644: every local user and every compromised
