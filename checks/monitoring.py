@@ -189,7 +189,8 @@ def rule_files_wired(ctx: ScanContext) -> Iterator[Result]:
     What it does
         Resolves each `rule_files` pattern relative to the config (absolute patterns under
         `/etc/prometheus` map back next to the config in a repository; heredoc rule files match by
-        install path) and fails patterns that match no rule file, and rule files no pattern loads.
+        install path) and fails patterns that match no rule file, patterns whose files hold zero
+        rules (`groups: []`, groups with `rules: []`), and rule files no pattern loads.
     Why it matters
         A rule file Prometheus never loads is a set of alerts that never fire, while the repository
         suggests they are in place. A pattern matching nothing usually means a renamed directory.
@@ -210,10 +211,30 @@ def rule_files_wired(ctx: ScanContext) -> Iterator[Result]:
         yield Result.not_applicable("no Prometheus config or rule files found")
         return
     loaded: set[int] = set()
+    counts = {id(a): len(rf.alerts) + len(rf.records) for a, rf in ctx.parsed("prometheus_rules")}
     for cart, cfg in topo.configs:
         for pattern, line in cfg.rule_files:
             hits = [r for r in rules if rule_file_matches(pattern, cart, r)]
             loaded |= {id(r) for r in hits}
+            # files the pattern matches that hold no rules at all (`groups: []`, empty): not rule artifacts
+            hollow = [
+                a
+                for a in ctx.artifacts("yaml")
+                if not a.embedded
+                and rule_file_matches(pattern, cart, a)
+                and (not a.text.strip() or re.search(r"^groups\s*:", a.text, re.M))
+                and not re.search(r"^\s*-?\s*(alert|record)\s*:", a.text, re.M)
+            ]
+            if (hits or hollow) and not any(counts.get(id(r), 1) for r in hits):
+                empty = [*hits, *hollow]
+                yield Result.fail(
+                    f"{cart.label}: rule_files {pattern!r} loads {len(empty)} file(s) that hold zero rules "
+                    "(no groups or empty groups): Prometheus evaluates nothing from it",
+                    cart.evidence(line),
+                    *[r.evidence(1, note="0 alerting and 0 recording rules") for r in empty[:10]],
+                    subject=pattern,
+                )
+                continue
             if hits:
                 yield Result.passed(
                     f"{cart.label}: rule_files {pattern!r} loads {len(hits)} file(s)",
@@ -1178,9 +1199,9 @@ def loki_retention_applied(ctx: ScanContext) -> Iterator[Result]:
     """Loki retention that is configured is also enforced (compactor retention on).
 
     What it does
-        For each Loki config with `limits_config.retention_period` (or per-stream retention), fails
-        when `compactor.retention_enabled` is not true (and the legacy
-        `table_manager.retention_deletes_enabled` is not set either).
+        For each Loki config with `limits_config.retention_period` (or per-stream retention, or the
+        legacy `table_manager.retention_period`), fails when `compactor.retention_enabled` is not
+        true (and the legacy `table_manager.retention_deletes_enabled` is not set either).
     Why it matters
         Loki only deletes old chunks when the compactor runs retention: with `retention_period: 744h`
         alone, logs are kept forever, the disk (or bucket bill) grows until it is full and
@@ -1205,7 +1226,11 @@ def loki_retention_applied(ctx: ScanContext) -> Iterator[Result]:
         return
     for art, d in configs:
         limits = _section(d, "limits_config")
+        tm = _section(d, "table_manager")
         period = limits.get("retention_period")
+        at = limits
+        if period is None and tm.get("retention_period") is not None:
+            period, at = tm.get("retention_period"), tm  # the legacy place for it
         wants = (period is not None and str(period).strip() not in ("0", "0s")) or bool(
             limits.get("retention_stream")
         )
@@ -1215,18 +1240,24 @@ def loki_retention_applied(ctx: ScanContext) -> Iterator[Result]:
             )
             continue
         compactor = _section(d, "compactor")
-        legacy = _section(d, "table_manager").get("retention_deletes_enabled") is True
+        legacy = tm.get("retention_deletes_enabled") is True
         if compactor.get("retention_enabled") is True or legacy:
             yield Result.passed(
-                f"{art.label}: retention {period} enforced by the compactor",
-                art.evidence(limits.line_of("retention_period")),
+                f"{art.label}: retention {period} enforced by the "
+                + (
+                    "compactor"
+                    if compactor.get("retention_enabled") is True
+                    else "table manager (deprecated)"
+                ),
+                art.evidence(at.line_of("retention_period")),
                 subject=art.path,
             )
         else:
             yield Result.fail(
-                f"{art.label}: retention_period {period} is set but compactor.retention_enabled is not true: "
-                "nothing is ever deleted",
-                art.evidence(limits.line_of("retention_period")),
+                f"{art.label}: retention_period {period} is set but compactor.retention_enabled is not true"
+                + (" (and table_manager.retention_deletes_enabled is off)" if at is tm else "")
+                + ": nothing is ever deleted",
+                art.evidence(at.line_of("retention_period")),
                 art.evidence(
                     d.line_of("compactor") if "compactor" in d else 1,
                     note="compactor without retention_enabled",

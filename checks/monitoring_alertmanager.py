@@ -174,6 +174,20 @@ def _strings(node: Any, line: int = 1) -> Iterator[tuple[str, int, str]]:
                 yield "", ln, v
 
 
+def _top_nodes(raw: LineDict) -> Iterator[LineDict]:
+    """The config as sub-trees: each receiver on its own (so a placeholder knows its receiver), the
+    rest of the config as one mapping."""
+    rest = LineDict()
+    rest.key_lines = {}
+    for k, v in raw.items():
+        if k == "receivers" and isinstance(v, LineList):
+            yield from (rd for rd in v if isinstance(rd, LineDict))
+        else:
+            rest[k] = v
+            rest.key_lines[k] = raw.line_of(k)
+    yield rest
+
+
 @check("MON014", "alertmanager-placeholders", category="monitoring", severity="high", pillar="operations")
 def alertmanager_placeholders(ctx: ScanContext) -> Iterator[Result]:
     """No placeholder addresses in Alertmanager (`example.com`, `changeme`, `your-...`).
@@ -195,7 +209,7 @@ def alertmanager_placeholders(ctx: ScanContext) -> Iterator[Result]:
         https://prometheus.io/docs/alerting/latest/configuration/#email_config
     Severity
         High: the config validates and alerts fire, but the notification goes to nobody: an outage
-        goes unreported.
+        goes unreported. Placeholders only in receivers no route uses are low (nothing is sent there).
     """
     found = False
     for art, cfg in _configs(ctx):
@@ -206,18 +220,35 @@ def alertmanager_placeholders(ctx: ScanContext) -> Iterator[Result]:
         if is_example(art):
             yield Result.not_applicable(_example_note(art), subject=art.path)
             continue
+        used = {r.receiver for r in cfg.route.walk() if r.receiver} if cfg.route else set()
+        idle = {
+            id(rd)
+            for rd in cfg.raw.get("receivers") or []
+            if isinstance(rd, LineDict) and used and str(rd.get("name")) not in used
+        }
         holes: list[tuple[str, Evidence]] = []
-        for key, line, value in _strings(cfg.raw):
-            m = _PLACEHOLDER.search(value)
-            if m:
-                holes.append((f"{key or 'value'} {m.group(0)!r}", art.evidence(line)))
+        spare: list[tuple[str, Evidence]] = []
+        for node in _top_nodes(cfg.raw):
+            for key, line, value in _strings(node):
+                m = _PLACEHOLDER.search(value)
+                if m:
+                    (spare if id(node) in idle else holes).append(
+                        (f"{key or 'value'} {m.group(0)!r}", art.evidence(line))
+                    )
         if holes:
             yield grouped_fail(
                 f"{art.label}: placeholders left in the config, notifications go nowhere",
                 holes,
                 subject=art.path,
             )
-        else:
+        if spare:
+            yield grouped_fail(
+                f"{art.label}: placeholders in receivers no route uses (nothing is sent there today)",
+                spare,
+                subject=f"{art.path} unused receivers",
+                severity="low",
+            )
+        if not holes and not spare:
             yield Result.passed(f"{art.label}: no placeholder addresses", art.evidence(1), subject=art.path)
     if not found:
         yield _none()

@@ -253,7 +253,32 @@ def ip6tables_parity(ctx: ScanContext) -> Iterator[Result]:
         yield Result.not_applicable("no port opened with both iptables and ip6tables")
 
 
-def _nft_stateless_inbound(fw: ScriptFirewall) -> list[int]:
+# Interfaces on the client side of a VPN or tunnel: OpenVPN tun/tap, WireGuard (wg-quick's `%i`),
+# PPP, IPsec/VTI, GRE, Tailscale, ZeroTier, Nebula.
+_TUNNEL_IF = re.compile(r"^[\"']?(?:%i|(?:tun|tap|wg|ppp|ipsec|vti|gre|tailscale|zt|nebula)[\w.+*-]*)[\"']?$")
+_NFT_IIF = re.compile(r"\biifname\s+(\S+)")
+_NFT_OIF = re.compile(r"\boifname\s+(\S+)")
+
+
+def _egress(iface_in: str | None, iface_out: str | None, upstream: set[str]) -> bool:
+    """A forward from the client side out to the upstream interface (`-i tun0 -o eth0`): what the clients
+    send, which a VPN or NAT gateway exists to forward; not a connection into the client network."""
+    if not iface_in or not iface_out or iface_in == iface_out:
+        return False
+    out = iface_out.strip("\"'")
+    return bool(_TUNNEL_IF.match(iface_in)) and (out in upstream or not _TUNNEL_IF.match(iface_out))
+
+
+def _upstream(fw: ScriptFirewall) -> set[str]:
+    """Interfaces the script masquerades or SNATs out of (`-t nat -A POSTROUTING -o eth0 -j MASQUERADE`)."""
+    return {
+        r.iface_out.strip("\"'")
+        for r in fw.rules
+        if r.table == "nat" and r.verdict in ("MASQUERADE", "SNAT") and r.iface_out
+    }
+
+
+def _nft_stateless_inbound(fw: ScriptFirewall, upstream: set[str]) -> list[int]:
     out = []
     for t in fw.nft_tables:
         for c in t.chains:
@@ -265,7 +290,9 @@ def _nft_stateless_inbound(fw: ScriptFirewall) -> list[int]:
                     and re.search(r"\boifname\b|\bip6?\s+daddr\b", s)
                     and "ct state" not in s
                 ):
-                    out.append(ln)
+                    i, o = _NFT_IIF.search(s), _NFT_OIF.search(s)
+                    if not _egress(i.group(1) if i else None, o.group(1) if o else None, upstream):
+                        out.append(ln)
     return out
 
 
@@ -275,7 +302,9 @@ def forward_accept_stateless(ctx: ScanContext) -> Iterator[Result]:
 
     What it does
         Finds FORWARD accepts that match on the destination side (`-o IF`, `-d NET`, nft
-        `oifname`/`ip daddr`) without a conntrack state match.
+        `oifname`/`ip daddr`) without a conntrack state match. A forward from a tunnel interface
+        out to another interface (`-i tun0 -o eth0`, `iifname "wg0" oifname "eth0"`, or out of the
+        interface the script masquerades through) is what the clients send and passes.
     Why it matters
         Such a rule accepts new connections into the client network from anywhere that routes to
         it, including from the other clients (`-i tun+` in, `-o tun+` out): clients reach each
@@ -294,11 +323,16 @@ def forward_accept_stateless(ctx: ScanContext) -> Iterator[Result]:
     found = False
     for art, fw in script_firewalls(ctx):
         fwd = [r for r in fw.rules if _adds(r) and r.chain == "FORWARD"]
-        nft = _nft_stateless_inbound(fw)
+        upstream = _upstream(fw)
+        nft = _nft_stateless_inbound(fw, upstream)
         if not fwd and not any(c.hook == "forward" for t in fw.nft_tables for c in t.chains):
             continue
         found = True
-        bad = [r.line for r in fwd if (r.iface_out or r.dest) and not r.stateful] + nft
+        bad = [
+            r.line
+            for r in fwd
+            if (r.iface_out or r.dest) and not r.stateful and not _egress(r.iface_in, r.iface_out, upstream)
+        ] + nft
         if bad:
             yield Result.fail(
                 f"{art.label}: {len(bad)} FORWARD accept(s) toward the client side match no connection state: "

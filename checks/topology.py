@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.facts.firewall import UFW_STATUS, firewalls
@@ -13,6 +14,9 @@ from chom_validate.facts.monitoring import host_address, scrape_targets
 from chom_validate.facts.urls import url_parts
 from chom_validate.findings import Result
 from chom_validate.registry import check
+
+if TYPE_CHECKING:
+    from chom_validate.artifacts.nginx import Block, Directive
 
 
 def _remote_targets(ctx: ScanContext):  # type: ignore[no-untyped-def]
@@ -316,6 +320,64 @@ def node_exporter_host_namespace(ctx: ScanContext) -> Iterator[Result]:
 
 
 _SCRAPE_URI = re.compile(r"-?-nginx\.scrape-uri[= ](?P<uri>\S+)")
+_ANY_ADDR = ("*", "0.0.0.0", "[::]", "::")
+
+
+def _uri_host(netloc: str) -> str:
+    h = netloc.rsplit("@", 1)[-1]
+    h = h[1:].split("]", 1)[0] if h.startswith("[") else h.split(":", 1)[0]
+    return "127.0.0.1" if h in ("localhost", "ip6-localhost") else h
+
+
+def _listen_reaches(ld: Directive, host: str) -> bool:
+    """Whether a `listen` directive accepts connections to ``host`` (unknown names: assume yes)."""
+    args = ld.args
+    addr = args[0] if args else ""
+    bound = (
+        addr.rsplit(":", 1)[0]
+        if ":" in addr and not addr.endswith("]")
+        else ("*" if addr.isdigit() else addr)
+    )
+    bound = bound.strip("[]") if bound.startswith("[") else bound
+    if bound in _ANY_ADDR or not bound or not re.fullmatch(r"[\d.]+|[0-9a-fA-F:]+", bound):
+        return True
+    if not re.fullmatch(r"[\d.]+|[0-9a-fA-F:]+", host):
+        return True  # a name: resolved elsewhere
+    return bound == host or (bound.startswith("127.") and host.startswith("127.") and bound == host)
+
+
+def _in_net(ip: str, net: str) -> bool | None:
+    """``ip`` in ``net`` (IPv4 literal/CIDR); None when it cannot be told (names, IPv6, variables)."""
+    m = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)\.(\d+)(?:/(\d+))?", net)
+    i = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)\.(\d+)", ip)
+    if not m or not i:
+        return None
+    bits = int(m.group(5)) if m.group(5) else 32
+    a = sum(int(m.group(k)) << (8 * (4 - k)) for k in range(1, 5))
+    b = sum(int(i.group(k)) << (8 * (4 - k)) for k in range(1, 5))
+    mask = ((1 << 32) - 1) ^ ((1 << (32 - bits)) - 1) if bits else 0
+    return (a & mask) == (b & mask)
+
+
+def _denied(loc: Block, host: str) -> Directive | None:
+    """The `deny` directive that refuses a scrape from ``host`` (nginx: first matching allow/deny wins,
+    rules come from the nearest block that has any); None when allowed or unknown."""
+    if not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", host):
+        return None
+    b: Block | None = loc
+    while b is not None:
+        rules = sorted((d for d in b.directives if d.name in ("allow", "deny")), key=lambda d: d.line)
+        if rules:
+            for d in rules:
+                arg = d.args[0] if d.args else ""
+                inside = True if arg == "all" else _in_net(host, arg)
+                if inside is None:
+                    return None  # an address we cannot evaluate comes first: unknown
+                if inside:
+                    return d if d.name == "deny" else None
+            return None
+        b = b.parent
+    return None
 
 
 @check(
@@ -327,9 +389,12 @@ def nginx_exporter_status(ctx: ScanContext) -> Iterator[Result]:
     What it does
         Takes `--nginx.scrape-uri` from each nginx-prometheus-exporter unit (default
         http://127.0.0.1:8080/stub_status) and looks, among the Nginx sites deployed for the same
-        host, for a server listening on that port with a `location` for that path that has
+        host, for a server listening on that port (and on an address the URI reaches: a server bound
+        to 10.0.0.5:8080 does not answer 127.0.0.1:8080) with a `location` for that path that has
         `stub_status`. When the host has Nginx sites but none serves it, fails with the exporter's
-        flag and the sites as evidence. Without any Nginx site for the host: not_applicable.
+        flag and the sites as evidence; when the location's `allow`/`deny` rules (first match wins,
+        inherited from the server) refuse the exporter's loopback address, fails with the `deny`
+        line. Without any Nginx site for the host: not_applicable.
     Why it matters
         The exporter then reports `nginx_up 0` forever and every Nginx alert is silent: the
         monitoring looks configured and measures nothing.
@@ -371,15 +436,33 @@ def nginx_exporter_status(ctx: ScanContext) -> Iterator[Result]:
         found = True
         src = (d.source or art).evidence(d.line, note=f"scrapes {uri}")
         hit = None
+        refused = None
+        host = _uri_host(parts.netloc)
         for sa, site in host_sites:
             for server in site.servers:
-                if not any(p == port for p, _ in listen_ports(server)):
+                if not any(p == port and _listen_reaches(ld, host) for p, ld in listen_ports(server)):
                     continue
                 for loc in server.walk("location"):
                     lpath = loc.args[-1] if loc.args else ""
                     exact = len(loc.args) > 1 and loc.args[0] == "="
                     if loc.first("stub_status") and (lpath == path or (not exact and path.startswith(lpath))):
-                        hit = (sa, loc.line)
+                        deny = _denied(loc, host)
+                        if deny is None:
+                            hit = (sa, loc.line)
+                        else:
+                            refused = (sa, loc.line, deny)
+        if hit is None and refused is not None:
+            sa, ln, deny = refused
+            yield Result.fail(
+                f"{art.label}: the exporter scrapes {uri} from {host}, but the stub_status location answers "
+                f"403 to it (`deny {' '.join(deny.args)}` at line {deny.line} before any allow for {host}): "
+                "nginx_up stays 0",
+                src,
+                sa.evidence(ln, note="stub_status location"),
+                sa.evidence(deny.line, note=f"denies {host}"),
+                subject=unit.name,
+            )
+            continue
         if hit is not None:
             yield Result.passed(
                 f"{art.label}: {uri} is served by stub_status",

@@ -162,7 +162,13 @@ main() {
     fi
     cleanup_old_releases "$KEEP_RELEASES"
     systemctl restart nginx
+    keep_env_for_rollback
     log "release ${RELEASE} is live"
+}
+
+# The .env of each release is kept next to the releases so that --rollback can restore it.
+keep_env_for_rollback() {
+    tar -czf "${APP_ROOT}/env-${RELEASE}.tar.gz" -C "${SHARED_DIR}" .env
 }
 
 main "$@"
