@@ -3,6 +3,7 @@ and service restarts without a health check."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -370,9 +371,15 @@ def _parameter(progs: list[ShellProgram], c: Command, var: str) -> int | None:
     return next((n for p in progs if (n := p.parameter_alias(c.function, var)) is not None), None)
 
 
-def _guarded_in(cmds: list[Command], names: list[str]) -> bool:
+@functools.lru_cache(maxsize=256)
+def _guard_re(names: tuple[str, ...]) -> re.Pattern[str]:
     alts = "|".join(re.escape(n) for n in names)
-    guard = re.compile(rf"-[nzdefs]\s+\"?\$\{{?({alts})\b|\$\{{({alts}):[?=]")
+    return re.compile(rf"-[nzdefs]\s+\"?\$\{{?({alts})\b|\$\{{({alts}):[?=]")
+
+
+def _guarded_in(cmds: list[Command], names: list[str]) -> bool:
+    """An emptiness/existence test or `${X:?}` on one of ``names`` among ``cmds``."""
+    guard = _guard_re(tuple(names))
     return any(guard.search(x.text) for x in cmds)
 
 

@@ -236,7 +236,7 @@ def _finding(
     if cp.no_clobber or _guarded(art, script, cp):
         return None
     recipe = art.meta.get("make_recipes", {}).get(cp.cmd.line) if art.meta.get("make_recipes") else None
-    if recipe is not None and not recipe.prereqs.strip():
+    if recipe is not None and not recipe.prereqs.strip() and "/" in recipe.rule:
         return None  # a file target with no prerequisites: make runs it only when the file is missing
     base = posixpath.dirname(art.path)
     hits: list[tuple[str, str, tuple[str, int, str] | None]] = []  # (installed name, source, placeholder)
