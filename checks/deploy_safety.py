@@ -333,7 +333,11 @@ def rm_rf_guarded(ctx: ScanContext) -> Iterator[Result]:
                     inner = re.search(r"\$\{?([A-Za-z_]\w*)\}?\"?/", loop_src)
                     if inner and _may_be_empty(script, c, inner.group(1)):
                         bad.append(
-                            (c, f"`rm -rf {a}` over `{loop_src[:40]}` with ${inner.group(1)} possibly empty", [])
+                            (
+                                c,
+                                f"`rm -rf {a}` over `{loop_src[:40]}` with ${inner.group(1)} possibly empty",
+                                [],
+                            )
                         )
                         break
                     continue
@@ -445,12 +449,15 @@ def _argument_may_be_empty(
     script = next(s for a, s in prog.units if a is art)
     if _loop_source(script, call, name) is not None:
         return None
-    if any(c.name in ("read", "mapfile", "readarray") and name in c.argv for _a, c in prog.commands()):
-        return None
-    assigns = [x for x in prog.assignments if x.name == name and (x.function is None or x.function == call.function)]
     all_cmds = [x for _a, x in prog.commands()]
     if _guarded_in(all_cmds, [name]):
         return None
+    reader = next((c for c in all_cmds if c.name == "read" and name in c.argv[1:]), None)
+    if reader is not None:
+        return f"from ${name}, read from input at line {reader.line} (empty on an empty answer or line)"
+    assigns = [
+        x for x in prog.assignments if x.name == name and (x.function is None or x.function == call.function)
+    ]
     if not assigns:
         if prog.nounset_at(art, call):
             return None

@@ -20,6 +20,8 @@ from chom_validate.facts.shell_program import recipe_scripts
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
+from ._shell_semantics_util import _TEST_DIR
+
 # Files whose live copy holds what the operator filled in: credentials, keys, env/profile files.
 _STATE_FILE = re.compile(
     r"(?i)^(\.env(\..+)?|.+\.env(\.sh)?|pw(\.txt)?|.*passw(or)?d.*|.*passphrase.*|.*secrets?(\.\w+)?|"
@@ -258,6 +260,8 @@ def _finding(
             found = _placeholder(ctx, path, files[path]) if path else None
             if not (named_template or found):
                 continue
+            if _TEMPLATE_NAME.search(dest_name):
+                continue  # a template installed as a template (`.env.example` next to the live file)
             secret = bool(_STATE_FILE.match(dest_name)) or (
                 bool(path) and _holds_secrets(ctx, path, files[path])
             )
@@ -301,8 +305,9 @@ def install_overwrites_live_state(ctx: ScanContext) -> Iterator[Result]:
         `*.key`, `credentials`, `*.env.sh`), or a file whose template assigns secret-named
         settings. Not reported when the copy cannot overwrite: `cp -n`/`--update=none`, an
         existence test on the destination (`[ -e dest ] ||`, `if [ ! -f dest ]`), a fresh
-        `mktemp`/build destination, or a make file target without prerequisites. The copy is
-        the first evidence, the template's placeholder the second.
+        `mktemp`/build destination, a make file target without prerequisites, a template installed
+        as a template (`.env.example`), or a test harness script. The copy is the first
+        evidence, the template's placeholder the second.
     Why it matters
         Install and upgrade steps are re-run (a new release, `make install` from a fresh clone,
         a second provisioning pass). Each run puts the placeholders back over the real password,
@@ -322,7 +327,9 @@ def install_overwrites_live_state(ctx: ScanContext) -> Iterator[Result]:
         Medium: the credentials are lost on the host (a backup copy at best) and the jobs using
         them fail until someone restores them.
     """
-    scripts = [(a, s) for a, s in ctx.parsed("shell") if not a.embedded] + recipe_scripts(ctx)
+    scripts = [
+        (a, s) for a, s in ctx.parsed("shell") if not a.embedded and not _TEST_DIR.search(a.path)
+    ] + recipe_scripts(ctx)
     copies = [(a, s, cp) for a, s in scripts for c in s.commands if (cp := _copy(c)) is not None]
     if not copies:
         yield Result.not_applicable("no cp/install commands in scripts or Makefile recipes")

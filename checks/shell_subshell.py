@@ -114,7 +114,8 @@ def pipeline_loop_variable_lost(ctx: ScanContext, facts: ShellcheckFacts) -> Ite
 
     What it does
         Finds `while read` loops that are an element of a pipeline (`cmd | while read ...; do
-        ...; done`) in bash or sh scripts without `shopt -s lastpipe`, collects the variables the
+        ...; done`) in bash or sh (dash, ash) scripts without `shopt -s lastpipe` (ksh and zsh
+        run the last element in the current shell), collects the variables the
         loop body assigns (plain assignments and `((x++))`-style arithmetic, `local` excluded) and
         reports those that the script reads after the loop, in the same function, before
         assigning them again. The assignment in the loop is the first evidence, the read after
@@ -142,6 +143,8 @@ def pipeline_loop_variable_lost(ctx: ScanContext, facts: ShellcheckFacts) -> Ite
         a count of zero).
     """
     for prog in _programs(ctx):
+        if prog.interpreter not in ("bash", "sh"):
+            continue  # ksh and zsh run a pipeline's last element in the current shell
         if any(c.name == "shopt" and "lastpipe" in c.words and "-s" in c.words for _, c in prog.commands()):
             continue
         for art, script in prog.units:

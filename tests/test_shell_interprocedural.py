@@ -82,6 +82,17 @@ def test_rm_rf_guard_inside_the_function_passes(tmp_path: Path) -> None:
     assert not fails
 
 
+def test_rm_rf_follows_calls_into_a_sourced_library(tmp_path: Path) -> None:
+    lib = 'wipe() {\n  rm -rf "$1/"*\n}\n'
+    main = '#!/usr/bin/env bash\nset -e\n. "$(dirname "$0")/lib.sh"\nwipe "$DATA_DIR"\n'
+    fails, _ = _scan(tmp_path, {"lib.sh": lib, "deploy.sh": main}, "DEP012")
+    assert [(e.path, e.line) for f in fails for e in f.evidence] == [("lib.sh", 2), ("deploy.sh", 4)]
+    ok, _ = _scan(
+        tmp_path / "ok", {"lib.sh": lib, "deploy.sh": main.replace("$DATA_DIR", "/srv/data")}, "DEP012"
+    )
+    assert not ok
+
+
 def test_rm_rf_in_a_makefile_recipe(tmp_path: Path) -> None:
     mk = "clean:\n\trm -rf $(OUT_DIR)/*\n"
     fails, _ = _scan(tmp_path, {"Makefile": mk}, "DEP012")
@@ -140,6 +151,7 @@ def test_template_over_live_credentials_in_scripts(tmp_path: Path, files: dict[s
         "cp .env.example /tmp/render/.env\n",
         "install -b -m 0644 conf/nginx.conf.example /etc/nginx/nginx.conf\n",  # config with a backup, no secrets
         "cp README.example.md docs/README.md\n",
+        "cp .env.example /opt/app/.env.example\n",  # the template next to the live file
     ],
 )
 def test_careful_seed_copies_pass(tmp_path: Path, script: str) -> None:
@@ -183,8 +195,9 @@ def test_piped_loop_value_lost_with_shellcheck_agreeing(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "fix",
     [
-        lambda t: t.replace("grep -l app /etc/nginx/sites-enabled/* | while read -r site; do", "while read -r site; do")
-        .replace("done\n", "done < <(grep -l app /etc/nginx/sites-enabled/*)\n"),
+        lambda t: t.replace(
+            "grep -l app /etc/nginx/sites-enabled/* | while read -r site; do", "while read -r site; do"
+        ).replace("done\n", "done < <(grep -l app /etc/nginx/sites-enabled/*)\n"),
         lambda t: t.replace("set -e\n", "set -e\nshopt -s lastpipe\n"),
         lambda t: t.replace('if [ -z "$found" ]', 'found=$(cat /run/site)\nif [ -z "$found" ]'),
     ],
