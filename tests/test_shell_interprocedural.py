@@ -114,6 +114,19 @@ def test_recipe_text_keeps_makefile_lines_and_expands_variables() -> None:
     assert out[0] == out[1] == out[2] == out[5] == ""
 
 
+def test_recipe_text_survives_an_expansion_bomb_and_cycles() -> None:
+    import time
+
+    lines = ["V0 = x", *(f"V{i} = " + f"$(V{i - 1})" * 10 for i in range(1, 30)), "A = $(A) y"]
+    text = "\n".join([*lines, "all:", "\techo $(V29) $(A) $(V2)"]) + "\n"
+    art = Artifact("Makefile", "makefile", text, "0")
+    t0 = time.process_time()
+    out = recipe_script_text(art, parse_makefile(art)).splitlines()
+    assert time.process_time() - t0 < 1.0
+    # 10**29 characters are never built: the long one stays a reference, the short one expands
+    assert out[-1] == "echo ${V29} ${A} y " + "x" * 100
+
+
 # ---- DEP058 template over live state ------------------------------------------------------------
 
 _PW = {"etc/backup/pw.txt": "<backup-encryption-password>\n"}

@@ -141,15 +141,28 @@ _AUTO = re.compile(r"\$(?:[@<^*?]|[({][@<^*?][DF]?[)}])")
 _DOLLAR = "\0DOLLAR\0"
 
 
-def _expand_partial(mk: Makefile, text: str, depth: int = 0) -> str:
+_MAX_EXPANSION = 4096  # a variable that expands to more stays a reference (no expansion bombs)
+
+
+def _expand_partial(mk: Makefile, text: str, memo: dict[str, str], depth: int = 0) -> str:
+    """``text`` with the Makefile's variables expanded (each once: ``memo``), undefined ones as shell
+    variables; a cyclic, too deep or too long expansion keeps the reference as a shell variable."""
+
     def sub(m: re.Match[str]) -> str:
         name = m.group(1)
+        shell_ref = "${" + name.replace("-", "_") + "}"
         v = mk.variables.get(name)
         if v is None:
-            return _BUILTIN_VARS.get(name, "${" + name.replace("-", "_") + "}")
-        if depth > 8:
-            return m.group(0)
-        return _expand_partial(mk, v.value.replace("$$", _DOLLAR), depth + 1)
+            return _BUILTIN_VARS.get(name, shell_ref)
+        if name not in memo:
+            memo[name] = shell_ref  # while expanding: a cycle reads the reference
+            got = (
+                shell_ref
+                if depth > 8
+                else _expand_partial(mk, v.value.replace("$$", _DOLLAR), memo, depth + 1)
+            )
+            memo[name] = got if len(got) <= _MAX_EXPANSION else shell_ref
+        return memo[name]
 
     return _MAKE_REF.sub(sub, text)
 
@@ -157,9 +170,10 @@ def _expand_partial(mk: Makefile, text: str, depth: int = 0) -> str:
 def recipe_script_text(art: Artifact, mk: Makefile) -> str:
     """The recipes of ``mk`` as shell text with the Makefile's line numbers (see above)."""
     out = [""] * len(art.lines)
+    memo: dict[str, str] = {}
     for r in mk.recipes:
-        target = _expand_partial(mk, r.rule.split()[0] if r.rule.split() else "")
-        pre = _expand_partial(mk, r.prereqs).split()
+        target = _expand_partial(mk, r.rule.split()[0] if r.rule.split() else "", memo)
+        pre = _expand_partial(mk, r.prereqs, memo).split()
         auto = {"@": target, "<": pre[0] if pre else "", "^": " ".join(pre), "*": "%", "?": " ".join(pre)}
 
         def automatic(m: re.Match[str], auto: dict[str, str] = auto) -> str:
@@ -177,7 +191,7 @@ def recipe_script_text(art: Artifact, mk: Makefile) -> str:
             if k == r.line:
                 t = t.lstrip().lstrip("@-+ ")
             t = t.replace("$$", _DOLLAR)
-            t = _AUTO.sub(automatic, _expand_partial(mk, t)).replace("$(shell ", "$(")
+            t = _AUTO.sub(automatic, _expand_partial(mk, t, memo)).replace("$(shell ", "$(")
             out[k - 1] = t.replace(_DOLLAR, "$")
     return "\n".join(out) + "\n"
 
@@ -198,5 +212,7 @@ def recipe_artifact(art: Artifact, mk: Makefile) -> Artifact | None:
         templated=True,
     )
     child.meta["shell"] = "sh"
-    child.meta["make_recipes"] = {r.line: r for r in mk.recipes}
+    child.meta["make_recipes"] = {
+        k: r for r in mk.recipes for k in range(r.line, max(r.line, r.end_line) + 1)
+    }
     return child
