@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command
+from chom_validate.facts.inputs import ShellcheckFacts
 from chom_validate.facts.shell_program import ShellProgram, shell_programs
-from chom_validate.findings import Result, Status
+from chom_validate.findings import Evidence, Result, Status
 
 # Commands whose failure leaves the host half-configured (the ones that matter when nothing checks them).
 MUTATING = re.compile(
@@ -65,6 +66,22 @@ def _programs(ctx: ScanContext) -> list[ShellProgram]:
     return [p for p in shell_programs(ctx) if not _TEST_DIR.search(p.entry.path)]
 
 
+def shellcheck_agrees(facts: ShellcheckFacts | None, art: Artifact, line: int, *codes: int) -> list[Evidence]:
+    """ShellCheck's own comment with one of ``codes`` on ``line`` (artifact-local), as a second
+    evidence item ("ShellCheck SC2310 agrees at line N"); empty when ShellCheck did not run on the
+    script or says nothing there (our analysis stands on its own)."""
+    if facts is None or art.embedded:
+        return []
+    for c in facts.evidence(art):
+        if c.code in codes and c.line <= line <= c.end_line:
+            return [
+                art.evidence(
+                    line, note=f"ShellCheck {c.sc} agrees at line {line + art.line_offset}: {c.message[:120]}"
+                )
+            ]
+    return []
+
+
 def _finish(ctx: ScanContext, results: Iterator[Result], ok: str) -> Iterator[Result]:
     """Pass through the results; each program with no failure passes, with its script as evidence
     (per script, so results stay attributable to files)."""
@@ -93,9 +110,10 @@ def _ok(msg: str):  # type: ignore[no-untyped-def]
     def deco(fn):  # type: ignore[no-untyped-def]
         import functools
 
+        # the wrapped signature is the check's (typed inputs such as ShellcheckFacts pass through)
         @functools.wraps(fn)
-        def run(ctx: ScanContext) -> Iterator[Result]:
-            yield from _finish(ctx, fn(ctx), msg)
+        def run(ctx: ScanContext, *inputs: object) -> Iterator[Result]:
+            yield from _finish(ctx, fn(ctx, *inputs), msg)
 
         return run
 

@@ -3,13 +3,15 @@ and service restarts without a health check."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command, ShellScript
-from chom_validate.findings import Result
+from chom_validate.facts.shell_program import ShellProgram, recipe_scripts, shell_programs
+from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
 from ._deploy_util import is_printer, ops_scripts
@@ -286,10 +288,14 @@ def rm_rf_guarded(ctx: ScanContext) -> Iterator[Result]:
     """`rm -rf` never runs on a path built from an unguarded, possibly empty variable.
 
     What it does
-        For every `rm -rf`, looks at path arguments that start with a variable. The variable is
-        fine when written `${VAR:?}`, when it holds `$(mktemp ...)`, or when the script assigns
-        it a literal constant; otherwise (function arguments, command output, environment) it is
-        reported.
+        For every `rm -rf` (in scripts and in Makefile recipes), looks at path arguments that
+        start with a variable. The variable is fine when written `${VAR:?}`, when it holds
+        `$(mktemp ...)`, or when the script assigns it a literal constant; otherwise (command
+        output, environment) it is reported. A function's positional parameter (`$1`, or
+        `local dir=$1`) is followed to every call site, through `"$@"` forwarding: a call that
+        passes nothing, an empty string, or a variable that can be empty (unset environment
+        variable without `set -u`, command output, the script's own `$1`) is the finding, with
+        the call site as second evidence; an emptiness test in the function guards it.
     Why it matters
         `rm -rf "$APP_DIR/"*` with `APP_DIR` empty (a typo, a failed `cd`, a missing argument)
         is `rm -rf /*`. Steam's installer deleted users' home directories this way.
@@ -304,11 +310,14 @@ def rm_rf_guarded(ctx: ScanContext) -> Iterator[Result]:
         High: an empty variable turns the command into `rm -rf /*`, likely data loss on the day it
         happens.
     """
-    scripts = _scripts(ctx)
+    # Makefile recipes are shell too (`make clean` runs `rm -rf $(BUILD)/*`): those with an rm
+    scripts = _scripts(ctx) + [(a, s) for a, s in recipe_scripts(ctx) if any(_rm_rf(c) for c in s.commands)]
     if not scripts:
         yield Result.not_applicable("no shell scripts found")
+    programs = shell_programs(ctx)
     for art, script in scripts:
-        bad = []
+        bad: list[tuple[Command, str, list[Evidence]]] = []
+        progs = [p for p in programs if any(a is art for a, _ in p.units)]
         for c in script.commands:
             if not _rm_rf(c):
                 continue
@@ -323,17 +332,152 @@ def rm_rf_guarded(ctx: ScanContext) -> Iterator[Result]:
                     inner = re.search(r"\$\{?([A-Za-z_]\w*)\}?\"?/", loop_src)
                     if inner and _may_be_empty(script, c, inner.group(1)):
                         bad.append(
-                            (c, f"`rm -rf {a}` over `{loop_src[:40]}` with ${inner.group(1)} possibly empty")
+                            (
+                                c,
+                                f"`rm -rf {a}` over `{loop_src[:40]}` with ${inner.group(1)} possibly empty",
+                                [],
+                            )
                         )
                         break
                     continue
                 # `rm -rf "$X"` with X empty removes nothing; `"$X/"*` or `$X/sub` becomes `/...`
                 if not rest.startswith(("/", "*")):
                     continue
+                param = _parameter(progs, c, var)
+                if param is not None:
+                    hit = _empty_argument(progs, script, c, var, param, a)
+                    if hit is not None:
+                        bad.append(hit)
+                        break
+                    continue
                 if _may_be_empty(script, c, var):
-                    bad.append((c, f"`rm -rf {a}` with ${var} possibly empty"))
+                    bad.append((c, f"`rm -rf {a}` with ${var} possibly empty", []))
                     break
-        yield _report(art, bad, "rm -rf paths are guarded", "dangerous rm -rf")
+        if not bad:
+            yield _report(art, [], "rm -rf paths are guarded", "dangerous rm -rf")
+            continue
+        why = bad[0][1]
+        more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
+        yield Result.fail(
+            f"{art.path}: dangerous rm -rf: {why}{more}",
+            *[ev for b, w, extra in bad[:5] for ev in (art.evidence(b.line, note=w), *extra)],
+            subject=art.path,
+        )
+
+
+def _parameter(progs: list[ShellProgram], c: Command, var: str) -> int | None:
+    """N when ``var`` in ``c`` is its function's positional parameter N (`$1`, `local d=$1`)."""
+    if c.function is None or var in ("@", "*"):
+        return None
+    if var.isdigit():
+        return int(var)
+    return next((n for p in progs if (n := p.parameter_alias(c.function, var)) is not None), None)
+
+
+@functools.lru_cache(maxsize=256)
+def _guard_re(names: tuple[str, ...]) -> re.Pattern[str]:
+    alts = "|".join(re.escape(n) for n in names)
+    return re.compile(rf"-[nzdefs]\s+\"?\$\{{?({alts})\b|\$\{{({alts}):[?=]")
+
+
+def _guarded_in(cmds: list[Command], names: list[str]) -> bool:
+    """An emptiness/existence test or `${X:?}` on one of ``names`` among ``cmds``."""
+    guard = _guard_re(tuple(names))
+    return any(guard.search(x.text) for x in cmds)
+
+
+def _empty_argument(
+    progs: list[ShellProgram], script: ShellScript, c: Command, var: str, n: int, word: str
+) -> tuple[Command, str, list[Evidence]] | None:
+    """Interprocedural: the call site that can pass an empty or missing ``$n`` to ``c``'s function."""
+    fn = c.function
+    assert fn is not None
+    body = [x for x in script.commands if x.function == fn and x.line < c.line]
+    if _guarded_in(body, [str(n), var]):
+        return None
+    calls = [(p, ca, call, w) for p in progs for ca, call, w in p.positional_arguments(fn, n)]
+    if not calls:
+        return (c, f"`rm -rf {word}` in `{fn}` with ${n} possibly empty (no caller passes it)", [])
+    for prog, ca, call, w in calls:
+        reason = _argument_may_be_empty(prog, ca, call, w, 0)
+        if reason is None:
+            continue
+        passed = f"`{call.text.strip()[:60]}`"
+        return (
+            c,
+            f"`rm -rf {word}` in `{fn}`: {passed} at {ca.path}:{call.line + ca.line_offset} passes ${n} "
+            f"{reason}, so the command becomes `rm -rf /{word.split('/', 1)[-1] if '/' in word else ''}`",
+            [ca.evidence(call.line, note=f"${n} {reason}")],
+        )
+    return None
+
+
+_WORD_VAR = re.compile(r"\$\{?([A-Za-z_]\w*|[0-9])(?:(:?[-=?+])([^}]*))?\}?")
+_NON_EMPTY_SUBST = re.compile(r"^\$\((\s*(mktemp|pwd|dirname|date|realpath|readlink)\b|\s*cd\s)")
+_ALWAYS_SET = frozenset({"HOME", "PWD", "USER", "PATH", "HOSTNAME", "UID", "EUID", "SHELL", "BASH_SOURCE"})
+
+
+def _argument_may_be_empty(
+    prog: ShellProgram, art: Artifact, call: Command, word: str | None, depth: int
+) -> str | None:
+    """Why the word a call passes can be empty or missing (a short phrase), or None when it cannot
+    or the model does not know enough to say so."""
+    if word is None:
+        return "not at all (missing argument)"
+    if word in ("", '""', "''"):
+        return "as an empty string"
+    m = _WORD_VAR.fullmatch(word)
+    if m is None:
+        return None  # literal text in the word: never empty (or not a simple variable: unknown)
+    name, op, default = m.group(1), m.group(2), m.group(3) or ""
+    if op in ("?", ":?", "+", ":+") or (op and default.strip("\"'")):
+        return None
+    if name in _ALWAYS_SET:
+        return None
+    if name.isdigit():
+        if call.function is None:
+            if prog.nounset_at(art, call):
+                return None  # `set -u`: a missing script argument aborts before the call
+            return f"from the script's own ${name}, empty when it is run without arguments"
+        if depth >= 3:
+            return None
+        for ca, c2, w2 in prog.positional_arguments(call.function, int(name)):
+            if (r := _argument_may_be_empty(prog, ca, c2, w2, depth + 1)) is not None:
+                return f"from `{call.function}`'s ${name}, which {c2.text.strip()[:40]!r} passes {r}"
+        return None
+    script = next(s for a, s in prog.units if a is art)
+    if _loop_source(script, call, name) is not None:
+        return None
+    all_cmds = [x for _a, x in prog.commands()]
+    if _guarded_in(all_cmds, [name]):
+        return None
+    reader = next((c for c in all_cmds if c.name == "read" and name in c.argv[1:]), None)
+    if reader is not None:
+        return f"from ${name}, read from input at line {reader.line} (empty on an empty answer or line)"
+    assigns = [
+        x for x in prog.assignments if x.name == name and (x.function is None or x.function == call.function)
+    ]
+    if not assigns:
+        if prog.nounset_at(art, call):
+            return None
+        return f"from ${name}, which the script never sets (empty when the environment lacks it)"
+    for x in assigns:
+        v = x.value.strip()
+        val = v.strip("'\"")
+        if not val:
+            return f"from ${name}, assigned empty at {x.artifact.path}:{x.line + x.artifact.line_offset}"
+        if val.startswith("$(") and not _NON_EMPTY_SUBST.match(val):
+            return (
+                f"from ${name}, command output (`{val[:40]}` at line {x.line + x.artifact.line_offset}) "
+                "that can be empty"
+            )
+        if (
+            _WORD_VAR.fullmatch(val)
+            and depth < 3
+            and (r := _argument_may_be_empty(prog, x.artifact, call, val, depth + 1)) is not None
+        ):
+            return r
+    return None
 
 
 _EXTERNAL = re.compile(r"\$\{?([1-9@*]|OPTARG|REPLY)\b|\$\((curl|wget|cat)\b")

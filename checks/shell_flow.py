@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command
+from chom_validate.facts.inputs import ShellcheckFacts
 from chom_validate.facts.shell_program import Assignment, ShellProgram
 from chom_validate.findings import Result
 from chom_validate.registry import check
 
-from ._shell_semantics_util import _ok, _programs, indent
+from ._shell_semantics_util import _ok, _programs, indent, shellcheck_agrees
 
 _VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -251,7 +252,7 @@ class _TestIndex:
 
 @check("DEP048", "detected-value-unchecked", category="deploy", severity="medium", pillar="reliability")
 @_ok("detected addresses and resolvers are checked before they are written into configs")
-def detected_value_unchecked(ctx: ScanContext) -> Iterator[Result]:
+def detected_value_unchecked(ctx: ScanContext, facts: ShellcheckFacts) -> Iterator[Result]:
     """An address or resolver the script detects is checked before it is written into a config.
 
     What it does
@@ -262,7 +263,8 @@ def detected_value_unchecked(ctx: ScanContext) -> Iterator[Result]:
         validates on the way: a `-z`/`-n`/regex test whose outcome stops, re-prompts or replaces
         the value. When the script has a non-interactive mode, tests made only inside prompting
         functions do not count (that path never runs them). The detection line is the first
-        evidence, the write the second.
+        evidence, the write the second; ShellCheck's SC2312 (the detection pipeline's status is
+        masked) is added where it agrees.
     Why it matters
         Detection prints nothing on hosts that lack what it looks for (an IPv6-only host, a
         lookup service that is down, resolv.conf with only IPv6 or stub resolvers): the config
@@ -340,6 +342,7 @@ def detected_value_unchecked(ctx: ScanContext) -> Iterator[Result]:
             evidence += [
                 x.artifact.evidence(x.line, note=f"`{name}` detected, can be empty") for x in unchecked[:4]
             ]
+            evidence += shellcheck_agrees(facts, first.artifact, first.line, 2312)
             evidence += [v.art.evidence(v.line, note=f"`{name}` written into {v.target}") for v in ws[:3]]
         path = " on the non-interactive path" if noninteractive else ""
         yield Result.fail(

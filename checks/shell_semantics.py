@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command
+from chom_validate.facts.inputs import ShellcheckFacts
 from chom_validate.facts.shell_program import ShellProgram
 from chom_validate.facts.writes import assembled, program_writes
 from chom_validate.findings import Result
@@ -27,6 +28,7 @@ from ._shell_semantics_util import (
     indent,
     is_printer,
     printed_text,
+    shellcheck_agrees,
 )
 
 
@@ -61,14 +63,15 @@ def _status_read_after(prog: ShellProgram, art: Artifact, pipe: Command) -> Comm
 
 @check("DEP030", "pipeline-status-masked", category="deploy", severity="high", pillar="reliability")
 @_ok("no pipeline hides a failing command's status")
-def pipeline_status_masked(ctx: ScanContext) -> Iterator[Result]:
+def pipeline_status_masked(ctx: ScanContext, facts: ShellcheckFacts) -> Iterator[Result]:
     """A command's failure is not hidden by the filter it is piped into (`cmd | tee log`).
 
     What it does
         Finds pipelines whose last element always succeeds (`tee`, `cat`, `logger`, `sed`...) and
         whose status the script then uses (`$?` read right after it, an `if`/`&&`/`||` test, or
         errexit) while `pipefail` is off at that line. The finding names the command whose status is
-        lost and where the status is read.
+        lost and where the status is read; ShellCheck's SC2312 (masked return value) on the
+        pipeline is added as evidence where it agrees.
     Why it matters
         Without `pipefail` a pipeline's status is its last command's: `"$@" 2>&1 | tee -a "$LOG"`
         followed by `ret=$?` reports tee's 0 for every failed step, so a wrapper that is meant to
@@ -154,6 +157,7 @@ def pipeline_status_masked(ctx: ScanContext) -> Iterator[Result]:
                     f"{art.path}: pipeline status masked without pipefail: {why}",
                     art.evidence(src.line, note="pipeline without pipefail"),
                     art.evidence(reader.line, note="status used here"),
+                    *shellcheck_agrees(facts, art, src.line, 2312),
                     subject=f"{art.path}:{src.line}",
                     severity=sev,
                 )
@@ -1014,7 +1018,9 @@ def _relies_on_errexit(prog: ShellProgram, name: str) -> list[Command]:
     for c in cmds:
         if (
             c is last
-            or c.line == last.line
+            # on a multi-line body's last line (`x | y`, `a; b` closing it) the status is the function's;
+            # a one-line body (`f() { apt-get ...; systemctl ...; }`) is a sequence like any other
+            or (c.line == last.line and fn.start != fn.end)
             or c.errexit_suppressed
             or "||" in c.logical
             or "pipeline" in c.contexts
@@ -1033,7 +1039,7 @@ def _relies_on_errexit(prog: ShellProgram, name: str) -> list[Command]:
 
 @check("DEP044", "errexit-off-in-condition", category="deploy", severity="medium", pillar="reliability")
 @_ok("no function relying on set -e is called where bash ignores it")
-def errexit_off_in_condition(ctx: ScanContext) -> Iterator[Result]:
+def errexit_off_in_condition(ctx: ScanContext, facts: ShellcheckFacts) -> Iterator[Result]:
     """Functions that rely on `set -e` are not called where bash switches errexit off.
 
     What it does
@@ -1083,6 +1089,7 @@ def errexit_off_in_condition(ctx: ScanContext) -> Iterator[Result]:
                 f"`{steps[0].text[:50]}` does not stop it",
                 a.evidence(c.line, note="errexit off for this call"),
                 fn.artifact.evidence(steps[0].line, note="unchecked step in the body"),
+                *shellcheck_agrees(facts, a, c.line, 2311 if why == "cmdsubst" else 2310),
                 subject=f"{a.path} {name}",
                 # under `$( )` the caller usually trips over the missing output soon after: low
                 severity="low" if why == "cmdsubst" else None,

@@ -157,7 +157,8 @@ def test_3000_line_script_analyses_well_under_a_second(tmp_path: Path) -> None:
     ids = sorted(
         s.id
         for s in load_registry().checks.values()
-        if s.func.__module__.rsplit(".", 1)[-1] in ("shell_semantics", "shell_flow", "shell_errexit")
+        if s.func.__module__.rsplit(".", 1)[-1]
+        in ("shell_semantics", "shell_flow", "shell_errexit", "shell_subshell", "shell_install_state")
     )
     assert len(ids) >= 25
     # CPU time of this process: other jobs on a shared machine do not count against the bound
@@ -166,7 +167,8 @@ def test_3000_line_script_analyses_well_under_a_second(tmp_path: Path) -> None:
     took = time.process_time() - t0
     lines = len(text.splitlines())
     assert {e.line for f in findings(report, "DEP048", "fail") for e in f.evidence} == {lines - 1, lines}
-    # parse + model + every shell-semantics check, ShellCheck excluded (DEP020 is not in `ids`).
+    # parse + model + every shell-semantics check. ShellCheck (whose comments some of them cite as
+    # agreeing evidence) runs as a subprocess in the background: not this process's CPU time.
     # ~0.9 s of CPU measured (bench/RESULTS.md); the bound leaves room for a slower CI box.
     print(f"shell semantics on {lines} lines: {took:.3f} s CPU")
     assert took < 3.0, f"{took:.2f} s CPU for {lines} lines"

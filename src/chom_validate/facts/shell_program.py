@@ -5,6 +5,8 @@ API (all builders are memoised per scan through ``ctx.derived``; no I/O):
 - ``shell_programs(ctx) -> list[ShellProgram]``: one program per entry script (a non-embedded
   shell artifact that is not only sourced by others) and per generated script (a ``#!`` heredoc).
 - ``program_for(ctx, artifact) -> ShellProgram | None``: the program whose entry is ``artifact``.
+- ``recipe_scripts(ctx) -> [(artifact, ShellScript)]``: each Makefile's recipes as a shell script
+  with the Makefile's line numbers (make variables expanded, `$@`/`$<` the rule's files).
 - ``ShellProgram``:
   - ``entry``/``script``: the entry artifact and its parsed ``ShellScript``;
   - ``units``: ``[(artifact, script)]`` entry first, then every library it sources (transitively;
@@ -22,6 +24,9 @@ API (all builders are memoised per scan through ``ctx.derived``; no I/O):
     assignment gives the same known value (``${X:-v}``/``${X:=v}`` defaults, `dirname`/`basename`
     and ``${v%%:*}``-style operations evaluated on constants); ``readonly``: name -> declaration
     lines; ``reads(name)``: lines that expand the variable (also `(( ))` arithmetic);
+  - ``positional_arguments(f, n)``: the word each call of ``f`` passes as ``$n`` (None: none),
+    following `"$@"` forwarding; ``parameter_alias(f, var)``: N for `local var=$N`;
+    ``nounset_at(art, cmd)``: `set -u` at a line;
   - ``wrappers``: functions that run their arguments (`"$@"`, `eval "$1"`, `bash -c "$1"`, via
     `local cmd=$1`); ``wrapped_commands()``: each string argument given to a wrapper parsed as a
     command at the call's line, known variables substituted.
@@ -36,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..artifacts import Artifact
+from ..artifacts.make import recipe_artifact
 from ..artifacts.shell import Command, ShellScript, parse_shell_text
 
 _VAR_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -151,6 +157,9 @@ class ShellProgram:
     def pipefail_at(self, art: Artifact, cmd: Command) -> bool:
         return self._flag_at("pipefail", art, cmd.line, cmd.function)
 
+    def nounset_at(self, art: Artifact, cmd: Command) -> bool:
+        return self._flag_at("u", art, cmd.line, cmd.function)
+
     def errexit_anywhere(self) -> bool:
         return "e" in self._shebang_flags or any(f == "e" and v for _, _, _, f, v in self._set_events)
 
@@ -171,6 +180,42 @@ class ShellProgram:
                 if c.words and c.words[0] in self.functions and name in c.words[1:]:
                     out.append((art, c.line))
         return out
+
+    def positional_arguments(
+        self, name: str, n: int, _depth: int = 0
+    ) -> list[tuple[Artifact, Command, str | None]]:
+        """The word each call of function ``name`` passes as ``$n`` (None: not passed), as written
+        at the call site (quotes removed). A call that forwards its own ``"$@"`` is followed to
+        the callers of the forwarding function (a few levels), so each word comes from the call
+        that wrote it."""
+        out: list[tuple[Artifact, Command, str | None]] = []
+        for art, c in self.calls(name):
+            if c.words[:1] != [name]:
+                continue  # `sudo f`, `timeout f`: not a plain call
+            args = c.words[1:]
+            fwd = next((i for i, w in enumerate(args) if w in ("$@", "${@}", "$*", "${*}")), None)
+            if fwd is not None and fwd < n and c.function and c.function != name and _depth < 3:
+                out += self.positional_arguments(c.function, n - fwd, _depth + 1)
+                continue
+            out.append((art, c, args[n - 1] if len(args) >= n else None))
+        return out
+
+    def parameter_alias(self, function: str, var: str) -> int | None:
+        """N when ``var`` is a variable of ``function`` whose every assignment there is ``$N``
+        (`local dir="$1"`), and nothing outside the function assigns it."""
+        ns = set()
+        for x in self.assignments:
+            if x.name != var:
+                continue
+            if x.function != function:
+                if not x.local:
+                    return None
+                continue
+            m = _POS_ARG.fullmatch(x.value.strip())
+            if not m:
+                return None
+            ns.add(int(m.group(1)))
+        return ns.pop() if len(ns) == 1 else None
 
     def value(self, text: str) -> str | None:
         """``text`` (a word as written) with known constants substituted; None when unknown."""
@@ -575,6 +620,26 @@ def _wrappers(prog: ShellProgram) -> dict[str, tuple[str, int]]:
 def shell_programs(ctx: Context) -> list[ShellProgram]:
     """Every shell program of the scan (memoised)."""
     return ctx.derived(("facts.shell_programs",), lambda: _build(ctx.parsed("shell")))  # type: ignore[no-any-return]
+
+
+def recipe_scripts(ctx: Context) -> list[tuple[Artifact, ShellScript]]:
+    """Every Makefile's recipes as a shell script whose lines are the Makefile's
+    (``chom_validate.artifacts.make.recipe_artifact``), memoised. Not programs of their own: each
+    recipe line runs in its own `sh -c`, so only line-level checks read them (destructive `rm`,
+    installs over live state)."""
+
+    def build() -> list[tuple[Artifact, ShellScript]]:
+        out = []
+        for art, mk in ctx.parsed("makefile"):
+            child = recipe_artifact(art, mk)
+            if child is not None:
+                try:
+                    out.append((child, parse_shell_text(child.text, "sh")))
+                except Exception:  # a parser failure on one Makefile must not stop the model
+                    continue
+        return out
+
+    return ctx.derived(("facts.recipe_scripts",), build)  # type: ignore[no-any-return]
 
 
 def program_for(ctx: Context, artifact: Artifact) -> ShellProgram | None:

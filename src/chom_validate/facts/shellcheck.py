@@ -9,6 +9,13 @@ speak of bash semantics rather than style (:data:`EVIDENCE_CODES`):
 - SC2312: a command substitution's exit status is masked (``x "$(f)"``);
 - SC2030/SC2031: a variable modified in a subshell (pipeline, ``( )``) and read outside it.
 
+They are corroboration, never the finding: the shell-semantics checks find the defect from the
+shell model and add ShellCheck's comment on the same line as an extra evidence item ("ShellCheck
+SC2310 agrees at line N", ``checks/_shell_semantics_util.shellcheck_agrees``): DEP044 (SC2310,
+SC2311), DEP030 and DEP048 (SC2312), DEP059 (SC2030, SC2031). Measured on the corpus, most of these
+comments are not defects (SC2310 on yes/no predicates such as ``if command_exists x``, SC2312 on
+read-only pipelines such as ``ip addr | grep``), which is why they never decide on their own.
+
 ShellCheck runs with ``-o check-set-e-suppressed,check-extra-masked-returns`` at ``-S info`` so
 those are present; plain lint (errors, warnings) is DEP020's. The runs are the engine's
 ShellCheck probe (``chom_validate.probes.shellcheck``): checks that declare ``needs=("shellcheck",)``
