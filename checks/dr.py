@@ -305,6 +305,8 @@ _PATH_TOKEN = re.compile(
     r"(?<![\w/.:$~{}@-])(?P<p>(?:\.{1,2}/)?[A-Za-z0-9_][\w.-]*(?:/[\w.-]+)+\.(?:sh|bash|py|pl|rb|php|ya?ml|conf|cnf|service|timer|sql|json|md|j2))(?![\w/-])"
 )
 _SCRIPT_EXT = (".sh", ".bash", ".py", ".pl", ".rb")
+# A shell function named restore*: `restore_db() {` / `function restore {` ([ \t], not \s: linear).
+_RESTORE_FUNC = re.compile(r"^[ \t]*(?:function[ \t]+)?restore\w*[ \t]*\(", re.M)
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=([\"']?)([^\s\"';&|]*)\2\s*$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 # Commands that create the file (or directory) named by their argument: a later line of the same
@@ -539,7 +541,7 @@ def _restore_procedure(ctx: ScanContext) -> tuple[Artifact, int, str] | None:
             return art, heads[0].line, f"section '{heads[0].text}'"
     for a in ctx.artifacts("shell"):
         name = posixpath.basename(a.path).lower()
-        if "restore" in name or re.search(r"^\s*(function\s+)?restore\w*\s*\(", a.text, re.M):
+        if "restore" in name or _RESTORE_FUNC.search(a.text):
             return a, 1, "restore script"
         for n, ln in enumerate(a.lines, 1):
             if _RESTORE_CMD.search(ln) and not ln.lstrip().startswith("#"):

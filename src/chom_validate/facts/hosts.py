@@ -70,7 +70,7 @@ _SECRET_PATH = re.compile(
     r"(?i)(\.env$|\.pem$|\.key$|(^|/)(id_rsa|id_ed25519)|secret|passw|credential|token|\.htpasswd$|"
     r"(^|/)wg\d*\.conf$|\.my\.cnf$|private)"
 )
-_SECRET_CONTENT = re.compile(r"(?im)^\s*(PrivateKey|password|passwd|secret|api[_-]?key|token)\s*[=:]")
+_SECRET_CONTENT = re.compile(r"(?im)^[ \t]*(PrivateKey|password|passwd|secret|api[_-]?key|token)[ \t]*[=:]")
 _ARCHIVERS = (
     "tar",
     "mysqldump",
