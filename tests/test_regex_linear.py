@@ -38,7 +38,9 @@ def modules() -> dict[str, object]:
     return sys.modules  # type: ignore[return-value]
 
 
-@pytest.mark.parametrize(("module", "name", "positive"), CASES, ids=[f"{m.rsplit('.', 1)[1]}.{n}" for m, n, _ in CASES])
+@pytest.mark.parametrize(
+    ("module", "name", "positive"), CASES, ids=[f"{m.rsplit('.', 1)[1]}.{n}" for m, n, _ in CASES]
+)
 def test_linear_on_blank_lines(modules: dict[str, object], module: str, name: str, positive: str) -> None:
     if module not in modules:
         __import__(module)

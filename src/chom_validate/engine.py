@@ -28,6 +28,7 @@ from . import __version__, probes
 from .api import HttpGet, HttpResponse, RunOptions
 from .artifacts import Artifact, ArtifactIndex, discover
 from .artifacts.base import ParseAborted
+from .command_plan import check_commands
 from .config import Config
 from .findings import Finding, Result, Status
 from .governance import govern
@@ -400,9 +401,12 @@ def _run_http_probes(specs: list[CheckSpec], ctx: ScanContext, done: dict[HttpGe
 
 
 def plan(specs: list[CheckSpec]) -> tuple[list[str], list[list[str]]]:
-    """What the enabled checks need collected: paths/globs and allow-listed commands (deduplicated)."""
+    """What the enabled checks need collected: paths/globs and allow-listed commands (deduplicated).
+
+    A check's commands are its declared ones plus those the facts it calls read (command_plan.py):
+    ``--only BAK021`` collects the ``crontab -l`` its backup model reads."""
     paths = sorted({p for s in specs for p in s.paths})
-    commands = sorted({c for s in specs for c in s.commands})
+    commands = sorted({c for s in specs for c in check_commands(s)})
     return paths, [list(c) for c in commands]
 
 
