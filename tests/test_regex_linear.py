@@ -22,7 +22,7 @@ INDENTED = " \t\n" * 100_000 + "x"
 CASES = [
     ("chom_validate.facts.deployment", "_INVENTORY_TEXT", "[webservers]\n"),
     ("chom_validate.facts.firewall", "_NFT_INCLUDE", '  include "/etc/nftables.d/*.nft"\n'),
-    ("chom_validate.facts.hosts", "_SECRET_CONTENT", "password = hunter2\n"),
+    ("chom_validate.facts.hosts.scripts", "_SECRET_CONTENT", "password = hunter2\n"),
     ("chom_validate.artifacts.cron", "_CRON_LINE", "0 3 * * * root /usr/local/bin/backup\n"),
     ("chom_validate.checks.secrets", "_CONTENT_KEY", "DB_PASSWORD=x\n"),
     ("chom_validate.checks.dr", "_RESTORE_FUNC", "restore_db() {\n"),

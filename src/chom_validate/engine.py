@@ -344,7 +344,7 @@ _ASSUMED = "rests on assumed value"
 
 
 def _unjudged_if_assumed(r: Result) -> Result:
-    """A pass or fail whose evidence line holds a template value nobody sets (facts/templates.py
+    """A pass or fail whose evidence line holds a template value nobody sets (facts/templates/
     marks it in the note) is not a verdict: not applicable, saying which value it rests on."""
     if r.status not in (Status.PASS, Status.FAIL):
         return r
@@ -468,7 +468,7 @@ def _open_target(
 
 
 def render(ctx: ScanContext) -> None:
-    """Templates rendered as the deploying scripts render them (facts/templates.py), once per target."""
+    """Templates rendered as the deploying scripts render them (facts/templates/), once per target."""
     try:
         from .facts.templates import render_templates
 
