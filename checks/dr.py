@@ -73,7 +73,7 @@ def rto_rpo_table(ctx: ScanContext) -> Iterator[Result]:
         if not tables:
             yield Result.fail(
                 f"{art.label} has no RTO/RPO table",
-                art.evidence(1, note="no table with an RPO column"),
+                art.evidence(None, note="no table with an RPO column in the document"),
                 subject=art.path,
             )
             continue
@@ -213,7 +213,8 @@ def dr_scenarios(ctx: ScanContext) -> Iterator[Result]:
         heads = doc.find_headings(_SCENARIO_HEAD)
         if not heads:
             yield Result.fail(
-                f"{art.label} lists no disaster scenarios", art.evidence(1, note="no Scenarios section")
+                f"{art.label} lists no disaster scenarios",
+                art.evidence(None, note="no Scenarios section in the document"),
             )
             continue
         h = heads[0]
@@ -271,7 +272,7 @@ def dr_test_recency(ctx: ScanContext) -> Iterator[Result]:
         if not lines:
             yield Result.fail(
                 f"{art.label} says nothing about DR tests or drills",
-                art.evidence(1, note="no DR testing section"),
+                art.evidence(None, note="no DR testing section in the document"),
             )
             continue
         sched = next(((n, t) for n, t in lines if _SCHEDULE_RE.search(t)), None)
@@ -601,5 +602,5 @@ def restore_procedure(ctx: ScanContext) -> Iterator[Result]:
         f"{b.artifact.label} writes backups, but no document or script says how to restore them"
         + (" and the repository key the documents create stays only on the backed-up host" if evs else ""),
         *evs[:3],
-        b.artifact.evidence(1, note="backup script"),
+        b.artifact.evidence(None, note="backup script"),
     )
