@@ -243,7 +243,12 @@ def rule_files_wired(ctx: ScanContext) -> Iterator[Result]:
             yield Result.fail(
                 f"{r.label} is not loaded by any rule_files pattern in "
                 + ", ".join(a.label for a, _ in topo.configs),
-                r.evidence(1, note="rule file present but not referenced"),
+                r.evidence(None, note="rule file present but not referenced"),
+                *(
+                    c.evidence(cfg.rule_files_line, note="rule_files: a pattern for it belongs here")
+                    for c, cfg in topo.configs[:3]
+                    if cfg.rule_files_line
+                ),
                 subject=r.path,
             )
     if not rules and not any(cfg.rule_files for _, cfg in topo.configs):

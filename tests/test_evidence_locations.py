@@ -166,3 +166,27 @@ def test_anchor_helpers() -> None:
     rules = Artifact(path="r.yml", kind="prometheus_rules", text="# c\ngroups:\n  - name: a\n", digest="0")
     assert top_key_line(rules, "groups") == 2
     assert top_key_line(rules, "route") is None
+
+
+def test_unloaded_rule_file_points_at_rule_files(tmp_path: Path) -> None:
+    """MON004: a rule file no pattern loads is the file as a whole (no line); the fix belongs in
+    the config's `rule_files:` (line 3)."""
+    root = _tree(
+        tmp_path,
+        {
+            "prometheus/prometheus.yml": "global:\n  scrape_interval: 15s\nrule_files:\n  - alerts/*.yml\n",
+            "prometheus/rules/node.yml": "groups:\n  - name: node\n    rules:\n      - alert: A\n        expr: up == 0\n",
+        },
+    )
+    unloaded = [locs for locs in _fails(root, "MON004") if ("prometheus/rules/node.yml", None) in locs]
+    assert unloaded == [[("prometheus/rules/node.yml", None), ("prometheus/prometheus.yml", 3)]]
+
+
+def test_duplicate_dashboard_uid_points_at_the_uid(tmp_path: Path) -> None:
+    dash = '{\n  "title": "%s",\n  "panels": [],\n  "uid": "node"\n}\n'
+    root = _tree(
+        tmp_path,
+        {"grafana/dashboards/a/node.json": dash % "Node", "grafana/dashboards/b/copy.json": dash % "Copy"},
+    )
+    dup = [sorted(locs) for locs in _fails(root, "MON018")]
+    assert dup == [[("grafana/dashboards/a/node.json", 4), ("grafana/dashboards/b/copy.json", 4)]]
