@@ -190,3 +190,19 @@ def test_duplicate_dashboard_uid_points_at_the_uid(tmp_path: Path) -> None:
     )
     dup = [sorted(locs) for locs in _fails(root, "MON018")]
     assert dup == [[("grafana/dashboards/a/node.json", 4), ("grafana/dashboards/b/copy.json", 4)]]
+
+
+FIREWALL = """#!/bin/bash
+set -euo pipefail
+ufw allow 80/tcp
+ufw allow 443/tcp
+ufw --force enable
+"""
+
+
+def test_firewall_settings_point_at_the_rules(tmp_path: Path) -> None:
+    """NET001: no default policy, which belongs before the first rule (line 3); NET002: no SSH
+    rule, which must come before `ufw enable` (line 5) or the operators are locked out."""
+    root = _tree(tmp_path, {"firewall/setup-firewall.sh": FIREWALL})
+    assert _fails(root, "NET001") == [[("firewall/setup-firewall.sh", 3)]]
+    assert _fails(root, "NET002") == [[("firewall/setup-firewall.sh", 5)]]
