@@ -400,13 +400,14 @@ def _run_http_probes(specs: list[CheckSpec], ctx: ScanContext, done: dict[HttpGe
                 ctx._http[req] = done[req]
 
 
-def plan(specs: list[CheckSpec]) -> tuple[list[str], list[list[str]]]:
+def plan(specs: list[CheckSpec], *, derive: bool = True) -> tuple[list[str], list[list[str]]]:
     """What the enabled checks need collected: paths/globs and allow-listed commands (deduplicated).
 
     A check's commands are its declared ones plus those the facts it calls read (command_plan.py):
-    ``--only BAK021`` collects the ``crontab -l`` its backup model reads."""
+    ``--check BAK021`` collects the ``crontab -l`` its backup model reads. ``derive=False`` (only
+    local trees, which run no command) skips that analysis."""
     paths = sorted({p for s in specs for p in s.paths})
-    commands = sorted({c for s in specs for c in check_commands(s)})
+    commands = sorted({c for s in specs for c in (check_commands(s) if derive else s.commands)})
     return paths, [list(c) for c in commands]
 
 
@@ -500,7 +501,7 @@ def scan(
     ]
     # What the checks need, for every target; each host's own collection (defaults, its roles'
     # and its own collect.include/exclude) is already in its SSH parameters (targets/inventory.py).
-    paths, commands = plan(specs)
+    paths, commands = plan(specs, derive=any(ts.kind != "local" for ts in targets))
 
     # --changed-only: unchanged shell scripts that no whole-tree model needs are not analysed (the
     # per-script checks' findings about them would be filtered out anyway). "changed_only_full"
