@@ -16,6 +16,7 @@ from chom_validate.artifacts.docs import Document, find_dates, format_duration
 from chom_validate.artifacts.prometheus import RuleFile
 from chom_validate.artifacts.shell import ShellScript
 from chom_validate.artifacts.systemd import Unit
+from chom_validate.facts.anchors import top_key_line
 from chom_validate.facts.backups import (
     BackupModel,
     BackupScript,
@@ -43,6 +44,28 @@ from chom_validate.facts.recovery import (
 )
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
+
+
+def _after_writes(b: BackupScript, what: str, *, last: bool = False) -> list[Evidence]:
+    """Where a missing backup step belongs: at the command(s) that write the backup (each one, or
+    the last), or the script without a line when no command is known to write one."""
+    lines = sorted({ln: comp for comp, ln in b.components.items()}.items())
+    if not lines:
+        return [b.artifact.evidence(None, note=what)]
+    if last:
+        lines = lines[-1:]
+    return [b.artifact.evidence(ln, note=f"writes the {comp} backup; {what}") for ln, comp in lines[:3]]
+
+
+def _rule_file_groups(a: Artifact) -> Evidence:
+    """A rule file that lacks an alert: its ``groups:`` key, where one belongs (else the file)."""
+    line = top_key_line(a, "groups")
+    return a.evidence(
+        line,
+        note="rule file without a backup alert; one belongs under `groups:`"
+        if line
+        else "rule file without a backup alert",
+    )
 
 
 def _no_scripts(ctx: ScanContext) -> Result:
@@ -83,7 +106,9 @@ def backup_scheduled(model: Backups) -> Iterator[Result]:
             yield Result.fail(
                 f"{b.artifact.label} is never scheduled: no cron entry or timer runs "
                 f"{' / '.join(sorted({b.name, *b.aliases}))}",
-                b.artifact.evidence(1, note="backup script without a schedule"),
+                b.artifact.evidence(
+                    None, note="backup script without a schedule: no cron entry or timer runs it"
+                ),
                 subject=b.name,
             )
             continue
@@ -158,7 +183,7 @@ def stateful_backed_up(ctx: ScanContext) -> Iterator[Result]:
             art, row = claims[c.key]
             ev.insert(0, art.evidence(row.row.line, note="the DR plan promises a recovery point for it"))
         if model.scripts:
-            ev.append(model.scripts[0].artifact.evidence(1, note="backup scripts found do not cover it"))
+            ev += _after_writes(model.scripts[0], "backup scripts found do not cover it", last=True)
         yield Result.fail(
             f"{c.label}{where} ({c.why}) is not backed up by any script"
             + (f"; the DR plan still promises RPO {claims[c.key][1].rpo}" if c.key in claims else ""),
@@ -197,7 +222,9 @@ def retention_matches_docs(ctx: ScanContext, model: Backups) -> Iterator[Result]
         if not b.retention:
             yield Result.fail(
                 f"{b.artifact.label} never prunes old backups (no find -mtime/-delete, no forget/prune)",
-                b.artifact.evidence(1, note="no retention logic"),
+                *_after_writes(
+                    b, "no retention logic: pruning belongs after the last backup written", last=True
+                ),
                 *(d.artifact.evidence(d.line, note="documented retention") for d in documented[:1]),
                 subject=b.name,
             )
@@ -318,7 +345,7 @@ def backup_verified(ctx: ScanContext, model: Backups) -> Iterator[Result]:
         if not b.verification:
             yield Result.fail(
                 f"{b.artifact.label} never verifies what it wrote (no gzip -t, tar -t, sha256sum -c, check)",
-                b.artifact.evidence(1, note="no verification step"),
+                *_after_writes(b, "no verification step: the check of what it wrote belongs after it"),
                 subject=b.name,
             )
         else:
@@ -366,7 +393,7 @@ def offsite_copy(ctx: ScanContext, model: Backups) -> Iterator[Result]:
         if not b.offsite:
             yield Result.fail(
                 f"{b.artifact.label} keeps backups only on the host itself (no rsync/rclone/s3/restic copy)",
-                b.artifact.evidence(1, note="no off-site copy"),
+                *_after_writes(b, "no off-site copy: it belongs after the last backup written", last=True),
                 subject=b.name,
             )
         else:
@@ -407,7 +434,7 @@ def backup_encrypted(model: Backups) -> Iterator[Result]:
         else:
             yield Result.fail(
                 f"{b.artifact.label} writes unencrypted backups (no gpg/openssl/age/restic/borg)",
-                b.artifact.evidence(1, note="no encryption step"),
+                *_after_writes(b, "no encryption step: this writes the backup in clear"),
                 subject=b.name,
             )
 
@@ -467,7 +494,7 @@ def restore_tested(ctx: ScanContext, model: Backups) -> Iterator[Result]:
     if best is None:
         yield Result.fail(
             "no restore-test script and no dated restore test in any document",
-            b0.artifact.evidence(1, note="backups exist but no restore was ever recorded"),
+            b0.artifact.evidence(None, note="backups exist but no restore was ever recorded"),
         )
         return
     d, best_art, best_line, _ = best
@@ -525,8 +552,8 @@ def backup_freshness_alert(ctx: ScanContext, model: Backups) -> Iterator[Result]
         name, (b, ln) = next(iter(metrics.items()))
         ev.append(b.artifact.evidence(ln, note=f"metric {name} is exported but no alert reads it"))
     else:
-        ev.append(model.scripts[0].artifact.evidence(1, note="the script exports no backup metric"))
-    ev += [a.evidence(1, note="rule file without a backup alert") for a, _ in rule_files[:3]]
+        ev += _after_writes(model.scripts[0], "the script exports no backup metric", last=True)
+    ev += [_rule_file_groups(a) for a, _ in rule_files[:3]]
     yield Result.fail(
         f"no alerting rule on backup freshness among {len(alerts)} alert(s) in {len(rule_files)} rule file(s)"
         + (f"; exported metrics: {', '.join(sorted(metrics))}" if metrics else ""),

@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterator
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.shell import Command
+from chom_validate.facts.anchors import first_code_line, script_setup
 from chom_validate.facts.shell_program import is_library, library_callers, set_flags
-from chom_validate.findings import Result
+from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
 from ._deploy_util import (
@@ -136,10 +137,16 @@ def strict_mode(ctx: ScanContext) -> Iterator[Result]:
         late = sorted(f for f in need if state.get(f) and first_cmd_line and where.get(f, 0) > first_cmd_line)
         flags_txt = "set -eu" if posix else "set -euo pipefail"
         if missing:
+            first = first_code_line(art)
             ev = (
                 art.evidence(min(where.values()))
                 if where
-                else art.evidence(1, note="no strict-mode `set` found")
+                else art.evidence(
+                    first,
+                    note=f"no strict-mode `set` in the script: `{flags_txt}` belongs before this first command",
+                )
+                if first is not None
+                else art.evidence(None, note="no strict-mode `set` in the script")
             )
             # Missing errexit matters most in operational scripts; elsewhere (build helpers,
             # best-effort cleanup) it is a policy choice: low.
@@ -219,7 +226,7 @@ def error_trap(ctx: ScanContext) -> Iterator[Result]:
             yield Result.fail(
                 f"{art.path}: no ERR/EXIT trap; a failure leaves locks, temp files and a "
                 "half-applied change behind",
-                art.evidence(1, note="no `trap ... ERR|EXIT`"),
+                _missing_setup(art, "no `trap ... ERR|EXIT` in the script"),
                 subject=art.path,
                 severity=None if long_job else "low",
             )
@@ -249,6 +256,15 @@ def error_trap(ctx: ScanContext) -> Iterator[Result]:
             )
     if not seen:
         yield Result.not_applicable("no deploy/setup/backup scripts found")
+
+
+def _missing_setup(art: Artifact, what: str) -> Evidence:
+    """Evidence for a script-wide setting the script lacks: its setup lines (after the strict-mode
+    ``set``, else before the first command), or the file without a line when it has no code."""
+    line, where = script_setup(art)
+    return (
+        art.evidence(line, note=f"{what}; it {where}") if line is not None else art.evidence(None, note=what)
+    )
 
 
 def _first(
@@ -299,7 +315,7 @@ def concurrency_lock(ctx: ScanContext) -> Iterator[Result]:
         else:
             yield Result.fail(
                 f"{art.path}: no lock against concurrent runs (flock, lock directory)",
-                art.evidence(1, note="no flock/lock directory found"),
+                _missing_setup(art, "no flock/lock directory in the script"),
                 subject=art.path,
             )
     if not seen:
@@ -364,7 +380,7 @@ def log_file(ctx: ScanContext) -> Iterator[Result]:
             ev = (
                 to_file[0].evidence(to_file[1].line)
                 if to_file
-                else art.evidence(1, note="output goes to the terminal only")
+                else _missing_setup(art, "no log file in the script: output goes to the terminal only")
             )
             yield Result.fail(f"{art.path}: {what}", ev, subject=art.path)
     if not seen:
@@ -422,9 +438,14 @@ def preflight(ctx: ScanContext) -> Iterator[Result]:
         missing = [k for k in _PREFLIGHT if k not in found]
         if missing:
             ev = [a.evidence(c.line, note=f"{k} check") for k, (a, c) in found.items()][:3]
+            what = f"no {', '.join(missing)} check"
+            if found:  # the missing checks belong with the preflight checks the script has
+                k0, (a0, c0) = next(iter(found.items()))
+                ev[0] = a0.evidence(c0.line, note=f"{k0} check; {what}: it belongs with this one")
+            else:
+                ev = [_missing_setup(art, f"{what} in the script")]
             yield Result.fail(
                 f"{art.path}: preflight misses {', '.join(missing)} check(s)",
-                art.evidence(1, note=f"no {', '.join(missing)} check"),
                 *ev,
                 subject=art.path,
                 missing=missing,

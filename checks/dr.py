@@ -72,7 +72,7 @@ def rto_rpo_table(ctx: ScanContext) -> Iterator[Result]:
         if not tables:
             yield Result.fail(
                 f"{art.label} has no RTO/RPO table",
-                art.evidence(1, note="no table with an RPO column"),
+                art.evidence(None, note="no table with an RPO column in the document"),
                 subject=art.path,
             )
             continue
@@ -212,7 +212,8 @@ def dr_scenarios(ctx: ScanContext) -> Iterator[Result]:
         heads = doc.find_headings(_SCENARIO_HEAD)
         if not heads:
             yield Result.fail(
-                f"{art.label} lists no disaster scenarios", art.evidence(1, note="no Scenarios section")
+                f"{art.label} lists no disaster scenarios",
+                art.evidence(None, note="no Scenarios section in the document"),
             )
             continue
         h = heads[0]
@@ -270,7 +271,7 @@ def dr_test_recency(ctx: ScanContext) -> Iterator[Result]:
         if not lines:
             yield Result.fail(
                 f"{art.label} says nothing about DR tests or drills",
-                art.evidence(1, note="no DR testing section"),
+                art.evidence(None, note="no DR testing section in the document"),
             )
             continue
         sched = next(((n, t) for n, t in lines if _SCHEDULE_RE.search(t)), None)
@@ -304,6 +305,8 @@ _PATH_TOKEN = re.compile(
     r"(?<![\w/.:$~{}@-])(?P<p>(?:\.{1,2}/)?[A-Za-z0-9_][\w.-]*(?:/[\w.-]+)+\.(?:sh|bash|py|pl|rb|php|ya?ml|conf|cnf|service|timer|sql|json|md|j2))(?![\w/-])"
 )
 _SCRIPT_EXT = (".sh", ".bash", ".py", ".pl", ".rb")
+# A shell function named restore*: `restore_db() {` / `function restore {` ([ \t], not \s: linear).
+_RESTORE_FUNC = re.compile(r"^[ \t]*(?:function[ \t]+)?restore\w*[ \t]*\(", re.M)
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=([\"']?)([^\s\"';&|]*)\2\s*$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 # Commands that create the file (or directory) named by their argument: a later line of the same
@@ -538,7 +541,7 @@ def _restore_procedure(ctx: ScanContext) -> tuple[Artifact, int, str] | None:
             return art, heads[0].line, f"section '{heads[0].text}'"
     for a in ctx.artifacts("shell"):
         name = posixpath.basename(a.path).lower()
-        if "restore" in name or re.search(r"^\s*(function\s+)?restore\w*\s*\(", a.text, re.M):
+        if "restore" in name or _RESTORE_FUNC.search(a.text):
             return a, 1, "restore script"
         for n, ln in enumerate(a.lines, 1):
             if _RESTORE_CMD.search(ln) and not ln.lstrip().startswith("#"):
@@ -598,5 +601,5 @@ def restore_procedure(ctx: ScanContext) -> Iterator[Result]:
         f"{b.artifact.label} writes backups, but no document or script says how to restore them"
         + (" and the repository key the documents create stays only on the backed-up host" if evs else ""),
         *evs[:3],
-        b.artifact.evidence(1, note="backup script"),
+        b.artifact.evidence(None, note="backup script"),
     )

@@ -206,7 +206,7 @@ def runbook_structure(ctx: ScanContext) -> Iterator[Result]:
         if missing:
             yield Result.fail(
                 f"{art.label}: runbook lacks {', '.join(missing)}",
-                art.evidence(1, note=f"sections: {', '.join(t for t, _ in labels[:8]) or 'none'}"),
+                art.evidence(None, note=f"sections: {', '.join(t for t, _ in labels[:8]) or 'none'}"),
                 subject=art.path,
             )
         else:
@@ -255,7 +255,10 @@ def escalation_contacts(ctx: ScanContext) -> Iterator[Result]:
     for art, doc in plans.values():
         lines = _escalation_sections(doc)
         if not lines:
-            yield Result.fail(f"{art.label} has no escalation or contacts section", art.evidence(1))
+            yield Result.fail(
+                f"{art.label} has no escalation or contacts section",
+                art.evidence(None, note="no escalation or contacts section in the document"),
+            )
             continue
         bad = [(n, t, ph) for n, t in lines for ph in [placeholder(t)] if ph]
         for n, _t, ph in bad:
@@ -321,7 +324,10 @@ def severity_response_times(ctx: ScanContext) -> Iterator[Result]:
             and t.column("response", "ack", "respond") is not None
         ]
         if not tables:
-            yield Result.fail(f"{art.label}: no severity table with response times", art.evidence(1))
+            yield Result.fail(
+                f"{art.label}: no severity table with response times",
+                art.evidence(None, note="no severity table in the document"),
+            )
         else:
             t = tables[0]
             ci = t.column("response", "ack", "respond")
@@ -349,7 +355,10 @@ def severity_response_times(ctx: ScanContext) -> Iterator[Result]:
             (n for n, t in doc.text_lines() if re.search(r"on-?call|pager|rotation", t, re.I)), None
         )
         if oncall is None:
-            yield Result.fail(f"{art.label}: no on-call arrangement described", art.evidence(1))
+            yield Result.fail(
+                f"{art.label}: no on-call arrangement described",
+                art.evidence(None, note="no on-call section in the document"),
+            )
 
 
 def _health_routes(ctx: ScanContext) -> list[tuple[Artifact, Route]]:

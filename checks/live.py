@@ -534,10 +534,10 @@ def live_firewall_drift(ctx: ScanContext) -> Iterator[Result]:
 # -- LIV006: secrets files readable by others ----------------------------------------------------------
 
 _SECRET_ASSIGN = re.compile(
-    r"^\s*(?:export\s+)?\w*(?:PASS(?:WORD|WD)?|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|APP_KEY)\w*\s*=\s*['\"]?[^\s'\"#]",
+    r"^[ \t]*(?:export[ \t]+)?\w*(?:PASS(?:WORD|WD)?|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|APP_KEY)\w*[ \t]*=[ \t]*['\"]?[^\s'\"#]",
     re.I | re.M,
 )
-_CNF_PASSWORD = re.compile(r"^\s*password\s*=\s*\S", re.I | re.M)
+_CNF_PASSWORD = re.compile(r"^[ \t]*password[ \t]*=[ \t]*\S", re.I | re.M)
 
 
 def _env_files(ctx: ScanContext) -> Iterator[tuple[str, Artifact, int, str]]:

@@ -11,6 +11,7 @@ from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact, ArtifactParseError, promql
 from chom_validate.artifacts.prometheus import RuleFile
 from chom_validate.artifacts.yamlfile import LineDict, load_yaml
+from chom_validate.facts.anchors import top_key_line
 from chom_validate.facts.monitoring import (
     catalog,
     component_present,
@@ -33,6 +34,12 @@ from ._monitoring_util import (
     metric_names_request,
     prometheus_gets,
 )
+
+
+def _groups_evidence(a: Artifact, note: str) -> Evidence:
+    """A rule file that lacks an alert: its ``groups:`` key, where one belongs (else the file)."""
+    line = top_key_line(a, "groups")
+    return a.evidence(line, note=f"{note}; an alert belongs under `groups:`" if line else note)
 
 
 @check("MON001", "alert-has-for", category="monitoring", severity="medium", pillar="observability")
@@ -259,7 +266,12 @@ def rule_files_wired(ctx: ScanContext) -> Iterator[Result]:
             yield Result.fail(
                 f"{r.label} is not loaded by any rule_files pattern in "
                 + ", ".join(a.label for a, _ in topo.configs),
-                r.evidence(1, note="rule file present but not referenced"),
+                r.evidence(None, note="rule file present but not referenced"),
+                *(
+                    c.evidence(cfg.rule_files_line, note="rule_files: a pattern for it belongs here")
+                    for c, cfg in topo.configs[:3]
+                    if cfg.rule_files_line
+                ),
                 subject=r.path,
             )
     if not rules and not any(cfg.rule_files for _, cfg in topo.configs):
@@ -637,7 +649,7 @@ def alert_coverage(ctx: ScanContext) -> Iterator[Result]:
         if anchor:
             ev = anchor[0].evidence(anchor[1].rule_files_line, note="rule files loaded here")
         else:
-            ev = alerts[0][0].evidence(1, note="no alert of these classes in the rule files")
+            ev = _groups_evidence(alerts[0][0], "no alert of these classes in the rule files")
         yield Result.fail(
             f"no alert covers {', '.join(uncovered)} ({len(alerts)} alerts checked)",
             ev,
@@ -1148,12 +1160,22 @@ def alert_delivery_monitored(ctx: ScanContext) -> Iterator[Result]:
     if not am_jobs:
         missing.append("no scrape job for Alertmanager (an `up == 0` alert cannot see it go down)")
     cart, cfg = senders[0]
-    alerting_line = cfg.raw.line_of("alerting") if "alerting" in cfg.raw else 1
+    alerting_line = cfg.raw.line_of("alerting") if "alerting" in cfg.raw else None
     if missing:
-        evs = [cart.evidence(alerting_line, note="alerts are sent from here")]
+        evs = [
+            cart.evidence(alerting_line, note="alerts are sent from here")
+            if alerting_line
+            else cart.evidence(None, note="sends alerts (no `alerting:` block in the config)")
+        ]
         if cfg.rule_files_line:
             evs.append(cart.evidence(cfg.rule_files_line, note="rule files: none watches delivery"))
-        evs += [a.evidence(1, note="rule file") for a, _ in topo.rules[:3]]
+        if not am_jobs and "scrape_configs" in cfg.raw:
+            evs.append(
+                cart.evidence(
+                    cfg.raw.line_of("scrape_configs"), note="no Alertmanager job among the scrape configs"
+                )
+            )
+        evs += [_groups_evidence(a, "rule file") for a, _ in topo.rules[:3]]
         yield Result.fail(
             "alert delivery is unmonitored: " + "; ".join(missing), *evs, subject="delivery", missing=missing
         )

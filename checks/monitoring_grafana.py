@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import posixpath
 from collections.abc import Iterator
 
@@ -27,6 +28,12 @@ _BUILTIN_DS = {
 
 def _dashboards(ctx: ScanContext) -> list[tuple[Artifact, Dashboard]]:
     return ctx.parsed("grafana_dashboard")
+
+
+def _uid_line(art: Artifact, uid: str) -> int | None:
+    """The line of the dashboard's ``"uid": "<uid>"`` (None when it is not written literally)."""
+    want = json.dumps(uid)
+    return next((n for n, ln in enumerate(art.lines, 1) if '"uid"' in ln and want in ln), None)
 
 
 @check("MON018", "grafana-dashboards", category="monitoring", severity="low", pillar="observability")
@@ -66,7 +73,7 @@ def grafana_dashboards(ctx: ScanContext) -> Iterator[Result]:
         if len(arts) > 1:
             yield Result.fail(
                 f"dashboard uid {uid!r} used by {len(arts)} dashboards",
-                *[a.evidence(1) for a in arts],
+                *[a.evidence(_uid_line(a, uid), note="uid") for a in arts],
                 subject=uid,
             )
     for folder, items in sorted(folders.items()):

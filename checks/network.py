@@ -8,16 +8,24 @@ from typing import Any
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts.nginx import is_tls
-from chom_validate.facts.firewall import UFW_STATUS, firewalls
+from chom_validate.facts.firewall import UFW_STATUS, HostFirewall, firewalls
 from chom_validate.facts.inputs import FirewallRules
 from chom_validate.facts.monitoring import monitoring_addresses, scrape_targets
 from chom_validate.facts.shell_program import program_for
-from chom_validate.findings import Result
+from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
 DATA_PORTS = {3306: "MySQL", 5432: "PostgreSQL", 6379: "Redis", 11211: "memcached", 27017: "MongoDB"}
 DATA_PORTS[9000] = "PHP-FPM"
 EXPORTER_PORTS = {9100, 9104, 9113, 9121, 9187, 9253, 9256}
+
+
+def _before_rules(hf: HostFirewall, note: str) -> Evidence:
+    """A setting the rule set lacks: its first rule (where it belongs), else the script or host."""
+    first = next((r for r in hf.firewall.rules if r.line), None)
+    if first is None:
+        return hf.evidence(None, note=note)
+    return hf.rule_evidence(first, note=note)
 
 
 @check(
@@ -63,7 +71,7 @@ def default_deny(ctx: ScanContext) -> Iterator[Result]:
         elif pol is None:
             yield Result.fail(
                 f"{host}: the firewall never sets a default incoming policy",
-                hf.evidence(None, note="no `ufw default deny incoming`"),
+                _before_rules(hf, "no `ufw default deny incoming`: it belongs before the first rule"),
                 subject=host,
                 severity="low",
             )
@@ -120,7 +128,9 @@ def ssh_limited(ctx: ScanContext, fws: FirewallRules) -> Iterator[Result]:
         else:
             yield Result.fail(
                 f"{host}: no rule allows SSH ({port}/tcp); enabling the firewall locks operators out",
-                hf.evidence(None, note=f"no rule for port {port}"),
+                hf.evidence(hf.firewall.enabled_line, note=f"no rule for port {port}: it belongs before this")
+                if hf.firewall.enabled_line
+                else _before_rules(hf, f"no rule for port {port}"),
                 subject=host,
             )
 

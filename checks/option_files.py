@@ -11,7 +11,7 @@ from chom_validate.registry import check
 
 # A per-user option file: ~/.my.cnf of a login account (root or /home/<user>), not the data directory.
 _USER_MY_CNF = re.compile(r"^(?:~|\$HOME|\$\{HOME\}|/root|/home/[^/]+)/\.my\.cnf$")
-_SERVER_GROUP = re.compile(r"^\s*\[(mysqld|mysqld_safe|server|mariadb|mariadbd|mysqld-[\d.]+)\]\s*$", re.M)
+_SERVER_GROUP = re.compile(r"^[ \t]*\[(mysqld|mysqld_safe|server|mariadb|mariadbd|mysqld-[\d.]+)\][ \t]*$", re.M)
 
 
 @check(

@@ -471,7 +471,7 @@ def hardcoded(ctx: ScanContext) -> Iterator[Result]:
 # -- SEC003: secrets written to files --------------------------------------------------------------
 
 
-_CONTENT_KEY = re.compile(r"^\s*[\"']?([A-Za-z_][\w.-]*)[\"']?\s*(?:=|:\s|\s+\$)", re.M)
+_CONTENT_KEY = re.compile(r"^[ \t]*[\"']?([A-Za-z_][\w.-]*)[\"']?[ \t]*(?:=|:\s|[ \t]+\$)", re.M)
 
 
 def _secret_content(text: str) -> bool:

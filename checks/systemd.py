@@ -14,6 +14,7 @@ from chom_validate.artifacts.journald import JournaldConf, JournalSetting, merge
 from chom_validate.artifacts.systemd import Directive, merged_units
 from chom_validate.artifacts.systemd_security import assess
 from chom_validate.artifacts.templating import TEMPLATED_VALUE
+from chom_validate.facts.anchors import unit_section_line
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
@@ -79,10 +80,14 @@ def root_by_design(unit: Any) -> str | None:
     return None
 
 
-def ev(art, d: Directive | None, note: str | None = None) -> Evidence:  # type: ignore[no-untyped-def]
-    """Evidence for a directive: in the drop-in that set it, else in the unit file."""
+def ev(
+    art, d: Directive | None, note: str | None = None, *, unit: Any = None, section: str | None = None
+) -> Evidence:  # type: ignore[no-untyped-def]
+    """Evidence for a directive: in the drop-in that set it, else in the unit file. A directive
+    that is missing points at the header of the ``section`` it belongs in, when given and present."""
     if d is None:
-        return art.evidence(None, note=note)
+        line = unit_section_line(art, unit, section) if unit is not None and section else None
+        return art.evidence(line, note=note)
     return (d.source or art).evidence(d.line, note=note)
 
 
@@ -405,7 +410,7 @@ def absolute_exec(ctx: ScanContext) -> Iterator[Result]:
         if d is None:
             yield Result.fail(
                 f"{art.label}: no ExecStart=",
-                ev(art, None, note="no ExecStart= in [Service]"),
+                ev(art, None, note="no ExecStart= in [Service]", unit=unit, section="Service"),
                 subject=unit.name,
             )
             continue
@@ -456,7 +461,7 @@ def resource_limits(ctx: ScanContext) -> Iterator[Result]:
         if missing:
             yield Result.fail(
                 f"{art.label}: no {' and no '.join(missing)}",
-                ev(art, None, note="no resource limits in [Service]")
+                ev(art, None, note="no resource limits in [Service]", unit=unit, section="Service")
                 if not (mem or tasks)
                 else ev(art, mem or tasks),
                 subject=unit.name,
@@ -991,7 +996,7 @@ def timer_catch_up_network(ctx: ScanContext) -> Iterator[Result]:
             f"{sart.label}: runs {client.group(1)} from the Persistent=true timer {timer.name}, but has no "
             "After=/Wants=network-online.target and no Restart=: catch-up runs at boot fail before the network is "
             "up and the next try is the next scheduled run",
-            sart.evidence(1, note="no After=network-online.target"),
+            ev(sart, None, note="no After=network-online.target in [Unit]", unit=svc, section="Unit"),
             ev(art, pers),
             subject=svc.name,
         )

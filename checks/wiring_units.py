@@ -115,7 +115,7 @@ def unit_references_exist(ctx: ScanContext) -> Iterator[Result]:
             f"unit that cannot exist: the target defines only the template {tmpl} (instances are "
             f"{tmpl.replace('@.', '@NAME.')}), so {_worst_effect(rs)}",
             *(r.artifact.evidence(r.line, note=f"{r.key}= names {name}") for r in rs),
-            units[tmpl][0].evidence(1, note=f"the template {tmpl}"),
+            units[tmpl][0].evidence(None, note=f"the template {tmpl}"),
             subject=f"{uname}:{name}",
         )
     resolved = len(refs) - sum(map(len, external.values()))

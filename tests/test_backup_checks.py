@@ -27,15 +27,15 @@ def bad() -> RunReport:
 
 # check, path, line (None = any) the bad fixture must fail at
 BAD_CASES = [
-    ("BAK001", "backup/backup-files.sh", 1),  # tar backup nobody schedules
+    ("BAK001", "backup/backup-files.sh", None),  # tar backup nobody schedules (the file, no line)
     ("BAK002", "chom-validate.yaml", None),  # cache role: Redis not backed up
     ("BAK003", "backup/backup.sh", 6),  # -mtime +30 ...
     ("BAK003", "docs/BACKUPS.md", 3),  # ... vs "kept for 7 days"
     ("BAK004", "backup/backup.sh", 5),  # gzip -t ... || true
-    ("BAK005", "backup/backup.sh", 1),  # no off-site copy
-    ("BAK006", "backup/backup.sh", 1),  # no encryption
-    ("BAK007", "backup/backup-files.sh", 1),  # no restore test anywhere
-    ("BAK008", "backup/backup-files.sh", 1),  # no metric, no alert
+    ("BAK005", "backup/backup.sh", 4),  # no off-site copy after the dump
+    ("BAK006", "backup/backup.sh", 4),  # the dump written in clear
+    ("BAK007", "backup/backup-files.sh", None),  # no restore test anywhere
+    ("BAK008", "backup/backup-files.sh", 3),  # no metric after the tar, no alert
     ("BAK009", "backup/backup.sh", 4),  # mysqldump -pS3cretPass in the script
     ("BAK009", "cron/backup", 3),  # ... and in a cron line
 ]
@@ -100,8 +100,9 @@ def test_live_crontab_becomes_a_schedule() -> None:
     from chom_validate.targets.base import CommandResult
 
     out = "# m h dom mon dow command\n0 */6 * * * /usr/local/bin/chom-backup\n"
-    ctx = SimpleNamespace(live=True, name="landsraad", command=lambda argv: CommandResult(argv, 0, out))
+    caps = frozenset({"files", "commands"})  # a host, live or replayed from a snapshot
+    ctx = SimpleNamespace(capabilities=caps, name="landsraad", command=lambda argv: CommandResult(argv, 0, out))
     (s,) = _live_crontab(ctx)  # type: ignore[arg-type]
     assert (s.interval, s.line, s.artifact.host) == (21600, 2, "landsraad")
     assert s.artifact.evidence(s.line).excerpt == "0 */6 * * * /usr/local/bin/chom-backup"
-    assert _live_crontab(SimpleNamespace(live=False)) == []  # type: ignore[arg-type]
+    assert _live_crontab(SimpleNamespace(capabilities=frozenset({"files"}))) == []  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Templates rendered as the deploying scripts render them (facts/templates.py), seen by the checks.
+"""Templates rendered as the deploying scripts render them (facts/templates/), seen by the checks.
 
 Each case writes a small tree, scans it in-process and asserts on the checks' results for the
 rendered artifact: values substituted by sed / sed -i on a copy / envsubst / make / heredoc

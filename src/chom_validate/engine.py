@@ -28,6 +28,7 @@ from . import __version__, probes
 from .api import HttpGet, HttpResponse, RunOptions
 from .artifacts import Artifact, ArtifactIndex, discover
 from .artifacts.base import ParseAborted
+from .command_plan import check_commands
 from .config import Config
 from .findings import Finding, Result, Status
 from .governance import govern
@@ -343,7 +344,7 @@ _ASSUMED = "rests on assumed value"
 
 
 def _unjudged_if_assumed(r: Result) -> Result:
-    """A pass or fail whose evidence line holds a template value nobody sets (facts/templates.py
+    """A pass or fail whose evidence line holds a template value nobody sets (facts/templates/
     marks it in the note) is not a verdict: not applicable, saying which value it rests on."""
     if r.status not in (Status.PASS, Status.FAIL):
         return r
@@ -399,10 +400,14 @@ def _run_http_probes(specs: list[CheckSpec], ctx: ScanContext, done: dict[HttpGe
                 ctx._http[req] = done[req]
 
 
-def plan(specs: list[CheckSpec]) -> tuple[list[str], list[list[str]]]:
-    """What the enabled checks need collected: paths/globs and allow-listed commands (deduplicated)."""
+def plan(specs: list[CheckSpec], *, derive: bool = True) -> tuple[list[str], list[list[str]]]:
+    """What the enabled checks need collected: paths/globs and allow-listed commands (deduplicated).
+
+    A check's commands are its declared ones plus those the facts it calls read (command_plan.py):
+    ``--check BAK021`` collects the ``crontab -l`` its backup model reads. ``derive=False`` (only
+    local trees, which run no command) skips that analysis."""
     paths = sorted({p for s in specs for p in s.paths})
-    commands = sorted({c for s in specs for c in s.commands})
+    commands = sorted({c for s in specs for c in (check_commands(s) if derive else s.commands)})
     return paths, [list(c) for c in commands]
 
 
@@ -464,7 +469,7 @@ def _open_target(
 
 
 def render(ctx: ScanContext) -> None:
-    """Templates rendered as the deploying scripts render them (facts/templates.py), once per target."""
+    """Templates rendered as the deploying scripts render them (facts/templates/), once per target."""
     try:
         from .facts.templates import render_templates
 
@@ -496,7 +501,7 @@ def scan(
     ]
     # What the checks need, for every target; each host's own collection (defaults, its roles'
     # and its own collect.include/exclude) is already in its SSH parameters (targets/inventory.py).
-    paths, commands = plan(specs)
+    paths, commands = plan(specs, derive=any(ts.kind != "local" for ts in targets))
 
     # --changed-only: unchanged shell scripts that no whole-tree model needs are not analysed (the
     # per-script checks' findings about them would be filtered out anyway). "changed_only_full"

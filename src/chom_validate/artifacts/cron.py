@@ -213,7 +213,7 @@ def parse_cron_text(text: str, system: bool | None) -> CronFile:
 
 
 _CRON_LINE = re.compile(
-    r"^\s*(@(hourly|daily|midnight|weekly|monthly|yearly|annually|reboot)|([\d*/,\-]+\s+){4}[\d*/,\-A-Za-z]+)\s+\S",
+    r"^[ \t]*(@(hourly|daily|midnight|weekly|monthly|yearly|annually|reboot)|([\d*/,\-]+[ \t]+){4}[\d*/,\-A-Za-z]+)[ \t]+\S",
     re.M,
 )
 

@@ -2,7 +2,7 @@
 Makefiles that render them.
 
 The rendering itself (values from the deploying scripts, assumed samples) is a fact and lives in
-``facts/templates.py``; this module only says what a placeholder looks like, so discovery, the
+``facts/templates/``; this module only says what a placeholder looks like, so discovery, the
 unit parser and the checks agree on it:
 
 - ``TEMPLATE_EXTS``/``untemplated(path)``: ``x.service.j2`` is detected as the ``x.service`` it

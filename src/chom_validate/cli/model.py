@@ -1,7 +1,7 @@
 """`chom-validate model`: what the deployment does, per host or role, before any finding.
 
 Reads a repository (``--path``), a host over SSH (``--host``) or a snapshot (``--snapshot``) and
-prints the deployment model of ``facts/hosts.py``: per role the services and units (generated ones
+prints the deployment model of ``facts/hosts/``: per role the services and units (generated ones
 with the heredoc or template line), listeners, users, files with modes, one firewall rule set per
 script, schedules, backups, secret-bearing files, and the templates rendered with the values they
 rest on. Every fact carries ``script:line`` (or ``host: command``).

@@ -389,8 +389,9 @@ CRONTAB_CMD = ["crontab", "-l"]
 
 
 def _live_crontab(ctx: Context) -> list[Schedule]:
-    """The login user's crontab on a live host (`crontab -l`), as a pseudo-artifact for evidence."""
-    if not ctx.live:
+    """The login user's crontab on a host (`crontab -l`, live or replayed from a snapshot of one), as
+    a pseudo-artifact for evidence."""
+    if "commands" not in ctx.capabilities:
         return []
     try:
         res = ctx.command(CRONTAB_CMD)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 _INVENTORY_PATH = re.compile(
     r"(^|/)(inventory|inventories)(/|\.ini$|\.ya?ml$|$)|(^|/)hosts\.(ini|ya?ml)$", re.I
 )
-_INVENTORY_TEXT = re.compile(r"^\s*\[[\w:-]+\]\s*$|^\s*(all|children|hosts)\s*:", re.M)
+_INVENTORY_TEXT = re.compile(r"^[ \t]*\[[\w:-]+\][ \t]*$|^[ \t]*(all|children|hosts)[ \t]*:", re.M)
 _ENABLES = re.compile(r"\bsystemctl\s+(?:--now\s+)?(enable|start|restart)\b")
 _FIREWALL = re.compile(
     r"\bufw\s+(allow|deny|limit|enable|default)\b|\b(iptables|ip6tables)\s+(-[AIP]|--append|--insert)|"

@@ -30,6 +30,8 @@ _EXEC_KEY = re.compile(r"^\s*Exec(?:Start|StartPre|StartPost|Reload)=\s*[-@:+!]*
 _NFT_TABLE = re.compile(
     r"^\s*(?:add\s+)?table\s+(?P<fam>inet|ip6?|arp|bridge|netdev)\s+(?P<name>[\w-]+)\s*\{?"
 )
+# An nftables `include` line (^[ \t]*, not ^\s*: under re.M that spans blank lines, quadratically).
+_NFT_INCLUDE = re.compile(r"^[ \t]*include\b", re.M)
 _NFT_CHAIN = re.compile(r"^\s*chain\s+(?P<name>[\w-]+)\s*\{")
 _NFT_HOOK = re.compile(r"\btype\s+(?P<type>\w+)\s+hook\s+(?P<hook>\w+)\b(?:.*?\bpolicy\s+(?P<policy>\w+))?")
 _RHEL = re.compile(r"\b(centos|rhel|rocky|almalinux|fedora|oracle ?linux|amzn|amazon linux)\b", re.I)
@@ -443,7 +445,7 @@ def script_firewall(script: ShellScript) -> ScriptFirewall:
             for r in _rules_in_text(line, t, w.path):
                 r.conditions = cond(line)
                 fw.rules.append(r)
-        if re.search(r"^\s*include\b", w.text, re.M) and w.path == "/etc/nftables.conf":
+        if w.path == "/etc/nftables.conf" and _NFT_INCLUDE.search(w.text):
             ln = next(line for line, t in w.lines if t.strip().startswith("include"))
             fw.nft_includes.append(Op(f"include appended to {w.path}", ln, script.lines[ln - 1], cond(ln)))
         tables, flush = parse_nft_tables(w)
