@@ -132,3 +132,43 @@ def test_token_prefilter_is_exact() -> None:
     lines += [f"token={t}" for t in _TOKENS] + big.shell_script(200_000).splitlines()
     assert len(lines) > 5000
     assert [S.token_format(ln) for ln in lines] == [reference(ln) for ln in lines]
+
+
+def test_known_values_trie_matches_like_the_flat_alternation() -> None:
+    """The run-wide secret values are matched through a trie pattern (linear in the text, not in the
+    number of values); it masks exactly what the longest-first alternation masked."""
+    import random
+    import re
+
+    from chom_validate.redact import _trie_alternation
+
+    rnd = random.Random(7)
+    for _ in range(400):
+        words = {"".join(rnd.choice("ab.c*") for _ in range(rnd.randint(1, 7))) for _ in range(rnd.randint(1, 15))}
+        flat = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+        trie = re.compile(_trie_alternation(words))
+        for _ in range(20):
+            text = "".join(rnd.choice("ab.c*x") for _ in range(40))
+            assert trie.sub("#", text) == flat.sub("#", text), (sorted(words), text)
+
+
+def test_many_committed_secrets_cost_linear_time(tmp_path: Path) -> None:
+    """A .env with thousands of committed passwords: SEC002 reports each and every output string is
+    masked against all of them, in time linear in the number of values (the flat alternation made
+    each string cost one try per value per character)."""
+    from chom_validate import redact
+
+    def run(size: int) -> tuple[float, int]:
+        d = tmp_path / str(size)
+        d.mkdir()
+        (d / ".env").write_text(big.dotenv(size))
+        redact.forget_all()
+        t0 = time.process_time()
+        rep = scan_tree(d, only=["SEC002"])
+        return time.process_time() - t0, len(findings(rep, "SEC002", "fail"))
+
+    run(20_000)  # warm imports
+    small, n_small = run(100_000)
+    large, n_large = run(400_000)
+    assert n_small > 1000 and n_large > 4 * n_small * 0.95
+    assert large < 8 * max(small, 0.05), f"4x the secrets cost {large / max(small, 1e-3):.1f}x ({small:.2f} s -> {large:.2f} s)"
