@@ -172,3 +172,18 @@ def test_many_committed_secrets_cost_linear_time(tmp_path: Path) -> None:
     large, n_large = run(400_000)
     assert n_small > 1000 and n_large > 4 * n_small * 0.95
     assert large < 8 * max(small, 0.05), f"4x the secrets cost {large / max(small, 1e-3):.1f}x ({small:.2f} s -> {large:.2f} s)"
+
+
+def test_excerpt_of_a_huge_line_equals_the_bounded_strip() -> None:
+    """Evidence on a minified one-line file builds its excerpt without copying the line (one copy per
+    finding was quadratic), and says the same as ``bounded_excerpt(line.strip())``."""
+    import random
+
+    from chom_validate.artifacts.base import MAX_EXCERPT, bounded_excerpt, stripped_excerpt
+
+    rnd = random.Random(3)
+    for _ in range(2000):
+        n = rnd.choice([10, MAX_EXCERPT, 4 * MAX_EXCERPT + 1, 20 * MAX_EXCERPT])
+        text = "".join(rnd.choice("ab \t") if rnd.random() < 0.5 else rnd.choice("abcdef") for _ in range(rnd.randint(0, n)))
+        text = " " * rnd.randint(0, 5 * MAX_EXCERPT) * (rnd.random() < 0.3) + text + " " * rnd.randint(0, 9)
+        assert stripped_excerpt(text) == bounded_excerpt(text.strip()), repr(text[:60])
