@@ -731,6 +731,7 @@ def relative_path_after_cd(ctx: ScanContext) -> Iterator[Result]:
 
 
 _SHELL_FED = re.compile(r"^(su|sudo|bash|sh|runuser)$")
+_SET_E = re.compile(r"^set\s+-\w*e")
 
 
 @check("DEP039", "fed-shell-without-errexit", category="deploy", severity="low", pillar="reliability")
@@ -781,7 +782,7 @@ def fed_shell_without_errexit(ctx: ScanContext) -> Iterator[Result]:
                 ln.strip() for ln in text.splitlines()[1:] if ln.strip() and not ln.strip().startswith("#")
             ]
             seen |= len(body) >= 3
-            if len(body) < 3 or any(re.match(r"^set\s+-\w*e", ln) for ln in body):
+            if len(body) < 3 or any(_SET_E.match(ln) for ln in body):
                 continue
             yield Result.fail(
                 f"{art.path}: generated script {path} runs {len(body)} commands without `set -e`; only the "
@@ -790,15 +791,19 @@ def fed_shell_without_errexit(ctx: ScanContext) -> Iterator[Result]:
                 ws[-1].artifact.evidence(ws[-1].line, note="last command appended here"),
                 subject=f"{art.path} {path}",
             )
+        fed: dict[int, Command] = {}  # the first shell-feeding command of each line (one pass, not per heredoc)
+        for x in script.commands if script.heredocs else ():
+            if x.line not in fed and _SHELL_FED.match(x.name):
+                fed[x.line] = x
         for h in script.heredocs:
-            c = next((x for x in script.commands if x.line == h.line and _SHELL_FED.match(x.name)), None)
+            c = fed.get(h.line)
             if c is None or h.target:
                 continue
             if c.name == "sudo" and not any(w in ("su", "bash", "sh", "-s", "-i") for w in c.words):
                 continue
             body = [ln.strip() for ln in h.body.splitlines() if ln.strip() and not ln.strip().startswith("#")]
             seen |= len(body) >= 2
-            if len(body) < 2 or any(re.match(r"^set\s+-\w*e", ln) for ln in body):
+            if len(body) < 2 or any(_SET_E.match(ln) for ln in body):
                 continue
             yield Result.fail(
                 f"{art.path}: {len(body)} commands fed to `{c.text[:30]}` without `set -e`: only the last "
@@ -1168,6 +1173,7 @@ def _under_z_guard(art: Artifact, c: Command, start: int) -> bool:
     return False
 
 
+_VAR_REF = re.compile(r"\$\{?(\w+)")
 _UNATTENDED = re.compile(r"^-(f|y|-force|-yes|-assume-yes|-non-?interactive|-batch|-unattended)$")
 
 
@@ -1178,12 +1184,17 @@ def _option_answers(prog: ShellProgram) -> set[str]:
         v for _, s in prog.units for f in s.flags.values() if _UNATTENDED.match(f.name) for v, _ in f.assigns
     }
     out = set(first)
+    if not first:  # no test can name an answered variable
+        return out
     for art, script in prog.units:
-        tests = [c for c in script.commands if c.name in ("[[", "[", "test") and "condition" in c.contexts]
+        # lines of the tests naming such a variable; an assignment one or two lines below is in its branch
+        hits = {
+            c.line
+            for c in script.commands
+            if c.name in ("[[", "[", "test") and "condition" in c.contexts and set(_VAR_REF.findall(c.text)) & first
+        }
         for x in prog.assignments:
-            if x.artifact is art and any(
-                0 < x.line - t.line <= 2 and set(re.findall(r"\$\{?(\w+)", t.text)) & first for t in tests
-            ):
+            if x.artifact is art and (x.line - 1 in hits or x.line - 2 in hits):
                 out.add(x.name)
     return out
 

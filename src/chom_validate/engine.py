@@ -178,46 +178,56 @@ class ScanContext:
 # -- per-file parse budget -------------------------------------------------------------------------
 #
 # A parser that is not linear on some input (a 5 MB one-line script, a pathological rules file)
-# must not stall the scan: every artifact is parsed up front under a wall-clock budget and one
-# that exceeds it gets a parse error naming the file (TGT002 reports it as an `error`; the domain
-# checks skip it like any unparseable artifact). The budget is a SIGALRM timer, so it interrupts
-# Python code (the tree walks, the line layers) but not a single long C call; off the main thread
-# (an embedding application) there is no budget.
+# must not stall the scan: every artifact is parsed up front under a budget and one that exceeds
+# it gets a parse error naming the file (TGT002 reports it as an `error`; the domain checks skip it
+# like any unparseable artifact). The budget is CPU time (ITIMER_PROF), so that the same file gets
+# the same verdict on an idle and on a loaded machine; a wall-clock backstop (ITIMER_REAL, several
+# times the budget) stops a parser that waits instead of computing. Both are signal timers: they
+# interrupt Python code (the tree walks, the line layers) but not a single long C call; off the main
+# thread (an embedding application) there is no budget.
 
 PARSE_BUDGET_SECONDS = 10.0
+WALL_BACKSTOP_FACTOR = 6.0
 
 
 class ParseBudgetExceeded(ParseAborted):
     """Raised inside a parser that ran past the per-file budget."""
 
 
-def _on_alarm(_sig: int, _frame: Any) -> None:
-    raise ParseBudgetExceeded(
-        f"parsing took longer than the {PARSE_BUDGET_SECONDS:g} s per-file budget; not analysed"
-    )
+def _over_budget(budget: float, clock: str) -> Callable[[int, Any], None]:
+    def handler(_sig: int, _frame: Any) -> None:
+        raise ParseBudgetExceeded(
+            f"parsing took more than the per-file budget ({budget:g} s of {clock}); not analysed"
+        )
+
+    return handler
 
 
 def parse_all(index: ArtifactIndex, budget: float = PARSE_BUDGET_SECONDS) -> None:
-    """Parse every artifact now (each under ``budget`` seconds when on the main thread)."""
+    """Parse every artifact now (each under ``budget`` CPU seconds when on the main thread)."""
     timed = (
         budget > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     )
-    old = signal.signal(signal.SIGALRM, _on_alarm) if timed else None
+    if not timed:
+        for art in index.artifacts:
+            art.try_parsed()
+        return
+    old_prof = signal.signal(signal.SIGPROF, _over_budget(budget, "CPU time"))
+    old_alrm = signal.signal(signal.SIGALRM, _over_budget(budget * WALL_BACKSTOP_FACTOR, "wall-clock time"))
     try:
         for art in index.artifacts:
-            if not timed:
-                art.try_parsed()
-                continue
-            signal.setitimer(signal.ITIMER_REAL, budget)
+            signal.setitimer(signal.ITIMER_PROF, budget)
+            signal.setitimer(signal.ITIMER_REAL, budget * WALL_BACKSTOP_FACTOR)
             try:
                 art.try_parsed()
             except ParseBudgetExceeded:  # fired between the parser's return and the reset
                 pass
             finally:
+                signal.setitimer(signal.ITIMER_PROF, 0)
                 signal.setitimer(signal.ITIMER_REAL, 0)
     finally:
-        if timed:
-            signal.signal(signal.SIGALRM, old)
+        signal.signal(signal.SIGPROF, old_prof)
+        signal.signal(signal.SIGALRM, old_alrm)
 
 
 # -- checks on both cores --------------------------------------------------------------------------

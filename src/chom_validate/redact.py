@@ -202,9 +202,38 @@ def _known_pattern() -> re.Pattern[str] | None:
         return None
     with _lock:
         if _known_re is None:
-            alts = sorted(_known, key=len, reverse=True)
-            _known_re = re.compile("|".join(re.escape(a) for a in alts))
+            try:
+                _known_re = re.compile(_trie_alternation(_known))
+            except (RecursionError, re.error):  # nesting sre cannot compile (hostile values): flat
+                _known_re = re.compile("|".join(re.escape(a) for a in sorted(_known, key=len, reverse=True)))
         return _known_re
+
+
+def _trie_alternation(words: set[str]) -> str:
+    """A pattern matching the same as ``"|".join(sorted(words, key=len, reverse=True))`` (the longest
+    word at the leftmost position), built as a trie: a flat alternation tries every word at every
+    position of the text (a .env with 50k committed passwords made each output string cost 50k
+    tries per character); the trie costs the length of the match."""
+    trie: dict[str, Any] = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = None  # a word ends here
+    built: dict[int, str] = {}
+    stack: list[tuple[dict[str, Any], bool]] = [(trie, False)]
+    while stack:  # post-order, iterative (a long value is a deep chain)
+        node, done = stack.pop()
+        if not done:
+            stack.append((node, True))
+            stack.extend((child, False) for k, child in node.items() if k)
+            continue
+        alts = [re.escape(k) + built.pop(id(child)) for k, child in sorted(node.items()) if k]
+        pat = "" if not alts else alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if "" in node and pat:  # a word ends here and longer ones go on: the longer first (greedy)
+            pat = "(?:" + pat + ")?"
+        built[id(node)] = pat
+    return built[id(trie)]
 
 
 def register_pattern(pattern: str | re.Pattern[str]) -> None:

@@ -95,3 +95,135 @@ def dashboard(size: int = SIZE) -> str:
         del panels[max(1, int(len(panels) * (size - 100) / len(text))) :]
         text = json.dumps(doc, indent=2)
     return text + "\n"
+
+
+def _fill(head: str, block, size: int, tail: str = "") -> str:  # type: ignore[no-untyped-def]
+    """``head`` + ``block(i)`` for i = 0, 1, ... while the whole stays under ``size`` bytes."""
+    out, n, i = [head], len(head) + len(tail), 0
+    while True:
+        b = block(i)
+        if n + len(b) > size:
+            break
+        out.append(b)
+        n += len(b)
+        i += 1
+    out.append(tail)
+    return "".join(out)
+
+
+def one_line_script(size: int = SIZE) -> str:
+    """A deploy script minified onto one line (commands joined by ``;`` and ``&&``)."""
+    return _fill(
+        "#!/bin/bash\nset -eu; ",
+        lambda i: (
+            f'mkdir -p "/opt/app{i}" && rsync -a ./build/ "/opt/app{i}/"; '
+            f"systemctl restart app{i} || true; "
+        ),
+        size,
+        "echo done\n",
+    )
+
+
+def failing_rules(size: int = SIZE) -> str:
+    """Alert rules that each fail the same per-rule checks (no ``for``, no runbook, no summary,
+    an unanchored regex matcher): thousands of failing locations of a few root causes."""
+    return _fill(
+        "groups:\n",
+        lambda i: (
+            f"- name: svc-{i}\n"
+            f"  rules:\n"
+            f"  - alert: Down{i}\n"
+            f'    expr: up{{job=~"app{i}.*"}} == 0\n'
+            f"  - alert: Errors{i}\n"
+            f'    expr: rate(errors_total{{job="app{i}"}}[1m]) > 0\n'
+            f"    labels:\n"
+            f"      severity: page\n"
+        ),
+        size,
+    )
+
+
+def runbook(size: int = SIZE) -> str:
+    """A Markdown runbook: a section per service with steps, commands and a table."""
+    return _fill(
+        "# Operations runbook\n\nOwner: platform team. Escalation: #oncall.\n\n",
+        lambda i: (
+            f"## Service app{i}\n\n"
+            f"### Restart\n\n"
+            f"1. Check the health endpoint: `curl -fsS http://127.0.0.1:{8000 + i % 1000}/health`.\n"
+            f"2. Restart the unit:\n\n"
+            f"   ```bash\n   sudo systemctl restart app{i}\n   journalctl -u app{i} -n 50\n   ```\n\n"
+            f"3. If it keeps failing, roll back to the previous release (see *Rollback*).\n\n"
+            f"### Rollback\n\n"
+            f"| step | command | expected |\n|---|---|---|\n"
+            f"| stop | `systemctl stop app{i}` | inactive |\n"
+            f"| restore | `rsync -a /opt/releases/app{i}/prev/ /opt/app{i}/` | files restored |\n"
+            f"| start | `systemctl start app{i}` | active |\n\n"
+            f"### Backups\n\nBackups of app{i} run nightly; restore with `restic restore latest "
+            f"--target /srv/app{i}` and verify with `restic check`. RTO 1 h, RPO 24 h.\n\n"
+        ),
+        size,
+    )
+
+
+def nginx_conf(size: int = SIZE) -> str:
+    """An nginx configuration with a server block per site."""
+    return _fill(
+        "user www-data;\nworker_processes auto;\nevents { worker_connections 1024; }\nhttp {\n",
+        lambda i: (
+            f"  server {{\n"
+            f"    listen 443 ssl;\n"
+            f"    server_name app{i}.example.com;\n"
+            f"    ssl_certificate /etc/ssl/app{i}.pem;\n"
+            f"    ssl_certificate_key /etc/ssl/private/app{i}.key;\n"
+            f"    location / {{\n"
+            f"      proxy_pass http://127.0.0.1:{8000 + i % 1000};\n"
+            f"      proxy_set_header Host $host;\n"
+            f"      proxy_read_timeout 30s;\n"
+            f"    }}\n"
+            f"    location /static/ {{ root /srv/app{i}; expires 7d; }}\n"
+            f"  }}\n"
+        ),
+        size,
+        "}\n",
+    )
+
+
+def systemd_unit(size: int = SIZE) -> str:
+    """A (generated) unit with a very long [Service] section: environment and pre-start steps."""
+    return _fill(
+        "[Unit]\nDescription=Fleet agent\nAfter=network-online.target\nWants=network-online.target\n\n"
+        "[Service]\nType=simple\nUser=agent\nExecStart=/usr/local/bin/agent --config /etc/agent.yml\n"
+        "Restart=on-failure\n",
+        lambda i: (
+            f"Environment=APP{i}_PORT={8000 + i % 1000} APP{i}_HOME=/opt/app{i}\n"
+            f"ExecStartPre=/usr/bin/test -d /opt/app{i}\n"
+        ),
+        size,
+        "\n[Install]\nWantedBy=multi-user.target\n",
+    )
+
+
+def crontab(size: int = SIZE) -> str:
+    """A system crontab (``/etc/cron.d`` format, with a user column) with a job per service."""
+    return _fill(
+        "SHELL=/bin/bash\nPATH=/usr/local/bin:/usr/bin:/bin\nMAILTO=ops@example.com\n",
+        lambda i: (
+            f"{i % 60} {i % 24} * * * root /usr/local/bin/backup-app{i} >> /var/log/backup-app{i}.log 2>&1\n"
+        ),
+        size,
+    )
+
+
+def dotenv(size: int = SIZE) -> str:
+    """A ``.env`` with a block of settings per service, a password among them (a secret per block:
+    thousands of locations of one root cause)."""
+    return _fill(
+        "# generated\nAPP_ENV=production\n",
+        lambda i: (
+            f"APP{i}_HOST=app{i}.internal\n"
+            f"APP{i}_PORT={8000 + i % 1000}\n"
+            f"APP{i}_DB_PASSWORD=Zq{i:06d}xK9wPm3vLt7\n"
+        ),
+        size,
+    )

@@ -155,6 +155,10 @@ def _child_states(
     return out
 
 
+# Longest `Command.logical` kept whole (real logical lines are far shorter; see parse).
+LOGICAL_MAX = 4096
+
+
 def _flat(text: str) -> str:
     """One logical line: backslash-newline continuations joined, whitespace collapsed."""
     return " ".join(text.replace("\\\n", " ").split())
@@ -175,7 +179,7 @@ def parse(text: str, shell: str, line_level: Callable[[str, str], ShellScript]) 
 
     stripped: dict[int, str] = {}
 
-    def logical(start: int, end: int) -> str:
+    def logical(start: int, end: int, stmt_node: Any, cmd_node: Any) -> str:
         out = []
         for i in range(start, min(end, len(lines)) + 1):
             if i in script.heredoc_lines:
@@ -183,7 +187,15 @@ def parse(text: str, shell: str, line_level: Callable[[str, str], ShellScript]) 
             if i not in stripped:
                 stripped[i] = strip_comment(lines[i - 1]).strip()
             out.append(stripped[i])
-        return " ".join(out)
+        text = " ".join(out)
+        if len(text) <= LOGICAL_MAX:
+            return text
+        # A huge line (a minified one-line script): every command on it would carry the whole file,
+        # and each check that looks at `logical` would scan it once per command (quadratic). The
+        # statement holding the command (its pipeline / and-or list) is what `logical` is for; when
+        # even that is huge, the command itself.
+        own = _flat(_text(stmt_node))
+        return own if len(own) <= LOGICAL_MAX else _flat(_text(cmd_node))[:LOGICAL_MAX]
 
     root = tree.root_node
     stack: list[tuple[Any, str | None, Any, bool, bool, _Ctx, Any]] = [
@@ -221,7 +233,7 @@ def parse(text: str, shell: str, line_level: Callable[[str, str], ShellScript]) 
                         _flat(_text(node)),
                         [_unquote(w) for w in toks],
                         func,
-                        logical=logical(start, min(end, start + 30)),
+                        logical=logical(start, min(end, start + 30), node, node),
                         conditional=cond,
                         guarded=guard,
                         contexts=_materialise(ctx),
@@ -259,7 +271,7 @@ def parse(text: str, shell: str, line_level: Callable[[str, str], ShellScript]) 
                         _flat(_text(node)) if "<<" not in _text(node) else _text(node),
                         words,
                         func,
-                        logical=logical(stmt.start_point[0] + 1, min(s_end, start + 30)),
+                        logical=logical(stmt.start_point[0] + 1, min(s_end, start + 30), stmt, node),
                         redirects=redirects,
                         conditional=cond,
                         guarded=guard,

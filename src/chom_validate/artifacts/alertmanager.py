@@ -14,7 +14,7 @@ from typing import Any
 
 from .base import Artifact, ArtifactParseError, parser
 from .prometheus import Problem, _dur
-from .yamlfile import LineDict, load_yaml
+from .yamlfile import LineDict, artifact_yaml
 
 MATCHER = re.compile(
     r'^\s*\{?\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^"]*?))\s*\}?\s*$'
@@ -218,7 +218,7 @@ def _route(d: LineDict, out: list[Problem], intervals: set[str], root: bool) -> 
 
 @parser("alertmanager_config")
 def parse_alertmanager(artifact: Artifact) -> AlertmanagerConfig:
-    data = load_yaml(artifact.text)
+    data = artifact_yaml(artifact)
     if not isinstance(data, LineDict):
         raise ArtifactParseError("an Alertmanager config must be a YAML mapping", 1)
     cfg = AlertmanagerConfig(raw=data)

@@ -35,6 +35,26 @@ def bounded_excerpt(text: str) -> str:
     return f"{text[:cut]} … ({len(text)} characters)"
 
 
+def stripped_excerpt(line: str) -> str:
+    """``bounded_excerpt(line.strip())`` without copying a huge line: on a minified one-line file
+    every finding's evidence would copy the whole file (quadratic in the findings)."""
+    if len(line) <= 4 * MAX_EXCERPT:
+        return bounded_excerpt(line.strip())
+    i, j = 0, len(line)
+    while i < j and line[i].isspace():
+        i += 1
+    while j > i and line[j - 1].isspace():
+        j -= 1
+    n = j - i
+    if n <= MAX_EXCERPT:
+        return line[i:j]
+    head = line[i : i + MAX_EXCERPT]
+    cut = head.rfind(" ", 0, MAX_EXCERPT)
+    if cut < MAX_EXCERPT // 2:
+        return f"({n}-character line, not shown)"
+    return f"{head[:cut]} … ({n} characters)"
+
+
 _PARSERS: dict[str, Parser] = {}
 
 
@@ -134,8 +154,8 @@ class Artifact:
         writes it (`cat > /etc/x.service <<EOF`): that is where the fact lives and a fix goes.
         """
         if excerpt is None and line is not None:
-            excerpt = self.line_text(line).strip()
-        if excerpt is not None:
+            excerpt = stripped_excerpt(self.line_text(line))
+        elif excerpt is not None:
             excerpt = bounded_excerpt(excerpt)
         if line is None and self.parent is not None and self.line_offset >= 1:
             h = self.meta.get("heredoc")

@@ -23,7 +23,7 @@ from .scope import Scope
 from .shell import detect_shell, find_heredocs
 from .systemd import UNIT_SUFFIXES, looks_like_unit
 from .templating import TEMPLATE_MARKERS, untemplated
-from .yamlfile import load_yaml_fast
+from .yamlfile import load_yaml_discovery, share_yaml
 
 BINARY_EXTS = {
     ".png",
@@ -99,7 +99,7 @@ _TEMPLATE_RE = TEMPLATE_MARKERS
 class Candidate:
     path: str  # path used for detection: install path for heredocs, file path otherwise
     text: str
-    data: Any = None  # pre-parsed YAML/JSON (fast loader), when the file is YAML/JSON
+    data: Any = None  # pre-parsed YAML (with line numbers when it loads so)/JSON, when the file is YAML/JSON
     data_error: ArtifactParseError | None = None
     is_yaml: bool = False
     is_json: bool = False
@@ -245,7 +245,7 @@ def make_candidate(path: str, text: str) -> Candidate:
     ):
         c.is_yaml = True
         try:
-            c.data = load_yaml_fast(text)
+            c.data = load_yaml_discovery(text)
         except ArtifactParseError as exc:
             c.data_error = exc
     elif ext == ".json":
@@ -392,6 +392,7 @@ def discover(
         )
         if cand.data_error is not None:
             art._parse_error = cand.data_error
+        share_yaml(art, kind, cand.data)  # loaded once: the monitoring parsers take it over
         if kind == "shell":
             art.meta["shell"] = detect_shell(text, path)
         index.files[path] = art

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .base import Artifact, ArtifactParseError, parser
-from .yamlfile import LineDict, load_yaml
+from .yamlfile import LineDict, artifact_yaml
 
 
 @dataclass
@@ -169,7 +169,7 @@ class DatasourceProvisioning:
 
 @parser("grafana_datasources")
 def parse_datasources(artifact: Artifact) -> DatasourceProvisioning:
-    data = load_yaml(artifact.text)
+    data = artifact_yaml(artifact)
     if not isinstance(data, LineDict):
         raise ArtifactParseError("datasource provisioning must be a YAML mapping", 1)
     out = DatasourceProvisioning()
@@ -204,7 +204,7 @@ class ProviderProvisioning:
 
 @parser("grafana_dashboard_provider")
 def parse_providers(artifact: Artifact) -> ProviderProvisioning:
-    data = load_yaml(artifact.text)
+    data = artifact_yaml(artifact)
     if not isinstance(data, LineDict):
         raise ArtifactParseError("dashboard provisioning must be a YAML mapping", 1)
     out = ProviderProvisioning()

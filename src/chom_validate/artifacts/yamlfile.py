@@ -176,3 +176,35 @@ def load_yaml(text: str) -> Any:
 def load_yaml_fast(text: str) -> Any:
     """Parse without line numbers (discovery by content)."""
     return _load(text, _TolerantFastLoader)
+
+
+def load_yaml_discovery(text: str) -> Any:
+    """Discovery by content: the data with line numbers when it loads so (as fast as without: the
+    cost is in the C scanner), so the parsers of the kinds detected can keep it instead of loading
+    the file a second time (``artifact_yaml``); else the tolerant loader's data (a recursive alias,
+    ``&a [*a]``, constructs only lazily) or its error."""
+    try:
+        return load_yaml(text)
+    except ArtifactParseError:
+        return load_yaml_fast(text)
+
+
+# Kinds whose parser reads the YAML with line numbers: discovery hands them the data it loaded.
+SHARED_YAML_KINDS = frozenset(
+    {"prometheus_rules", "prometheus_config", "alertmanager_config", "grafana_datasources", "grafana_dashboard_provider"}
+)
+_SHARED_KEY = "yaml_data"
+
+
+def share_yaml(artifact: Any, kind: str, data: Any) -> None:
+    """Keep discovery's line-numbered ``data`` for ``artifact``'s parser (only for the kinds whose
+    parser uses it, and only data with line numbers)."""
+    if kind in SHARED_YAML_KINDS and isinstance(data, LineDict | LineList):
+        artifact.meta[_SHARED_KEY] = data
+
+
+def artifact_yaml(artifact: Any) -> Any:
+    """The artifact's YAML with line numbers: the data discovery loaded (handed over once: the parser's
+    model holds it from then on), else loaded now."""
+    data = artifact.meta.pop(_SHARED_KEY, None)
+    return data if data is not None else load_yaml(artifact.text)
