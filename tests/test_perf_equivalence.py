@@ -159,3 +159,67 @@ def test_changed_only_fast_path_equals_full_scan_filtered_generated(
     stats = fast.targets[0].stats
     assert stats["unchanged_scripts_skipped"] == skipped
     assert stats["artifacts"] == full.targets[0].stats["artifacts"] - skipped
+
+
+def test_unvalidated_findings_equal_validated_ones_on_the_example() -> None:
+    """The engine copies a built-in check's (already validated) result into its finding without a
+    second validation: validating every finding again changes nothing (redaction, truncation,
+    enums, evidence), so the shortcut gives the report the full validation gave."""
+    from chom_validate.findings import Finding
+
+    rep = scan_tree(EXAMPLE, EXAMPLE / "chom-validate.yaml", profile="certified")
+    assert len(rep.findings) > 500
+    for f in rep.findings:
+        again = Finding(**f.model_dump())
+        assert again.model_dump(mode="json") == f.model_dump(mode="json"), f.check_id
+        assert type(f.status).__name__ == "Status" and all(type(e).__name__ == "Evidence" for e in f.evidence)
+
+
+PLUGIN_UNVALIDATED = '''
+from chom_validate.findings import Result, Status
+from chom_validate.registry import check
+
+@check("XPV001", "unvalidated", category="deploy", severity="low", pillar="security")
+def unvalidated(ctx):
+    """A third-party check that builds its result without validation."""
+    yield Result.model_construct(
+        status="fail",
+        message="token ghp_" + "A" * 36 + " in deploy.sh",
+        subject=None,
+        evidence=[{"path": "a.sh", "line": 1, "excerpt": "password=" + "s3cr3t-" * 3}],
+        severity="high",
+        data={},
+    )
+
+
+@check("XPV002", "malformed", category="deploy", severity="low", pillar="security")
+def malformed(ctx):
+    """A third-party check whose unvalidated result is not a valid result."""
+    yield Result.model_construct(status="bogus", message="x", evidence=[], data={})
+'''
+
+
+def test_third_party_results_are_still_validated_and_redacted(tmp_path: Path) -> None:
+    from chom_validate.config import Config
+    from chom_validate.engine import RunOptions, TargetSpec, scan
+    from chom_validate.findings import Evidence, Severity, Status
+    from chom_validate.registry import load_registry
+
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "mine.py").write_text(PLUGIN_UNVALIDATED)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.sh").write_text("#!/bin/bash\nset -euo pipefail\necho hi\n")
+    rep = scan(
+        [TargetSpec(str(tree), "local", lambda: LocalTree(tree))],
+        load_registry([plugins], entry_points_enabled=False),
+        Config(),
+        RunOptions(profile="certified", only=["XPV001", "XPV002"]),
+    )
+    (f,) = [f for f in rep.findings if f.check_id == "XPV001"]
+    assert f.status is Status.FAIL and f.severity is Severity.HIGH
+    assert isinstance(f.evidence[0], Evidence)
+    assert "ghp_" + "A" * 36 not in f.message and "s3cr3t" not in (f.evidence[0].excerpt or "")
+    (bad,) = [f for f in rep.findings if f.check_id == "XPV002"]
+    assert bad.status is Status.ERROR and "ValidationError" in bad.message
