@@ -1171,14 +1171,26 @@ def _option_answers(prog: ShellProgram) -> set[str]:
         v for _, s in prog.units for f in s.flags.values() if _UNATTENDED.match(f.name) for v, _ in f.assigns
     }
     out = set(first)
+    if not first:
+        return out
     for art, script in prog.units:
-        tests = [c for c in script.commands if c.name in ("[[", "[", "test") and "condition" in c.contexts]
+        # lines of the tests of such a variable; an assignment one or two lines below is in its branch
+        hot = {
+            c.line
+            for c in script.commands
+            if c.name in ("[[", "[", "test")
+            and "condition" in c.contexts
+            and set(_VAR_REFS.findall(c.text)) & first
+        }
+        if not hot:
+            continue
         for x in prog.assignments:
-            if x.artifact is art and any(
-                0 < x.line - t.line <= 2 and set(re.findall(r"\$\{?(\w+)", t.text)) & first for t in tests
-            ):
+            if x.artifact is art and (x.line - 1 in hot or x.line - 2 in hot):
                 out.add(x.name)
     return out
+
+
+_VAR_REFS = re.compile(r"\$\{?(\w+)")
 
 
 @check("DEP046", "prompt-loop-without-eof", category="deploy", severity="low", pillar="operations")

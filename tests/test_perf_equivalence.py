@@ -223,3 +223,46 @@ def test_third_party_results_are_still_validated_and_redacted(tmp_path: Path) ->
     assert "ghp_" + "A" * 36 not in f.message and "s3cr3t" not in (f.evidence[0].excerpt or "")
     (bad,) = [f for f in rep.findings if f.check_id == "XPV002"]
     assert bad.status is Status.ERROR and "ValidationError" in bad.message
+
+
+# One sample per token format (real-looking, not real): the prefilter must let each through.
+TOKEN_SAMPLES = {
+    "AWS access key id": "AKIA" + "Q3ZT7RBN2KXW5MPD",
+    "GitHub token": "ghp_" + "k3J9x" * 8,
+    "GitHub fine-grained token": "github_pat_" + "11ABCDEFG0" * 7,
+    "GitLab token": "glpat-" + "x7Kq2mPz9RtV4nLw8sYb",
+    "Slack token": "xoxb-" + "123456789012-" + "AbCdEfGhIjKlMn",
+    "Slack app token": "xapp-1-A0B1C2D3E4-123456789012-" + "ab12" * 8,
+    "Slack webhook": "https://hooks.slack.com/services/T0ABCDEFG/B0ABCDEFG/" + "aB3dE6gH9jK2mN5p",
+    "Discord webhook": "https://discord.com/api/webhooks/123456789/" + "aB3-dE6_gH9jK2mN5pQ8sT1vW4yZ7bC0e",
+    "Stripe key": "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    "Google API key": "AIza" + "SyD3k9Jx7Lm2Nq8Rt5Vw1Yz4Bc6Fh0Gj-Kp",
+    "SendGrid key": "SG." + "aB3dE6gH9jK2mN5pQ8" + "." + "sT1vW4yZ7bC0eF3hJ6kM9nP2qS5tV8xA",
+    "Telegram bot token": "123456789:AA" + "F3k9Jx7Lm2Nq8Rt5Vw1Yz4Bc6Fh0Gj-Kp",
+    "JSON Web Token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "npm token": "npm_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6",
+}
+
+
+def test_token_prefilter_gives_the_answers_of_every_search() -> None:
+    """token_format tests a few literals before its 14 searches: each format's sample is still
+    found, and on every line of the corpus, the fixtures and the example the answer is the same."""
+    from chom_validate.facts import secrets as fs
+
+    assert set(TOKEN_SAMPLES) == {name for name, _ in fs.TOKEN_FORMATS}, "a format without a sample"
+    for name, sample in TOKEN_SAMPLES.items():
+        line = f'export TOKEN="{sample}"'
+        found = fs._token_format(line)
+        assert found is not None and found[0] == name and found[1] in sample, (name, found)
+        assert fs.token_format(line) == found, name
+    roots = [EXAMPLE, ROOT / "tests" / "fixtures", ROOT.parent / "shared" / "corpus"]
+    seen = 0
+    for root in roots:
+        for p in root.rglob("*") if root.is_dir() else ():
+            if not p.is_file() or p.stat().st_size > 1_000_000:
+                continue
+            for ln in p.read_text(errors="replace").splitlines():
+                seen += 1
+                ln = ln[:4000]
+                assert fs.token_format(ln) == fs._token_format(ln), (p, ln)
+    assert seen > 50_000

@@ -299,7 +299,9 @@ def run_checks(specs: list[CheckSpec], ctx: ScanContext, options: RunOptions) ->
     if child is None:
         parent, child_specs = specs, []
     probes.start_background(ctx, sorted({n for s in specs for n in s.needs}))  # after the fork: threads
-    out = {s.id: run_check(s, ctx) for s in parent}
+    # Checks waiting on a background probe (ShellCheck) run last, so the others' Python work overlaps
+    # the probe instead of waiting behind it; findings are merged in check-id order by the caller.
+    out = {s.id: run_check(s, ctx) for s in sorted(parent, key=lambda s: bool(s.needs))}
     got = _join_checks(child)
     for s in child_specs:
         out[s.id] = got[s.id] if got is not None and s.id in got else run_check(s, ctx)
