@@ -266,3 +266,47 @@ def test_token_prefilter_gives_the_answers_of_every_search() -> None:
                 ln = ln[:4000]
                 assert fs.token_format(ln) == fs._token_format(ln), (p, ln)
     assert seen > 50_000
+
+
+def _reference_line_secrets(ln: str) -> list[Any]:
+    """checks/secrets.py line_secrets without its literal prefilters (and with the unmemoised
+    classification), the reference the fast path is compared with."""
+    from chom_validate.checks import secrets as cs
+
+    from chom_validate.facts import secrets as fs
+
+    classify = fs.classify_value.__wrapped__  # type: ignore[attr-defined]
+    out: list[Any] = []
+    fmt = fs._token_format(ln)
+    if fmt:
+        out.append((fmt[0], fmt[1], fs.ValueClass("token", fmt[0])))
+    for pat, what in ((cs._URL_CRED, "credential in URL"), (cs._DSN_CRED, "credential in DSN")):
+        for m in pat.finditer(ln):
+            out.append((what, m.group("val"), classify(m.group("val"))))
+    for am in cs._ASSIGN.finditer(ln):
+        key = am.group("key")
+        if not fs.is_secret_key.__wrapped__(key):  # type: ignore[attr-defined]
+            continue
+        val = am.group("val")
+        if val.startswith(("http://", "https://")) and not fmt:
+            continue
+        out.append((f"{key} hard-coded", val, classify(val, key)))
+    return out
+
+
+def test_line_secrets_fast_path_equals_reference_on_every_corpus_line() -> None:
+    from chom_validate.checks.secrets import line_secrets
+
+    roots = [EXAMPLE, ROOT / "tests" / "fixtures", ROOT.parent / "shared" / "corpus"]
+    seen = hits = 0
+    for root in roots:
+        for p in root.rglob("*") if root.is_dir() else ():
+            if not p.is_file() or p.stat().st_size > 1_000_000:
+                continue
+            for ln in p.read_text(errors="replace").splitlines():
+                ln = ln[:4000]
+                got = line_secrets(ln)
+                assert got == _reference_line_secrets(ln), (p, ln)
+                seen += 1
+                hits += bool(got)
+    assert seen > 50_000 and hits > 100

@@ -10,6 +10,7 @@ only as a placeholder, at low severity, by the checks that care.
 
 from __future__ import annotations
 
+import functools
 import math
 import posixpath
 import re
@@ -199,8 +200,9 @@ def names_non_secret(name: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=16384)
 def is_secret_key(name: str) -> bool:
-    """True when a key/variable/option name says it holds a credential."""
+    """True when a key/variable/option name says it holds a credential (pure: memoised)."""
     segs = [s.lower() for s in key_segments(name)]
     if not segs or len(name) > 80 or name.strip("'\" ") in _SHELL_SPECIALS:
         return False
@@ -478,8 +480,10 @@ def is_placeholder_text(v: str) -> bool:
     return any(w in low for w in _PLACEHOLDER_WORDS if w not in ("secret", "password", "token", "test"))
 
 
+@functools.lru_cache(maxsize=16384)
 def classify_value(value: str, key: str = "") -> ValueClass:
-    """What a value assigned to a secret-named ``key`` is (see the module docstring)."""
+    """What a value assigned to a secret-named ``key`` is (see the module docstring; pure and
+    the answer immutable: memoised)."""
     v = value.strip()
     if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
         v = v[1:-1]
