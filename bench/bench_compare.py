@@ -58,8 +58,12 @@ if len(sys.argv) > 2:
 """
 
 
-def measure(argv: list[str], env: dict[str, str], timeout: float = 1800) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB, largest process including children) of one command."""
+Run = tuple[float, float, float]  # wall seconds, peak RSS MiB, CPU seconds (user + system)
+
+
+def measure(argv: list[str], env: dict[str, str], timeout: float = 1800) -> Run:
+    """Wall seconds, peak RSS (MiB, largest process including children) and CPU seconds (user +
+    system of the process and every child it waited for: the forked check process, ShellCheck)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, rusage = os.wait4(proc.pid, 0)
@@ -67,17 +71,36 @@ def measure(argv: list[str], env: dict[str, str], timeout: float = 1800) -> tupl
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} exited {code}")
-    return wall, rusage.ru_maxrss / 1024.0
+    return wall, rusage.ru_maxrss / 1024.0, rusage.ru_utime + rusage.ru_stime
 
 
-def measure_parallel(cmds: list[list[str]], env: dict[str, str]) -> tuple[float, float]:
+def measure_parallel(cmds: list[list[str]], env: dict[str, str]) -> Run:
     t0 = time.perf_counter()
     procs = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env) for c in cmds]
-    rss = 0.0
+    rss = cpu = 0.0
     for p in procs:
         _, _, ru = os.wait4(p.pid, 0)
         rss = max(rss, ru.ru_maxrss / 1024.0)
-    return time.perf_counter() - t0, rss
+        cpu += ru.ru_utime + ru.ru_stime
+    return time.perf_counter() - t0, rss, cpu
+
+
+def bench_env(tmp: Path, name: str) -> dict[str, str]:
+    """The environment of every measured run: its own ShellCheck cache, and byte-compiled modules
+    kept (in a temporary prefix) as an installed package has them; with PYTHONDONTWRITEBYTECODE
+    set, every run would compile every module it imports again (~0.5 s of CPU for a scan)."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp / f"xdg-{name}"), "PYTHONPYCACHEPREFIX": str(tmp / "pyc")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def product_shellcheck_argv() -> list[str]:
+    """ShellCheck as the product runs it (its options; the dialect comes from each file's shebang)."""
+    from chom_validate import shellcheck as runner
+
+    exe = find_shellcheck() or "shellcheck"
+    out = [a for a in runner.argv(exe, "bash") if a not in ("-s", "bash")]
+    return out
 
 
 def corpus_tree(dest: Path) -> Path | None:
@@ -109,16 +132,16 @@ def bench_tree(
     tmp: Path,
     shellcheck_alone: bool = True,
 ) -> dict[str, tuple[float, float]]:
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp / f"xdg-{root.name}")}
+    env = bench_env(tmp, root.name)
+    load_start = os.getloadavg()[0]
     nfiles = sum(len(f) for _, _, f in os.walk(root))
     listing = tmp / f"scripts-{root.name}.txt"
     measure([sys.executable, "-c", FLOOR, str(root), str(listing)], env)
     scripts = [s for s in listing.read_text().splitlines() if s]
-    sc = find_shellcheck() or "shellcheck"
-    sc_argv = [sc, "-f", "json1", "-S", "info", "-o", "check-set-e-suppressed,check-extra-masked-returns"]
+    sc_argv = product_shellcheck_argv()
     base = [cv, "all", "--path", str(root), "--format", "json", "-o", os.devnull, *config]
     measure(base, env)  # fills the cache for the warm runs
-    runs: dict[str, list[tuple[float, float]]] = {}
+    runs: dict[str, list[Run]] = {}
     floor_sc_env = {**env, "FLOOR_SHELLCHECK": "1"}
     plan: list[tuple[str, object]] = [
         ("floor (read + parse)", [sys.executable, "-c", FLOOR, str(root)]),
@@ -144,13 +167,36 @@ def bench_tree(
             runs["checkov"] = [
                 measure([checkov, "-d", str(root), "--quiet", "--compact", "--skip-download"], env)
             ]
-    out = {k: (statistics.median(t for t, _ in v), max(m for _, m in v)) for k, v in runs.items()}
-    out["_files"] = (float(nfiles), float(len(scripts)))
-    print(name, {k: (round(t, 2), round(m)) for k, (t, m) in out.items()}, flush=True)
+    out = {
+        k: (statistics.median(t for t, _, _ in v), max(m for _, m, _ in v), statistics.median(c for _, _, c in v))
+        for k, v in runs.items()
+    }
+    out["_files"] = (float(nfiles), float(len(scripts)), 0.0)
+    out["_load"] = (load_start, os.getloadavg()[0], 0.0)
+    print(name, {k: tuple(round(x, 2) for x in v) for k, v in out.items()}, flush=True)
     return out
 
 
-def table(rows: list[tuple[str, dict[str, tuple[float, float]]]]) -> list[str]:
+def cpu_table(rows: list[tuple[str, dict[str, Run]]]) -> list[str]:
+    """CPU seconds (user + system, children included) of the same runs: what load changes least."""
+    lines = [
+        "| tree | load start-end | floor CPU s | floor+SC CPU s | cold CPU s | warm CPU s | ShellCheck 1p CPU s "
+        "| Checkov CPU s | cold / floor+SC CPU | warm / floor CPU | Checkov / cold CPU |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in rows:
+        f, fsc = r["floor (read + parse)"][2], r["floor + shellcheck"][2]
+        cold, warm = r["chom-validate cold"][2], r["chom-validate warm"][2]
+        ck, sc1 = r.get("checkov"), r.get("shellcheck, 1 process")
+        lines.append(
+            f"| {name} | {r['_load'][0]:.1f}-{r['_load'][1]:.1f} | {f:.2f} | {fsc:.2f} | {cold:.2f} | {warm:.2f} | "
+            f"{f'{sc1[2]:.2f}' if sc1 else '-'} | {f'{ck[2]:.1f}' if ck else '-'} | {cold / fsc:.2f}x | "
+            f"{warm / f:.2f}x | {f'{ck[2] / cold:.1f}x' if ck else '-'} |"
+        )
+    return lines
+
+
+def table(rows: list[tuple[str, dict[str, Run]]]) -> list[str]:
     lines = [
         "| tree | files | scripts | floor s | floor+SC s | cold s | warm s | ShellCheck 1p s | ShellCheck 2p s "
         "| Checkov s | cold / floor+SC | cold / floor | warm / floor | Checkov / cold | peak RSS cold MiB |",
@@ -191,8 +237,8 @@ def main() -> None:
     ap.add_argument("--skip-corpus", action="store_true", help="leave out the corpus row (smoke runs)")
     args = ap.parse_args()
     cv = shutil.which("chom-validate", path=str(Path(sys.executable).parent)) or "chom-validate"
-    rows: list[tuple[str, dict[str, tuple[float, float]]]] = []
-    scaling: list[tuple[int, int, float, float, float]] = []
+    rows: list[tuple[str, dict[str, Run]]] = []
+    scaling: list[tuple[int, int, float, float, float, float, float]] = []
     big: list[str] = []
     script_rows: list[str] = []
     loads: list[float] = []
@@ -253,6 +299,8 @@ def main() -> None:
                     r["chom-validate cold"][0],
                     r["chom-validate warm"][0],
                     r["chom-validate cold"][1],
+                    r["floor (read + parse)"][0],
+                    r["chom-validate warm"][2] / r["floor (read + parse)"][2],
                 )
             )
             shutil.rmtree(root)
@@ -311,11 +359,19 @@ def main() -> None:
         "",
         *table(rows),
         "",
+        "CPU time of the same runs (user + system, the forked check process and ShellCheck included):",
+        "",
+        *cpu_table(rows),
+        "",
         f"Growth (generated tree, fraction {sfrac:g} of the 5,050-file x1, one run per size):",
         "",
-        "| scale | files | cold s | warm s | cold time / x1 | peak RSS cold MiB |",
-        "|---:|---:|---:|---:|---:|---:|",
-        *[f"| x{s} | {n} | {c:.2f} | {w:.2f} | {c / s1[2]:.2f} | {m:.0f} |" for s, n, c, w, m in scaling],
+        "| scale | files | floor s | cold s | warm s | cold time / x1 | warm time / x1 | warm / floor CPU "
+        "| peak RSS cold MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *[
+            f"| x{s} | {n} | {f:.2f} | {c:.2f} | {w:.2f} | {c / s1[2]:.2f} | {w / s1[3]:.2f} | {wc:.2f}x | {m:.0f} |"
+            for s, n, c, w, m, f, wc in scaling
+        ],
     ]
     if script_rows:
         lines += ["", *script_rows]

@@ -349,10 +349,14 @@ def line_secrets(ln: str) -> list[tuple[str, str, ValueClass]]:
     fmt = token_format(ln)
     if fmt:
         out.append((fmt[0], fmt[1], ValueClass("token", fmt[0])))
-    if "@" in ln:  # both forms hold user:value@ (a C scan skips the two searches on most lines)
+    # Literal prefilters: both credential patterns need an `@` (the URL one also `://`), an
+    # assignment needs `=` or `:`; most lines have none of these and skip the searches.
+    if "@" in ln:
         for pat, what in ((_URL_CRED, "credential in URL"), (_DSN_CRED, "credential in DSN")):
             for m in pat.finditer(ln):
                 out.append((what, m.group("val"), classify_value(m.group("val"))))
+    if "=" not in ln and ":" not in ln:
+        return out
     for am in _ASSIGN.finditer(ln):
         key = am.group("key")
         if not is_secret_key(key):

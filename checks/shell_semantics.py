@@ -1193,10 +1193,13 @@ def _option_answers(prog: ShellProgram) -> set[str]:
             for c in script.commands
             if c.name in ("[[", "[", "test") and "condition" in c.contexts and set(_VAR_REF.findall(c.text)) & first
         }
+        if not hits:
+            continue
         for x in prog.assignments:
             if x.artifact is art and (x.line - 1 in hits or x.line - 2 in hits):
                 out.add(x.name)
     return out
+
 
 
 @check("DEP046", "prompt-loop-without-eof", category="deploy", severity="low", pillar="operations")

@@ -159,3 +159,154 @@ def test_changed_only_fast_path_equals_full_scan_filtered_generated(
     stats = fast.targets[0].stats
     assert stats["unchanged_scripts_skipped"] == skipped
     assert stats["artifacts"] == full.targets[0].stats["artifacts"] - skipped
+
+
+def test_unvalidated_findings_equal_validated_ones_on_the_example() -> None:
+    """The engine copies a built-in check's (already validated) result into its finding without a
+    second validation: validating every finding again changes nothing (redaction, truncation,
+    enums, evidence), so the shortcut gives the report the full validation gave."""
+    from chom_validate.findings import Finding
+
+    rep = scan_tree(EXAMPLE, EXAMPLE / "chom-validate.yaml", profile="certified")
+    assert len(rep.findings) > 500
+    for f in rep.findings:
+        again = Finding(**f.model_dump())
+        assert again.model_dump(mode="json") == f.model_dump(mode="json"), f.check_id
+        assert type(f.status).__name__ == "Status" and all(type(e).__name__ == "Evidence" for e in f.evidence)
+
+
+PLUGIN_UNVALIDATED = '''
+from chom_validate.findings import Result, Status
+from chom_validate.registry import check
+
+@check("XPV001", "unvalidated", category="deploy", severity="low", pillar="security")
+def unvalidated(ctx):
+    """A third-party check that builds its result without validation."""
+    yield Result.model_construct(
+        status="fail",
+        message="token ghp_" + "A" * 36 + " in deploy.sh",
+        subject=None,
+        evidence=[{"path": "a.sh", "line": 1, "excerpt": "password=" + "s3cr3t-" * 3}],
+        severity="high",
+        data={},
+    )
+
+
+@check("XPV002", "malformed", category="deploy", severity="low", pillar="security")
+def malformed(ctx):
+    """A third-party check whose unvalidated result is not a valid result."""
+    yield Result.model_construct(status="bogus", message="x", evidence=[], data={})
+'''
+
+
+def test_third_party_results_are_still_validated_and_redacted(tmp_path: Path) -> None:
+    from chom_validate.config import Config
+    from chom_validate.engine import RunOptions, TargetSpec, scan
+    from chom_validate.findings import Evidence, Severity, Status
+    from chom_validate.registry import load_registry
+
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "mine.py").write_text(PLUGIN_UNVALIDATED)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.sh").write_text("#!/bin/bash\nset -euo pipefail\necho hi\n")
+    rep = scan(
+        [TargetSpec(str(tree), "local", lambda: LocalTree(tree))],
+        load_registry([plugins], entry_points_enabled=False),
+        Config(),
+        RunOptions(profile="certified", only=["XPV001", "XPV002"]),
+    )
+    (f,) = [f for f in rep.findings if f.check_id == "XPV001"]
+    assert f.status is Status.FAIL and f.severity is Severity.HIGH
+    assert isinstance(f.evidence[0], Evidence)
+    assert "ghp_" + "A" * 36 not in f.message and "s3cr3t" not in (f.evidence[0].excerpt or "")
+    (bad,) = [f for f in rep.findings if f.check_id == "XPV002"]
+    assert bad.status is Status.ERROR and "ValidationError" in bad.message
+
+
+# One sample per token format (real-looking, not real): the prefilter must let each through.
+TOKEN_SAMPLES = {
+    "AWS access key id": "AKIA" + "Q3ZT7RBN2KXW5MPD",
+    "GitHub token": "ghp_" + "k3J9x" * 8,
+    "GitHub fine-grained token": "github_pat_" + "11ABCDEFG0" * 7,
+    "GitLab token": "glpat-" + "x7Kq2mPz9RtV4nLw8sYb",
+    "Slack token": "xoxb-" + "123456789012-" + "AbCdEfGhIjKlMn",
+    "Slack app token": "xapp-1-A0B1C2D3E4-123456789012-" + "ab12" * 8,
+    "Slack webhook": "https://hooks.slack.com/services/T0ABCDEFG/B0ABCDEFG/" + "aB3dE6gH9jK2mN5p",
+    "Discord webhook": "https://discord.com/api/webhooks/123456789/" + "aB3-dE6_gH9jK2mN5pQ8sT1vW4yZ7bC0e",
+    "Stripe key": "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    "Google API key": "AIza" + "SyD3k9Jx7Lm2Nq8Rt5Vw1Yz4Bc6Fh0Gj-Kp",
+    "SendGrid key": "SG." + "aB3dE6gH9jK2mN5pQ8" + "." + "sT1vW4yZ7bC0eF3hJ6kM9nP2qS5tV8xA",
+    "Telegram bot token": "123456789:AA" + "F3k9Jx7Lm2Nq8Rt5Vw1Yz4Bc6Fh0Gj-Kp",
+    "JSON Web Token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "npm token": "npm_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6",
+}
+
+
+def test_token_prefilter_gives_the_answers_of_every_search() -> None:
+    """token_format tests a few literals before its 14 searches: each format's sample is still
+    found, and on every line of the corpus, the fixtures and the example the answer is the same."""
+    from chom_validate.facts import secrets as fs
+
+    assert set(TOKEN_SAMPLES) == {name for name, _ in fs.TOKEN_FORMATS}, "a format without a sample"
+    for name, sample in TOKEN_SAMPLES.items():
+        line = f'export TOKEN="{sample}"'
+        found = fs._token_format(line)
+        assert found is not None and found[0] == name and found[1] in sample, (name, found)
+        assert fs.token_format(line) == found, name
+    roots = [EXAMPLE, ROOT / "tests" / "fixtures", ROOT.parent / "shared" / "corpus"]
+    seen = 0
+    for root in roots:
+        for p in root.rglob("*") if root.is_dir() else ():
+            if not p.is_file() or p.stat().st_size > 1_000_000:
+                continue
+            for ln in p.read_text(errors="replace").splitlines():
+                seen += 1
+                ln = ln[:4000]
+                assert fs.token_format(ln) == fs._token_format(ln), (p, ln)
+    assert seen > 50_000
+
+
+def _reference_line_secrets(ln: str) -> list[Any]:
+    """checks/secrets.py line_secrets without its literal prefilters (and with the unmemoised
+    classification), the reference the fast path is compared with."""
+    from chom_validate.checks import secrets as cs
+
+    from chom_validate.facts import secrets as fs
+
+    classify = fs.classify_value.__wrapped__  # type: ignore[attr-defined]
+    out: list[Any] = []
+    fmt = fs._token_format(ln)
+    if fmt:
+        out.append((fmt[0], fmt[1], fs.ValueClass("token", fmt[0])))
+    for pat, what in ((cs._URL_CRED, "credential in URL"), (cs._DSN_CRED, "credential in DSN")):
+        for m in pat.finditer(ln):
+            out.append((what, m.group("val"), classify(m.group("val"))))
+    for am in cs._ASSIGN.finditer(ln):
+        key = am.group("key")
+        if not fs.is_secret_key.__wrapped__(key):  # type: ignore[attr-defined]
+            continue
+        val = am.group("val")
+        if val.startswith(("http://", "https://")) and not fmt:
+            continue
+        out.append((f"{key} hard-coded", val, classify(val, key)))
+    return out
+
+
+def test_line_secrets_fast_path_equals_reference_on_every_corpus_line() -> None:
+    from chom_validate.checks.secrets import line_secrets
+
+    roots = [EXAMPLE, ROOT / "tests" / "fixtures", ROOT.parent / "shared" / "corpus"]
+    seen = hits = 0
+    for root in roots:
+        for p in root.rglob("*") if root.is_dir() else ():
+            if not p.is_file() or p.stat().st_size > 1_000_000:
+                continue
+            for ln in p.read_text(errors="replace").splitlines():
+                ln = ln[:4000]
+                got = line_secrets(ln)
+                assert got == _reference_line_secrets(ln), (p, ln)
+                seen += 1
+                hits += bool(got)
+    assert seen > 50_000 and hits > 100

@@ -126,3 +126,58 @@ def test_scripts_shellcheck_cannot_finish_on_are_not_handed_to_it() -> None:
                 seen += 1
                 assert too_complex(p.read_text(errors="replace")) is None, p
     assert seen >= 10
+
+
+def _lint(outcomes: list[runner.Outcome]) -> list[list[tuple[int, int, int, str, str]]]:
+    out = []
+    for o in outcomes:
+        assert isinstance(o, list), o
+        out.append(
+            sorted(
+                (c["line"], c["column"], c["code"], c["level"], c["message"])
+                for c in o
+                if c["level"] in ("error", "warning")
+            )
+        )
+    return out
+
+
+def test_dataflow_analysis_is_off_and_changes_no_error_or_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ShellCheck's dataflow pass (~40% of its CPU on the corpus) the errors and warnings DEP020
+    reports, and the semantic codes, are the same on every example and fixture script and the smaller
+    corpus scripts; only info notes move (SC2086 on proven-safe variables, SC2317/SC2329)."""
+    assert EXE
+    if (runner._version_tuple(EXE) or (0, 0)) < (0, 10):
+        pytest.skip("shellcheck < 0.10 has no dataflow pass")
+    assert "--extended-analysis=false" in runner.argv(EXE, "bash")
+    here = Path(__file__).resolve()
+    roots = [here.parents[1] / "examples", here.parent / "fixtures", here.parents[2] / "shared" / "corpus"]
+    jobs = []
+    for root in roots:
+        for p in sorted(root.rglob("*.sh")) if root.is_dir() else ():
+            if p.is_file() and p.stat().st_size < 12_000:
+                text = p.read_text(errors="replace")
+                jobs.append((text, runner.dialect("sh" if text.startswith("#!/bin/sh") else "bash")))
+    assert len(jobs) >= 30
+    off = runner.run_all(EXE, jobs)
+    monkeypatch.setattr(runner, "EXTENDED_ANALYSIS", True)
+    assert "--extended-analysis=false" not in runner.argv(EXE, "bash")
+    on = runner.run_all(EXE, jobs)
+    assert _lint(off) == _lint(on)
+    semantic = [
+        sorted(c["code"] for c in o if isinstance(o, list) and c["code"] in EVIDENCE_CODES) for o in off
+    ]
+    assert semantic == [
+        sorted(c["code"] for c in o if isinstance(o, list) and c["code"] in EVIDENCE_CODES) for o in on
+    ]
+    assert any(semantic)
+
+
+def test_old_shellcheck_gets_no_dataflow_flag() -> None:
+    """0.9 has no --extended-analysis (it would exit 3, no report): the flag follows the version."""
+    old = "/usr/bin/shellcheck"
+    if not os.access(old, os.X_OK) or (runner._version_tuple(old) or (0, 0)) >= (0, 10):
+        pytest.skip("no shellcheck < 0.10 on this machine")
+    assert "--extended-analysis=false" not in runner.argv(old, "bash")
+    out = runner.run_one(old, "#!/bin/bash\ncd $1\n", "bash")
+    assert isinstance(out, list) and {c["code"] for c in out} >= {2164}

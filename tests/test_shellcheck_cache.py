@@ -174,3 +174,21 @@ def test_cache_inside_scanned_tree_is_not_used(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("XDG_CACHE_HOME", str(tree / ".cache"))  # e.g. `all --path ~`
     assert "SC2164" in _scan(tree)
     assert sorted(p.name for p in tree.rglob("*")) == ["deploy.sh"]
+
+
+def test_key_follows_the_option_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The argv (here: dataflow analysis on or off) is part of every key: no entry made with one option
+    set answers a run with the other."""
+    from chom_validate import shellcheck as runner
+
+    exe = find_shellcheck()
+    assert exe
+    cache = _Cache(tmp_path, _environment_key(exe))
+    text = "#!/bin/bash\nx=1\necho $x\n"
+    off = cache.key(exe, text, "bash")
+    monkeypatch.setattr(runner, "EXTENDED_ANALYSIS", True)
+    on = cache.key(exe, text, "bash")
+    if (runner._version_tuple(exe) or (0, 0)) >= (0, 10):
+        assert on != off
+    else:
+        assert on == off  # 0.9: no such option, the same run

@@ -30,7 +30,7 @@ from .artifacts import Artifact, ArtifactIndex, discover
 from .artifacts.base import ParseAborted
 from .command_plan import check_commands
 from .config import Config
-from .findings import Finding, Result, Status
+from .findings import Evidence, Finding, Result, Status
 from .governance import govern
 from .probes import http as http_probe
 from .registry import CheckSpec, Registry
@@ -310,7 +310,9 @@ def run_checks(specs: list[CheckSpec], ctx: ScanContext, options: RunOptions) ->
     if child is None:
         parent, child_specs = specs, []
     probes.start_background(ctx, sorted({n for s in specs for n in s.needs}))  # after the fork: threads
-    out = {s.id: run_check(s, ctx) for s in parent}
+    # Checks waiting on a background probe (ShellCheck) run last, so the others' Python work overlaps
+    # the probe instead of waiting behind it; findings are merged in check-id order by the caller.
+    out = {s.id: run_check(s, ctx) for s in sorted(parent, key=lambda s: bool(s.needs))}
     got = _join_checks(child)
     for s in child_specs:
         out[s.id] = got[s.id] if got is not None and s.id in got else run_check(s, ctx)
@@ -338,7 +340,8 @@ def run_check(spec: CheckSpec, ctx: ScanContext) -> tuple[list[Result], float]:
     t0 = time.perf_counter()
     try:
         args, answer = _bind(spec, ctx)
-        results = [answer] if answer is not None else list(_guard(spec.func(*args)))
+        trusted = spec.source.startswith(_BUILTIN_SOURCE)
+        results = [answer] if answer is not None else list(_guard(spec.func(*args), trusted))
         if not results:
             results = [
                 Result.error(
@@ -367,26 +370,55 @@ def _unjudged_if_assumed(r: Result) -> Result:
     )
 
 
-def _guard(it: Iterator[Result] | None) -> Iterator[Result]:
+_BUILTIN_SOURCE = "chom_validate.checks."
+
+
+def _guard(it: Iterator[Result] | None, trusted: bool = True) -> Iterator[Result]:
+    """The plugin boundary: a check yields Results; a third-party check's are validated again."""
     if it is None:
         return
     for r in it:
         if not isinstance(r, Result):
             raise TypeError(f"check yielded {type(r).__name__}, expected Result")
-        yield r
+        yield r if trusted else _revalidated(r)
+
+
+def _revalidated(r: Result) -> Result:
+    """A plain, validated and redacted copy of ``r``, however it was built (``model_construct``,
+    assigned fields, a subclass); a ValidationError makes the check's result an error."""
+    raw = {n: r.__dict__[n] for n in Result.model_fields if n in r.__dict__}
+    ev = raw.get("evidence")
+    if isinstance(ev, list | tuple):
+        raw["evidence"] = [dict(e.__dict__) if isinstance(e, Evidence) else e for e in ev]
+    return Result.model_validate(raw)
 
 
 def _to_findings(spec: CheckSpec, target: str, results: list[Result]) -> list[Finding]:
+    """Place each result in its context.
+
+    Every result is validated (and redacted) by then: a built-in check's when it was made
+    (``Result.fail()`` and friends), a third-party check's again at the plugin boundary
+    (:func:`_guard`). So the fields are copied over without a second validation
+    (``model_construct``; a new evidence list and data dict, the Evidence objects shared).
+    Every output redacts again when it renders.
+    """
     out = []
     for r in results:
-        f = Finding(
-            **r.model_dump(),
+        f = Finding.model_construct(
+            status=r.status,
+            message=r.message,
+            subject=r.subject,
+            evidence=list(r.evidence),
+            severity=r.severity,
+            data=dict(r.data),
             check_id=spec.id,
             check_name=spec.name,
             category=spec.category,
             pillar=spec.pillar,
             target=target,
             effective_severity=r.severity or spec.severity,
+            fingerprint="",
+            suppressed=None,
         )
         f.fingerprint = f.compute_fingerprint()
         out.append(f)

@@ -87,8 +87,12 @@ class Command:
     @property
     def name(self) -> str:
         """Command name without a leading `sudo`/`env`/`command`/`exec` wrapper."""
-        argv = self._argv()
-        return argv[0] if argv else ""
+        # the hottest accessor of a scan (checks ask it of every command): the memo is read inline
+        words = self.words
+        cached = self.__dict__.get("_argv_cache")
+        if cached is None or cached[0] is not words or cached[1] != len(words):
+            cached = self._memo()
+        return cached[3]  # type: ignore[no-any-return]
 
     @property
     def argv(self) -> list[str]:
@@ -96,15 +100,21 @@ class Command:
         return list(self._argv())
 
     def _argv(self) -> tuple[str, ...]:
+        words = self.words
+        cached = self.__dict__.get("_argv_cache")
+        if cached is None or cached[0] is not words or cached[1] != len(words):
+            cached = self._memo()
+        return cached[2]  # type: ignore[no-any-return]
+
+    def _memo(self) -> tuple[list[str], int, tuple[str, ...], str]:
         # Checks ask for argv/name millions of times on large trees: memoised (out of the dataclass
         # fields, so eq/repr are unchanged), recomputed if `words` is replaced or changes length;
         # `argv` returns a fresh list, so callers cannot alter the cache.
         words = self.words
-        cached = self.__dict__.get("_argv_cache")
-        if cached is None or cached[0] is not words or cached[1] != len(words):
-            cached = (words, len(words), _strip_wrappers(tuple(words)))
-            self.__dict__["_argv_cache"] = cached
-        return cached[2]  # type: ignore[no-any-return]
+        argv = _strip_wrappers(tuple(words))
+        cached = (words, len(words), argv, argv[0] if argv else "")
+        self.__dict__["_argv_cache"] = cached
+        return cached
 
 
 @dataclass

@@ -208,10 +208,10 @@ def names_non_secret(name: str) -> bool:
     )
 
 
-@functools.lru_cache(maxsize=8192)  # keys repeat on every line of a file (`expr`, `DB_HOST`): a pure function
+@functools.lru_cache(maxsize=16384)
 def is_secret_key(name: str) -> bool:
-    """True when a key/variable/option name says it holds a credential."""
-    segs = [s.lower() for s in _key_segments(name)]
+    """True when a key/variable/option name says it holds a credential (pure: memoised)."""
+    segs = [s.lower() for s in key_segments(name)]
     if not segs or len(name) > 80 or name.strip("'\" ") in _SHELL_SPECIALS:
         return False
     if segs[-1] in _NOT_SECRET_TAIL and segs[-1] != "key":
@@ -259,19 +259,42 @@ _PAGERDUTY = re.compile(r"^[a-z0-9]{32}$")
 _TOKEN_PLACEHOLDER = re.compile(r"(?i)example|x{4,}|fake|dummy|sample|placeholder|(.)\1{5,}")
 
 
-# What every match of some format contains (a union of literals: one scan per line instead of 14
-# searches; SEC002 asks this of every line of every file). Kept next to TOKEN_FORMATS: a new format
-# adds its literal here.
-_TOKEN_HINT = re.compile(
-    r"AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|xapp-|hooks\.slack\.com/|discord|k_live_|AIza|SG\.|"
-    r":AA|eyJ|npm_"
+# Every format above contains one of these literals (tests/test_perf_equivalence.py holds a sample
+# of each format and compares the answers with and without this prefilter on every corpus line): a
+# line with none of them holds no token, found with a few substring tests instead of 14 searches.
+TOKEN_LITERALS = (
+    "AKIA",
+    "ASIA",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xox",
+    "xapp-",
+    "hooks.slack.com/",
+    "discord",
+    "k_live_",
+    "AIza",
+    "SG.",
+    ":AA",
+    "eyJ",
+    "npm_",
 )
 
 
 def token_format(text: str) -> tuple[str, str] | None:
     """(format name, matched token) of the first well-known credential format in ``text``."""
-    if not _TOKEN_HINT.search(text):
-        return None
+    for lit in TOKEN_LITERALS:
+        if lit in text:
+            return _token_format(text)
+    return None
+
+
+def _token_format(text: str) -> tuple[str, str] | None:
+    """:func:`token_format` without the prefilter (the reference the tests compare it with)."""
     for name, pat in TOKEN_FORMATS:
         m = pat.search(text)
         if m and not _TOKEN_PLACEHOLDER.search(m.group(0)):
@@ -465,8 +488,10 @@ def is_placeholder_text(v: str) -> bool:
     return any(w in low for w in _PLACEHOLDER_WORDS if w not in ("secret", "password", "token", "test"))
 
 
+@functools.lru_cache(maxsize=16384)
 def classify_value(value: str, key: str = "") -> ValueClass:
-    """What a value assigned to a secret-named ``key`` is (see the module docstring)."""
+    """What a value assigned to a secret-named ``key`` is (see the module docstring; pure and
+    the answer immutable: memoised)."""
     v = value.strip()
     if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
         v = v[1:-1]

@@ -172,13 +172,14 @@ class ShellProgram:
         exp = re.compile(rf"\$\{{?[#!]?{n}\b|\$\{{{n}\[")
         arith = re.compile(rf"\(\([^)]*(?<![\w$]){n}\b(?!\s*=[^=])|-v\s+{n}\b|\blet\b.*\b{n}\b")
         for art, script in self.units:
-            for i, ln in enumerate(art.lines, 1):
-                if name in ln and (exp.search(ln) or arith.search(ln)):
-                    out.append((art, i))
+            if name in art.text:  # no line can match otherwise (one C-level scan instead of a loop)
+                for i, ln in enumerate(art.lines, 1):
+                    if name in ln and (exp.search(ln) or arith.search(ln)):
+                        out.append((art, i))
             # passed by name to a function (`local -n ref=$2` namerefs, `${!2}` indirection)
-            for c in script.commands:
-                if c.words and c.words[0] in self.functions and name in c.words[1:]:
-                    out.append((art, c.line))
+            for line, args in self._function_calls(script):
+                if name in args:
+                    out.append((art, line))
         return out
 
     def positional_arguments(
@@ -216,6 +217,20 @@ class ShellProgram:
                 return None
             ns.add(int(m.group(1)))
         return ns.pop() if len(ns) == 1 else None
+
+    def _function_calls(self, script: ShellScript) -> list[tuple[int, list[str]]]:
+        """(line, arguments) of the script's calls of this program's functions, in command order;
+        memoised (out of the dataclass fields) while the functions and commands stay the same."""
+        memo: dict[tuple[int, int, int], list[tuple[int, list[str]]]] = self.__dict__.setdefault(
+            "_function_calls_memo", {}
+        )
+        key = (id(script), len(self.functions), len(script.commands))
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = [
+                (c.line, c.words[1:]) for c in script.commands if c.words and c.words[0] in self.functions
+            ]
+        return got
 
     def value(self, text: str) -> str | None:
         """``text`` (a word as written) with known constants substituted; None when unknown."""

@@ -17,7 +17,9 @@ comments are not defects (SC2310 on yes/no predicates such as ``if command_exist
 read-only pipelines such as ``ip addr | grep``), which is why they never decide on their own.
 
 ShellCheck runs with ``-o check-set-e-suppressed,check-extra-masked-returns`` at ``-S info`` so
-those are present; plain lint (errors, warnings) is DEP020's. The runs are the engine's
+those are present; plain lint (errors, warnings) is DEP020's. Its dataflow pass is off
+(``--extended-analysis=false``, ``chom_validate.shellcheck.EXTENDED_ANALYSIS``): the info notes that
+depend on it differ (SC2086 also on variables it would prove safe; no SC2317/SC2329), nothing else. The runs are the engine's
 ShellCheck probe (``chom_validate.probes.shellcheck``): checks that declare ``needs=("shellcheck",)``
 get them started in the background when the scan starts, so ShellCheck's CPU time overlaps the
 Python checks. This module only reads the probe's result: no process, no I/O.

@@ -48,14 +48,21 @@ class FileWrite:
 
 
 _SKIP = ("/dev/null", "/dev/stderr", "/dev/stdout", "/dev/tty")
+_WRITERS = frozenset(("umask", "read", "tee", "cp", "install", "sed"))
+_UMASK = re.compile(r"0?[0-7]{3}")
+_CAT_CAPTURE = re.compile(r"^\s*(?:local\s+|export\s+)?(\w+)=\$\(\s*cat\s*<<")
+_ECHO_FLAGS = re.compile(r"-[neE]+")
+_VAR_REF = re.compile(r"\s*\$\{?(\w+)\}?\s*")
 
 
 def _content(c: Command) -> str | None:
-    if c.name == "echo":
-        args = [w for w in c.argv[1:] if not re.fullmatch(r"-[neE]+", w)]
+    name = c.name
+    if name == "echo":
+        args = [w for w in c.argv[1:] if not _ECHO_FLAGS.fullmatch(w)]
         return " ".join(args) + "\n"
-    if c.name == "printf" and len(c.argv) > 1:
-        return c.argv[1].replace("\\n", "\n")
+    if name == "printf":
+        argv = c.argv
+        return argv[1].replace("\\n", "\n") if len(argv) > 1 else None
     return None
 
 
@@ -75,33 +82,37 @@ def program_writes(prog: ShellProgram) -> list[FileWrite]:
             extra = [wc for wc in wrapped[id(art)] if (wc.line, wc.name) not in seen]
             cmds = sorted([*cmds, *extra], key=lambda x: x.line)
         for c in cmds:
-            if c.name == "umask" and len(c.argv) > 1 and re.fullmatch(r"0?[0-7]{3}", c.argv[1]):
-                umask = c.argv[1][-3:]
+            name = c.name  # asked once per command: checks scan every command of the tree
             h = docs.get(c.line)
-            if h is not None and c.name == "read" and "-d" in c.argv:
-                var = c.argv[-1]
+            if not c.redirects and h is None and name not in _WRITERS:
+                continue  # nothing below applies (no redirect, no heredoc, not a writing command)
+            argv = c.argv
+            if name == "umask" and len(argv) > 1 and _UMASK.fullmatch(argv[1]):
+                umask = argv[1][-3:]
+            if h is not None and name == "read" and "-d" in argv:
+                var = argv[-1]
                 captured[var] = h.body
-            m = re.match(r"^\s*(?:local\s+|export\s+)?(\w+)=\$\(\s*cat\s*<<", script.logical_line(c.line))
+            m = _CAT_CAPTURE.match(script.logical_line(c.line)) if h is not None else None
             if h is not None and m:
                 captured[m.group(1)] = h.body
             targets: list[tuple[str, str]] = [(op, t) for op, t in c.redirects if op in (">", ">>")]
-            if c.name == "tee":
-                append = any(w in ("-a", "--append") for w in c.argv[1:])
-                targets += [("tee -a" if append else "tee", w) for w in c.argv[1:] if not w.startswith("-")]
-            elif c.name in ("cp", "install") and len(c.argv) >= 3:
-                args = [w for w in c.argv[1:] if not w.startswith("-")]
-                if c.name == "install":
+            if name == "tee":
+                append = any(w in ("-a", "--append") for w in argv[1:])
+                targets += [("tee -a" if append else "tee", w) for w in argv[1:] if not w.startswith("-")]
+            elif name in ("cp", "install") and len(argv) >= 3:
+                args = [w for w in argv[1:] if not w.startswith("-")]
+                if name == "install":
                     args = [
                         w
-                        for i, w in enumerate(c.argv[1:], 1)
+                        for i, w in enumerate(argv[1:], 1)
                         if not w.startswith("-")
-                        and c.argv[i - 1] not in ("-m", "-o", "-g", "--mode", "--owner", "--group")
+                        and argv[i - 1] not in ("-m", "-o", "-g", "--mode", "--owner", "--group")
                     ]
                 if len(args) >= 2:
-                    targets.append((c.name, args[-1]))
-            elif c.name == "sed" and any(w.startswith("-i") or w == "--in-place" for w in c.argv[1:]):
-                plain = [w for w in c.argv[1:] if not w.startswith("-")]
-                has_e = any(w in ("-e", "--expression") for w in c.argv[1:])
+                    targets.append((name, args[-1]))
+            elif name == "sed" and any(w.startswith("-i") or w == "--in-place" for w in argv[1:]):
+                plain = [w for w in argv[1:] if not w.startswith("-")]
+                has_e = any(w in ("-e", "--expression") for w in argv[1:])
                 files = plain if has_e else plain[1:]  # the first word is the script
                 targets += [("sed -i", w) for w in files]
             if h is not None and h.target and not any(t == h.target for _, t in targets):
@@ -117,16 +128,14 @@ def program_writes(prog: ShellProgram) -> list[FileWrite]:
                 elif op in (">", ">>"):
                     content = _content(c)
                     if content is not None:
-                        ref = re.fullmatch(r"\s*\$\{?(\w+)\}?\s*", content)
+                        ref = _VAR_REF.fullmatch(content)
                         if ref and ref.group(1) in captured:
                             content = captured[ref.group(1)]
                 path = prog.value(raw) or raw
                 mode = None
                 assumed = True
-                if c.name == "install":
-                    mi = next(
-                        (c.argv[i + 1] for i, w in enumerate(c.argv[:-1]) if w in ("-m", "--mode")), None
-                    )
+                if name == "install":
+                    mi = next((argv[i + 1] for i, w in enumerate(argv[:-1]) if w in ("-m", "--mode")), None)
                     if mi:
                         mode, assumed = mi, False
                 if mode is None and op == "sed -i":
@@ -141,17 +150,21 @@ def program_writes(prog: ShellProgram) -> list[FileWrite]:
     for w in out:
         by_path.setdefault(w.path, []).append(w)
     for art, c in prog.commands():
-        if c.name not in ("chmod", "chown") or len(c.argv) < 3:
+        name = c.name
+        if name not in ("chmod", "chown"):
             continue
-        arg = c.argv[1] if not c.argv[1].startswith("-") else (c.argv[2] if len(c.argv) > 3 else None)
-        for f in c.argv[2:]:
+        argv = c.argv
+        if len(argv) < 3:
+            continue
+        arg = argv[1] if not argv[1].startswith("-") else (argv[2] if len(argv) > 3 else None)
+        for f in argv[2:]:
             path = prog.value(f) or f
             for w in by_path.get(path, []):
                 if w.artifact is art and w.line > c.line:
                     continue
-                if c.name == "chmod" and arg:
+                if name == "chmod" and arg:
                     w.mode, w.mode_line, w.mode_assumed = arg, c.line, False
-                elif c.name == "chown" and arg:
+                elif name == "chown" and arg:
                     w.owner = arg
     return out
 
