@@ -59,6 +59,15 @@ def scan_tree(
     )
 
 
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Write ``{relative path: text}`` under ``root`` (parents created); returns ``root``."""
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return root
+
+
 @contextlib.contextmanager
 def loopback_http(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
     """A real HTTP server on 127.0.0.1 (a free port) for the block; yields its base URL."""

@@ -9,16 +9,9 @@ from chom_validate.findings import Status
 from chom_validate.results import RunReport
 
 from .conftest import findings, scan_tree
+from .conftest import write_tree as _tree
 
 IDS = [f"BAK0{i}" for i in range(21, 31)] + ["DR020", "SYS027"]
-
-
-def _tree(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return root
 
 
 def _scan(root: Path) -> RunReport:

@@ -18,14 +18,7 @@ from chom_validate.artifacts import Artifact
 from chom_validate.facts.anchors import first_code_line, script_setup, strict_mode_line, top_key_line
 
 from .conftest import scan_tree
-
-
-def _tree(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return root
+from .conftest import write_tree as _tree
 
 
 def _fails(root: Path, check_id: str) -> list[list[tuple[str, int | None]]]:

@@ -15,6 +15,7 @@ from chom_validate.config import Config, HostConfig
 from chom_validate.findings import Status
 
 from .conftest import findings, scan_tree
+from .conftest import write_tree as _tree
 
 
 @pytest.mark.parametrize(
@@ -47,14 +48,6 @@ def test_globs_match_at_the_root_and_below() -> None:
     s = Scope.of(include=["tests/smoke/**"], exclude=["deploy/old/**"])
     assert not s.skips("tests/smoke/check.sh") and s.skips("tests/unit/x.sh")
     assert s.skips("deploy/old/install.sh") and not s.skips("deploy/install.sh")
-
-
-def _tree(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return root
 
 
 UNIT = "[Unit]\nDescription=x\n\n[Service]\nExecStart=/usr/bin/x\nRestart=no\n"

@@ -10,14 +10,7 @@ from pathlib import Path
 from chom_validate.findings import Status
 
 from .conftest import findings, scan_tree
-
-
-def _tree(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return root
+from .conftest import write_tree as _tree
 
 
 def _fails(root: Path, cid: str) -> list[tuple[str | None, int | None]]:

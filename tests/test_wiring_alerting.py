@@ -10,6 +10,7 @@ from pathlib import Path
 from chom_validate.findings import Status
 
 from .conftest import findings, scan_tree
+from .conftest import write_tree as _tree
 
 COMPOSE = """services:
   alertmanager:
@@ -17,14 +18,6 @@ COMPOSE = """services:
     volumes:
       - ./alertmanager:/etc/alertmanager
 {extra}"""
-
-
-def _tree(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return root
 
 
 def _am(receivers: str, routes: str = "", glob: str = "") -> str:

@@ -200,11 +200,17 @@ def share_yaml(artifact: Any, kind: str, data: Any) -> None:
     """Keep discovery's line-numbered ``data`` for ``artifact``'s parser (only for the kinds whose
     parser uses it, and only data with line numbers)."""
     if kind in SHARED_YAML_KINDS and isinstance(data, LineDict | LineList):
-        artifact.meta[_SHARED_KEY] = data
+        artifact.meta[_SHARED_KEY] = (artifact.text, data)
 
 
 def artifact_yaml(artifact: Any) -> Any:
     """The artifact's YAML with line numbers: the data discovery loaded (handed over once: the parser's
     model holds it from then on), else loaded now."""
-    data = artifact.meta.pop(_SHARED_KEY, None)
-    return data if data is not None else load_yaml(artifact.text)
+    shared = artifact.meta.pop(_SHARED_KEY, None)
+    if shared is not None:
+        text, data = shared
+        # only for the text it was loaded from: an artifact derived from this one (a rendered
+        # template) copies its meta but parses its own text
+        if text is artifact.text or text == artifact.text:
+            return data
+    return load_yaml(artifact.text)
