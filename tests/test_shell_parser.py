@@ -69,3 +69,18 @@ def test_3000_lines_parse_well_under_a_second() -> None:
     s = parse_shell_text(text)
     assert time.perf_counter() - t0 < 1.0
     assert s.parser == "tree-sitter" and len(s.functions) > 50
+
+
+def test_redirection_of_a_pipeline_belongs_to_its_last_command() -> None:
+    """`a | gzip > f`: bash applies the redirection to the last command (tree-sitter hangs it on the
+    pipeline), so the write of a compressed dump is seen where it happens."""
+    s = parse_shell_text("#!/bin/bash\nmysqldump db | gzip > /backup/db.gz\na | tee f > /dev/null\nx > y | z\n")
+    got = [(c.line, c.name, c.redirects) for c in s.commands]
+    assert got == [
+        (2, "mysqldump", []),
+        (2, "gzip", [(">", "/backup/db.gz")]),
+        (3, "a", []),
+        (3, "tee", [(">", "/dev/null")]),
+        (4, "x", [(">", "y")]),
+        (4, "z", []),
+    ]

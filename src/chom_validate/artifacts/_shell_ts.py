@@ -251,8 +251,20 @@ def parse(text: str, shell: str, line_level: Callable[[str, str], ShellScript]) 
                     or c.type in ("local", "export", "declare", "readonly")
                 ):
                     words.append(_unquote(_text(c)))
-            if parent is not None and parent.type == "redirected_statement":
-                for c in parent.children:
+            holder = parent
+            if (
+                parent is not None
+                and parent.type == "pipeline"
+                and parent.parent is not None
+                and parent.parent.type == "redirected_statement"
+                and parent.named_children
+                and parent.named_children[-1] == node
+            ):
+                # `a | gzip > f`: tree-sitter hangs the redirection on the pipeline, bash applies it
+                # to the pipeline's last command
+                holder = parent.parent
+            if holder is not None and holder.type == "redirected_statement":
+                for c in holder.children:
                     if c.type == "file_redirect":
                         op = next((_text(x) for x in c.children if not x.is_named), ">")
                         dest = c.child_by_field_name("destination") or (c.named_children or [None])[-1]
