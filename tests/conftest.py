@@ -17,7 +17,7 @@ import pytest
 from chom_validate.config import Config, load_config
 from chom_validate.engine import RunOptions, TargetSpec, scan
 from chom_validate.findings import Finding, Status
-from chom_validate.registry import load_registry
+from chom_validate.registry import Registry, load_registry
 from chom_validate.results import RunReport
 from chom_validate.targets.local import LocalTree
 
@@ -38,9 +38,11 @@ def scan_tree(
     profile: str = "certified",
     only: list[str] | None = None,
     categories: list[str] | None = None,
+    registry: Registry | None = None,
     **extra: object,
 ) -> RunReport:
-    """Scan a local tree in-process (fixed clock) and return the report."""
+    """Scan a local tree in-process (fixed clock) and return the report (``registry``: an already
+    loaded one, else the built-in checks are loaded afresh)."""
     import datetime as dt
 
     cfg = load_config(config) if isinstance(config, Path) else config or Config()
@@ -53,7 +55,7 @@ def scan_tree(
     )
     return scan(
         [TargetSpec(str(path), "local", lambda: LocalTree(path, max_file_size=cfg.max_file_size))],
-        load_registry(),
+        registry or load_registry(),
         cfg,
         opts,
     )
