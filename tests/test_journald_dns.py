@@ -12,6 +12,7 @@ from chom_validate.findings import Status
 from chom_validate.results import RunReport
 
 from .conftest import ROOT, findings, scan_tree
+from .conftest import write_tree as _write
 
 FX = ROOT / "tests" / "fixtures" / "journald_dns"
 IDS = ["SYS010", "NET011"]
@@ -30,13 +31,6 @@ def good() -> RunReport:
 def _where(f) -> list[tuple[str, int | None]]:  # type: ignore[no-untyped-def]
     return [(e.path, e.line) for e in f.evidence]
 
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return root
 
 
 # -- parser ---------------------------------------------------------------------------------------

@@ -17,14 +17,7 @@ from chom_validate.facts.firewall import line_conditions, script_firewall, scrip
 from chom_validate.findings import Status
 
 from .conftest import findings, scan_tree
-
-
-def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = tmp_path / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return tmp_path
+from .conftest import write_tree as _tree
 
 
 def _run(tmp_path: Path, files: dict[str, str], check: str) -> list:  # type: ignore[type-arg]

@@ -11,6 +11,7 @@ from chom_validate.redact import redact
 from chom_validate.results import RunReport
 
 from .conftest import findings, scan_tree
+from .conftest import write_tree as _tree
 
 FIX = Path(__file__).parent / "fixtures" / "secrets"
 IDS = ["SEC001", "SEC002", "SEC003", "SEC004", "SEC005"]
@@ -116,13 +117,6 @@ def test_secret_key_names(name: str, secret: bool) -> None:
 
     assert is_secret_key(name) is secret
 
-
-def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = tmp_path / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return tmp_path
 
 
 def test_placeholders_are_one_low_finding_per_config_and_quiet_in_fixtures_and_prose(tmp_path: Path) -> None:

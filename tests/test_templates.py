@@ -22,6 +22,7 @@ from chom_validate.findings import Status
 from chom_validate.targets.local import LocalTree
 
 from .conftest import findings, scan_tree
+from .conftest import write_tree as _tree
 
 UNIT_TMPL = """[Unit]
 Description=x exporter
@@ -32,13 +33,6 @@ Restart={{RESTART}}
 RestartSec=5
 """
 
-
-def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = tmp_path / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return tmp_path
 
 
 def _render(root: Path) -> tuple[ScanContext, list[Rendering]]:
