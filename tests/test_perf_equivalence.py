@@ -65,6 +65,66 @@ def test_parallel_shellcheck_equals_serial(monkeypatch: pytest.MonkeyPatch) -> N
     assert len(parallel.findings) > 5
 
 
+def _example_jobs() -> list[tuple[str, str]]:
+    from chom_validate import shellcheck as sc
+
+    index = discover(LocalTree(EXAMPLE))
+    return [(a.text, sc.dialect(a.meta.get("shell"))) for a in index.of("shell") if not a.embedded]
+
+
+@pytest.mark.skipif(find_shellcheck() is None, reason="shellcheck not installed")
+def test_started_early_equals_run_all_and_uses_no_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from chom_validate import shellcheck as sc
+
+    exe = find_shellcheck()
+    assert exe is not None
+    jobs = _example_jobs()
+    assert len(jobs) > 5
+    reference = sc.run_all(exe, jobs, sc.Cache(None, None))
+    monkeypatch.setattr(sc, "BATCH_FILES", 2)  # many small batches: more than run at once
+    threads = threading.active_count()
+    early = sc.Started(exe, jobs, sc.Cache(None, None))
+    assert threading.active_count() == threads  # processes only: the engine forks after this
+    if sc._rc_args(exe) is not None:  # 0.10+: batched, so started now, at most workers() at a time
+        assert len(early.bins) > sc.workers()
+        assert len(early.batches) == sc.workers()
+        assert all(b.proc is not None for b in early.batches.values())
+    got = sc.run_all(exe, jobs, sc.Cache(None, None), early)
+    assert got == reference
+    assert len(early.batches) == len(early.bins)  # every batch ran, none twice
+
+
+@pytest.mark.skipif(find_shellcheck() is None, reason="shellcheck not installed")
+def test_scan_starts_shellcheck_before_parsing_with_the_same_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chom_validate import engine, probes
+
+    seen: list[object] = []
+    real_parse_all = engine.parse_all
+
+    def parse_all(index: Any, budget: float = engine.PARSE_BUDGET_SECONDS) -> None:
+        ctx = next(c for c in _contexts if c.index is index)
+        seen.append(probes.started(ctx, "shellcheck"))
+        real_parse_all(index, budget)
+
+    _contexts: list[Any] = []
+    real_start_early = probes.start_early
+
+    def start_early(ctx: Any, names: list[str]) -> None:
+        _contexts.append(ctx)
+        real_start_early(ctx, names)
+
+    monkeypatch.setattr(engine, "parse_all", parse_all)
+    monkeypatch.setattr(probes, "start_early", start_early)
+    early = scan_tree(EXAMPLE, EXAMPLE / "chom-validate.yaml", no_cache=True)
+    assert seen and all(s is not None for s in seen)  # ShellCheck was running when parsing began
+    monkeypatch.setattr(probes, "_PRESTART", {})  # no early start: the probe does all the work
+    late = scan_tree(EXAMPLE, EXAMPLE / "chom-validate.yaml", no_cache=True)
+    assert _dump(early) == _dump(late)
+    assert any(f.check_id == "DEP020" and f.status == "fail" for f in early.findings)
+
+
 def _dump(report: RunReport) -> list[dict[str, Any]]:
     return [f.model_dump(mode="json") for f in report.findings]
 

@@ -69,14 +69,17 @@ def test_cold_warm_and_disabled_give_identical_findings(
     assert entries, "a cold run fills the cache"
     mtimes = {p: p.stat().st_mtime_ns for p in entries}
     calls: list[object] = []
-    real_run = subprocess.run
+    real_popen = subprocess.Popen
 
-    def counting_run(argv: list[str], *args: Any, **kwargs: Any) -> Any:
-        if "json1" in argv:  # a shellcheck analysis (the registry reloads the check module per scan)
-            calls.append(argv)
-        return real_run(argv, *args, **kwargs)
+    class CountingPopen(real_popen):  # type: ignore[misc,valid-type]
+        """Every process started: through subprocess.run (one script) or directly (batches)."""
 
-    monkeypatch.setattr(subprocess, "run", counting_run)
+        def __init__(self, argv: list[str], *args: Any, **kwargs: Any) -> None:
+            if "json1" in argv:  # a shellcheck analysis (the registry reloads the check module per scan)
+                calls.append(argv)
+            super().__init__(argv, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", CountingPopen)
     warm = _scan()
     assert calls == [], "a warm run does not run shellcheck on any script"
     assert {p: p.stat().st_mtime_ns for p in _entries(cache_home)} == mtimes

@@ -22,12 +22,14 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 Comments = list[dict[str, Any]]
 Outcome = Comments | Exception
+Job = tuple[str, str]  # (script text, dialect)
 
 # Optional checks that turn on SC2310/SC2311 (set -e suppressed by a condition context) and SC2312
 # (a masked return value); the facts model hands them to the shell-semantics checks.
@@ -179,30 +181,70 @@ def _rc_args(exe: str) -> list[str] | None:
 
 def run_batch(exe: str, dialect_: str, texts: list[str], rc: list[str]) -> list[Outcome]:
     """Several scripts in one process; any doubt about the batch and each is run alone."""
-    with tempfile.TemporaryDirectory(prefix="chom-validate-sc-") as tmp:
-        names = []
+    return Batch(exe, dialect_, texts, rc).outcomes()
+
+
+class Batch:
+    """One ShellCheck process over several scripts, started at once (a plain subprocess, no thread:
+    the engine may fork after starting it) and read by :meth:`outcomes`."""
+
+    def __init__(self, exe: str, dialect_: str, texts: list[str], rc: list[str]) -> None:
+        self.exe, self.dialect, self.texts = exe, dialect_, texts
+        self.timeout = SINGLE_TIMEOUT + 10.0 * len(texts)
+        self.started = time.monotonic()
+        self._tmp = tempfile.TemporaryDirectory(prefix="chom-validate-sc-")
+        self.names: list[str] = []
         for i, text in enumerate(texts):
-            name = os.path.join(tmp, f"s{i}.sh")
+            name = os.path.join(self._tmp.name, f"s{i}.sh")
             with open(name, "wb") as fh:
                 fh.write(text.encode("utf-8", "replace"))
-            names.append(name)
-        timeout = SINGLE_TIMEOUT + 10.0 * len(texts)
+            self.names.append(name)
+        # a file, not a pipe: nobody has to drain it meanwhile; closed by outcomes()
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115
+        self.proc: subprocess.Popen[bytes] | None
         try:
-            proc = subprocess.run(
-                [*argv(exe, dialect_), *rc, "--", *names], capture_output=True, text=True, timeout=timeout
+            self.proc = subprocess.Popen(
+                [*argv(exe, dialect_), *rc, "--", *self.names],
+                stdin=subprocess.DEVNULL,
+                stdout=self._out,
+                stderr=subprocess.DEVNULL,
             )
-            comments = _comments(proc.stdout) if proc.returncode in (0, 1) else None
-        except (OSError, subprocess.TimeoutExpired):
-            comments = None
-    if comments is None:
-        return [run_one(exe, t, dialect_) for t in texts]
-    by_file: dict[str, Comments] = {n: [] for n in names}
-    for c in comments:
-        f = c.pop("file", None)
-        if f not in by_file:  # a comment about a file we did not pass: do not guess
-            return [run_one(exe, t, dialect_) for t in texts]
-        by_file[f].append(c)
-    return [by_file[n] for n in names]
+        except OSError:
+            self.proc = None
+        self._done: list[Outcome] | None = None
+
+    def outcomes(self) -> list[Outcome]:
+        """Each script's outcome, in order (waits for the process; on any doubt runs each alone)."""
+        if self._done is None:
+            try:
+                self._done = self._read()
+            finally:
+                self._out.close()
+                self._tmp.cleanup()
+        return self._done
+
+    def _read(self) -> list[Outcome]:
+        comments: Comments | None = None
+        if self.proc is not None:
+            code: int | None
+            try:
+                code = self.proc.wait(timeout=max(0.0, self.started + self.timeout - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                code = None
+            if code in (0, 1):
+                self._out.seek(0)
+                comments = _comments(self._out.read().decode("utf-8", "replace"))
+        if comments is None:
+            return [run_one(self.exe, t, self.dialect) for t in self.texts]
+        by_file: dict[str, Comments] = {n: [] for n in self.names}
+        for c in comments:
+            f = c.pop("file", None)
+            if f not in by_file:  # a comment about a file we did not pass: do not guess
+                return [run_one(self.exe, t, self.dialect) for t in self.texts]
+            by_file[f].append(c)
+        return [by_file[n] for n in self.names]
 
 
 def _bins(jobs: list[tuple[str, str]], workers: int) -> list[tuple[str, list[int]]]:
@@ -225,21 +267,82 @@ def workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def run_all(exe: str, jobs: list[tuple[str, str]], cache: Cache | None = None) -> list[Outcome]:
-    """ShellCheck output per (text, dialect), in the order given.
-
-    Identical texts run once, earlier results come from the cache, and the rest run in batches
-    spread over the CPU cores (threads waiting on subprocesses). The outcome of a script does not
-    depend on its batch: each file is analysed on its own (no ``-x``), so the order is deterministic.
-    """
-    cache = cache or Cache(None, None)
-    unique = list(dict.fromkeys(jobs))
-    by_job: dict[tuple[str, str], Outcome] = {}
+def _cached(exe: str, unique: list[Job], cache: Cache) -> tuple[dict[Job, str], dict[Job, Outcome]]:
     keys = {job: cache.key(exe, *job) for job in unique} if cache.dir is not None else {}
+    hits: dict[Job, Outcome] = {}
     for job, key in keys.items():
         hit = cache.get(key)
         if hit is not None:
-            by_job[job] = hit
+            hits[job] = hit
+    return keys, hits
+
+
+def _store(cache: Cache, keys: dict[Job, str], job: Job, outcome: Outcome) -> None:
+    if job in keys and not isinstance(outcome, Exception):
+        cache.put(keys[job], outcome)
+
+
+class Started:
+    """ShellCheck already running on ``jobs`` (batched processes, no threads), begun before the
+    scan parses anything so that its CPU time overlaps the parsing; :func:`run_all` takes the
+    outcomes it holds. Only the batched path (ShellCheck 0.10+, two or more scripts to analyse)
+    starts early, at most ``workers()`` processes at a time; anything else runs when asked."""
+
+    def __init__(self, exe: str, jobs: list[Job], cache: Cache | None = None) -> None:
+        self.exe = exe
+        self.cache = cache or Cache(None, None)
+        unique = list(dict.fromkeys(jobs))
+        self.keys, self.hits = _cached(exe, unique, self.cache)
+        self.todo = [job for job in unique if job not in self.hits]
+        rc = _rc_args(exe)
+        self.rc = rc or []
+        self.bins = _bins(self.todo, workers()) if rc is not None and len(self.todo) > 1 else []
+        self.width = workers()
+        self.batches: dict[int, Batch] = {}
+        for k in range(min(self.width, len(self.bins))):
+            self._start(k)
+        self._done: dict[Job, Outcome] | None = None
+
+    def _start(self, k: int) -> Batch:
+        if k not in self.batches:
+            d, idx = self.bins[k]
+            self.batches[k] = Batch(self.exe, d, [self.todo[i][0] for i in idx], self.rc)
+        return self.batches[k]
+
+    def outcomes(self) -> dict[Job, Outcome]:
+        """Cache hits and the batches' outcomes (waits for the processes; a batch not started yet
+        starts as an earlier one is read, so at most ``width`` run at a time)."""
+        if self._done is None:
+            done = dict(self.hits)
+            for k, (_, idx) in enumerate(self.bins):
+                res = self._start(k).outcomes()
+                if k + self.width < len(self.bins):
+                    self._start(k + self.width)
+                for i, outcome in zip(idx, res, strict=True):
+                    done[self.todo[i]] = outcome
+                    _store(self.cache, self.keys, self.todo[i], outcome)
+            self._done = done
+        return self._done
+
+
+def run_all(
+    exe: str, jobs: list[Job], cache: Cache | None = None, started: Started | None = None
+) -> list[Outcome]:
+    """ShellCheck output per (text, dialect), in the order given.
+
+    Identical texts run once, earlier results come from ``started`` (runs of the same executable
+    begun before the scan parsed) or from the cache, and the rest run in batches spread over the
+    CPU cores (threads waiting on subprocesses). The outcome of a script does not depend on its
+    batch: each file is analysed on its own (no ``-x``), so the order is deterministic.
+    """
+    cache = cache or Cache(None, None)
+    unique = list(dict.fromkeys(jobs))
+    by_job: dict[Job, Outcome] = {}
+    if started is not None and started.exe == exe:
+        wanted = set(unique)
+        by_job.update((j, o) for j, o in started.outcomes().items() if j in wanted)
+    keys, hits = _cached(exe, [j for j in unique if j not in by_job], cache)
+    by_job.update(hits)
     todo = [job for job in unique if job not in by_job]
     n = workers()
     rc = _rc_args(exe)
@@ -256,8 +359,7 @@ def run_all(exe: str, jobs: list[tuple[str, str]], cache: Cache | None = None) -
                 done[i] = outcome
     for job, outcome in zip(todo, done, strict=True):
         by_job[job] = outcome
-        if job in keys and not isinstance(outcome, Exception):
-            cache.put(keys[job], outcome)
+        _store(cache, keys, job, outcome)
     return [by_job[j] for j in jobs]
 
 

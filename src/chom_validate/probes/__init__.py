@@ -23,6 +23,10 @@ Background = Callable[[Any], Callable[[], Any]]
 _BACKGROUND: dict[str, Background] = {}
 _BUILTIN = ("shellcheck",)  # modules of this package registering background probes
 _LOCK = threading.Lock()
+# name -> function starting the probe's slow part early, before the scan parses (no threads: the
+# engine forks later); its return value is kept on the context and handed to the probe
+Prestart = Callable[[Any], Any]
+_PRESTART: dict[str, Prestart] = {}
 
 
 def background(name: str) -> Callable[[Background], Background]:
@@ -34,6 +38,34 @@ def background(name: str) -> Callable[[Background], Background]:
         return fn
 
     return deco
+
+
+def prestart(name: str) -> Callable[[Prestart], Prestart]:
+    """Register an early start for background probe ``name``: ``fn(ctx)`` starts processes (never
+    threads) and returns a handle that the probe's own function reads with :func:`started`."""
+
+    def deco(fn: Prestart) -> Prestart:
+        _PRESTART[name] = fn
+        return fn
+
+    return deco
+
+
+def start_early(ctx: Any, names: list[str]) -> None:
+    """Start what the named probes can start before parsing (each at most once per target)."""
+    for name in names:
+        _registered(name)
+        fn = _PRESTART.get(name)
+        key = f"{name}@started"
+        if fn is None or key in ctx._probes:
+            continue
+        with contextlib.suppress(Exception):  # then the probe does all its work later, as before
+            ctx._probes[key] = fn(ctx)
+
+
+def started(ctx: Any, name: str) -> Any:
+    """The handle :func:`start_early` kept for probe ``name``, or None."""
+    return ctx._probes.get(f"{name}@started")
 
 
 def _registered(name: str) -> Background | None:

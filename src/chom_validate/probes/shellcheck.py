@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .. import shellcheck as runner
 from ..artifacts import Artifact
 from ..facts.shellcheck import INSTALL_HINT, ScriptShellcheck, ShellcheckComment, ShellcheckFacts
-from . import background
+from . import background, prestart, started
 
 if TYPE_CHECKING:
     from ..engine import ScanContext
@@ -25,8 +25,18 @@ def _scripts(ctx: ScanContext) -> list[Artifact]:
     return [a for a in ctx.artifacts("shell") if not a.embedded]
 
 
+def _analysable(scripts: list[Artifact]) -> list[Artifact]:
+    return [
+        a for a in scripts if len(a.text) <= runner.MAX_SCRIPT_CHARS and runner.too_complex(a.text) is None
+    ]
+
+
 def _build(
-    scripts: list[Artifact], no_cache: bool, root: Path | None, exe: str | None = None
+    scripts: list[Artifact],
+    no_cache: bool,
+    root: Path | None,
+    exe: str | None = None,
+    early: runner.Started | None = None,
 ) -> ShellcheckFacts:
     exe = exe or runner.find_shellcheck()
     if exe is None:
@@ -45,7 +55,7 @@ def _build(
             todo.append(art)
     cache = runner.Cache.open(exe, no_cache, root)
     jobs = [(a.text, runner.dialect(a.meta.get("shell"))) for a in todo]
-    for art, outcome in zip(todo, runner.run_all(exe, jobs, cache), strict=True):
+    for art, outcome in zip(todo, runner.run_all(exe, jobs, cache, early), strict=True):
         if isinstance(outcome, Exception):
             facts.scripts[id(art)] = ScriptShellcheck(art, error=f"shellcheck failed: {outcome}")
         else:
@@ -59,8 +69,22 @@ def _inputs(ctx: ScanContext) -> tuple[list[Artifact], bool, Path | None]:
     return _scripts(ctx), bool(ctx.options.extra.get("no_cache")), root if isinstance(root, Path) else None
 
 
+@prestart("shellcheck")
+def shellcheck_early(ctx: ScanContext) -> runner.Started | None:
+    """ShellCheck on the scripts discovered so far, started before the scan parses them (rendered
+    templates that turn out to be scripts are analysed later, when the probe runs)."""
+    exe = runner.find_shellcheck()
+    if exe is None:
+        return None
+    scripts, no_cache, root = _inputs(ctx)
+    todo = _analysable(scripts)
+    jobs = [(a.text, runner.dialect(a.meta.get("shell"))) for a in todo]
+    return runner.Started(exe, jobs, runner.Cache.open(exe, no_cache, root))
+
+
 @background("shellcheck")
 def shellcheck_probe(ctx: ScanContext) -> Callable[[], ShellcheckFacts]:
     """Read the inputs here, in the engine's thread; the returned work runs in a background thread."""
     args = _inputs(ctx)
-    return lambda: _build(*args)
+    early = started(ctx, "shellcheck")
+    return lambda: _build(*args, early=early)
