@@ -181,3 +181,36 @@ def test_old_shellcheck_gets_no_dataflow_flag() -> None:
     assert "--extended-analysis=false" not in runner.argv(old, "bash")
     out = runner.run_one(old, "#!/bin/bash\ncd $1\n", "bash")
     assert isinstance(out, list) and {c["code"] for c in out} >= {2164}
+
+
+def _fake_shellcheck(tmp_path: Path, body: str) -> str:
+    exe = tmp_path / "shellcheck"
+    exe.write_text(f'#!/bin/sh\nif [ "$1" = --version ]; then echo "version: 0.11.0"; exit 0; fi\n{body}\n')
+    exe.chmod(0o755)
+    return str(exe)
+
+
+def test_started_batch_that_hangs_is_killed_and_becomes_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setattr(runner, "SINGLE_TIMEOUT", 0.5)
+    monkeypatch.setattr(runner, "BATCH_SECONDS_PER_FILE", 0.2)
+    monkeypatch.setattr(runner, "BATCH_FILES", 1)  # three batches on at most workers() processes
+    exe = _fake_shellcheck(tmp_path, "exec sleep 30")
+    jobs = [(f"echo {i}\n", "bash") for i in range(3)]
+    t0 = time.monotonic()
+    early = runner.Started(exe, jobs, runner.Cache(None, None))
+    out = runner.run_all(exe, jobs, runner.Cache(None, None), early)
+    assert time.monotonic() - t0 < 8  # 2 rounds of batches (0.7 s) + 3 single runs (0.5 s)
+    assert all(isinstance(o, Exception) for o in out)  # no verdict, never "clean"
+    assert all(b.proc is not None and b.proc.poll() is not None for b in early.batches.values())
+
+
+def test_started_batch_with_garbage_output_falls_back_to_one_run_per_script(tmp_path: Path) -> None:
+    exe = _fake_shellcheck(tmp_path, "echo not json; exit 1")
+    jobs = [("echo a\n", "bash"), ("echo b\n", "bash")]
+    early = runner.Started(exe, jobs, runner.Cache(None, None))
+    out = runner.run_all(exe, jobs, runner.Cache(None, None), early)
+    assert all(isinstance(o, RuntimeError) and "no JSON report" in str(o) for o in out)

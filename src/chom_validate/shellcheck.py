@@ -46,6 +46,7 @@ MAX_SCRIPT_CHARS = 256 * 1024  # ShellCheck is superlinear: 148 KB took 3.4 s, 1
 EXTENDED_ANALYSIS = False
 BATCH_FILES = 64  # files per shellcheck process (bounded memory, balanced bins)
 SINGLE_TIMEOUT = 60.0
+BATCH_SECONDS_PER_FILE = 10.0  # a batch may take SINGLE_TIMEOUT plus this per script
 
 
 # ShellCheck's analysis is superlinear in nesting depth, pipeline length and the number of
@@ -190,7 +191,7 @@ class Batch:
 
     def __init__(self, exe: str, dialect_: str, texts: list[str], rc: list[str]) -> None:
         self.exe, self.dialect, self.texts = exe, dialect_, texts
-        self.timeout = SINGLE_TIMEOUT + 10.0 * len(texts)
+        self.timeout = SINGLE_TIMEOUT + BATCH_SECONDS_PER_FILE * len(texts)
         self.started = time.monotonic()
         self._tmp = tempfile.TemporaryDirectory(prefix="chom-validate-sc-")
         self.names: list[str] = []
@@ -309,16 +310,26 @@ class Started:
             self.batches[k] = Batch(self.exe, d, [self.todo[i][0] for i in idx], self.rc)
         return self.batches[k]
 
+    def _finished(self, k: int) -> bool:
+        b = self.batches[k]
+        return b.proc is None or b.proc.poll() is not None or time.monotonic() > b.started + b.timeout
+
     def outcomes(self) -> dict[Job, Outcome]:
-        """Cache hits and the batches' outcomes (waits for the processes; a batch not started yet
-        starts as an earlier one is read, so at most ``width`` run at a time)."""
+        """Cache hits and the batches' outcomes (waits for the processes, starting the next batch
+        whenever one ends, so that at most ``width`` run at a time)."""
         if self._done is None:
+            running, nxt = list(self.batches), len(self.batches)
+            while running:
+                running = [k for k in running if not self._finished(k)]
+                while len(running) < self.width and nxt < len(self.bins):
+                    self._start(nxt)
+                    running.append(nxt)
+                    nxt += 1
+                if running:
+                    time.sleep(0.01)
             done = dict(self.hits)
             for k, (_, idx) in enumerate(self.bins):
-                res = self._start(k).outcomes()
-                if k + self.width < len(self.bins):
-                    self._start(k + self.width)
-                for i, outcome in zip(idx, res, strict=True):
+                for i, outcome in zip(idx, self._start(k).outcomes(), strict=True):
                     done[self.todo[i]] = outcome
                     _store(self.cache, self.keys, self.todo[i], outcome)
             self._done = done
