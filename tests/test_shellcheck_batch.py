@@ -214,3 +214,20 @@ def test_started_batch_with_garbage_output_falls_back_to_one_run_per_script(tmp_
     early = runner.Started(exe, jobs, runner.Cache(None, None))
     out = runner.run_all(exe, jobs, runner.Cache(None, None), early)
     assert all(isinstance(o, RuntimeError) and "no JSON report" in str(o) for o in out)
+
+
+def test_started_batches_are_not_read_from_a_forked_child(tmp_path: Path) -> None:
+    exe = _fake_shellcheck(tmp_path, 'echo \'{"comments": []}\'')
+    jobs = [("echo a\n", "bash"), ("echo b\n", "bash")]
+    early = runner.Started(exe, jobs, runner.Cache(None, None))
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: must not wait for, read or delete its parent's batches
+        os.close(r)
+        os.write(w, b"empty" if early.outcomes() == {} else b"read")
+        os._exit(0)
+    os.close(w)
+    os.waitpid(pid, 0)
+    assert os.read(r, 10) == b"empty"
+    os.close(r)
+    assert len(early.outcomes()) == 2 and all(o == [] for o in early.outcomes().values())

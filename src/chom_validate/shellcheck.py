@@ -291,6 +291,7 @@ class Started:
 
     def __init__(self, exe: str, jobs: list[Job], cache: Cache | None = None) -> None:
         self.exe = exe
+        self.pid = os.getpid()  # a forked child cannot wait for (nor clean up) these processes
         self.cache = cache or Cache(None, None)
         unique = list(dict.fromkeys(jobs))
         self.keys, self.hits = _cached(exe, unique, self.cache)
@@ -316,7 +317,10 @@ class Started:
 
     def outcomes(self) -> dict[Job, Outcome]:
         """Cache hits and the batches' outcomes (waits for the processes, starting the next batch
-        whenever one ends, so that at most ``width`` run at a time)."""
+        whenever one ends, so that at most ``width`` run at a time). In a process forked after the
+        start: nothing (the caller then runs what it needs itself)."""
+        if os.getpid() != self.pid:
+            return {}
         if self._done is None:
             running, nxt = list(self.batches), len(self.batches)
             while running:
