@@ -73,7 +73,7 @@ def _example_jobs() -> list[tuple[str, str]]:
 
 
 @pytest.mark.skipif(find_shellcheck() is None, reason="shellcheck not installed")
-def test_started_early_equals_run_all_and_uses_no_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_started_early_equals_one_run_per_script_and_uses_no_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
     from chom_validate import shellcheck as sc
@@ -82,7 +82,7 @@ def test_started_early_equals_run_all_and_uses_no_thread(monkeypatch: pytest.Mon
     assert exe is not None
     jobs = _example_jobs()
     assert len(jobs) > 5
-    reference = sc.run_all(exe, jobs, sc.Cache(None, None))
+    reference = [sc.run_one(exe, *job) for job in jobs]  # one process per script on stdin
     monkeypatch.setattr(sc, "BATCH_FILES", 2)  # many small batches: more than run at once
     threads = threading.active_count()
     early = sc.Started(exe, jobs, sc.Cache(None, None))

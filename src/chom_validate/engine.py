@@ -562,13 +562,14 @@ def scan(
                 continue
             ctx.options = options
             ctx.fleet = fleet
+            # ShellCheck (minutes of CPU on a big tree) starts now, on the discovered scripts, so that
+            # it works while commands and HTTP probes are read and the Python side parses; processes
+            # only (the engine forks later)
+            probes.start_early(ctx, sorted({n for s in specs for n in s.needs}))
             ctx.collect_commands(commands)
             _run_http_probes(specs, ctx, http_done)
             if progress:
                 progress(rep.name, f"running {len(specs)} checks")
-            # ShellCheck (minutes of CPU on a big tree) starts now, on the discovered scripts, so
-            # that it works while the Python side parses; processes only, the engine forks later
-            probes.start_early(ctx, sorted({n for s in specs for n in s.needs}))
             budgeted = any(s.id == "TGT002" for s in specs) or _can_fork(options, ctx)
             budget = float(options.extra.get("parse_budget", PARSE_BUDGET_SECONDS))
             if budgeted:  # scripts parse under the budget before rendering reads them

@@ -180,14 +180,10 @@ def _rc_args(exe: str) -> list[str] | None:
     return ["--norc"]
 
 
-def run_batch(exe: str, dialect_: str, texts: list[str], rc: list[str]) -> list[Outcome]:
-    """Several scripts in one process; any doubt about the batch and each is run alone."""
-    return Batch(exe, dialect_, texts, rc).outcomes()
-
-
 class Batch:
     """One ShellCheck process over several scripts, started at once (a plain subprocess, no thread:
-    the engine may fork after starting it) and read by :meth:`outcomes`."""
+    the engine may fork after starting it) and read by :meth:`outcomes`; any doubt about the batch
+    and each script is run alone."""
 
     def __init__(self, exe: str, dialect_: str, texts: list[str], rc: list[str]) -> None:
         self.exe, self.dialect, self.texts = exe, dialect_, texts
@@ -284,10 +280,10 @@ def _store(cache: Cache, keys: dict[Job, str], job: Job, outcome: Outcome) -> No
 
 
 class Started:
-    """ShellCheck already running on ``jobs`` (batched processes, no threads), begun before the
-    scan parses anything so that its CPU time overlaps the parsing; :func:`run_all` takes the
-    outcomes it holds. Only the batched path (ShellCheck 0.10+, two or more scripts to analyse)
-    starts early, at most ``workers()`` processes at a time; anything else runs when asked."""
+    """ShellCheck running on ``jobs`` in batches (processes, no threads, at most ``workers()`` at a
+    time): :func:`run_all`'s batched path, also begun by the scan before it parses anything, so that
+    ShellCheck's CPU time overlaps the parsing (``run_all(..., started=)`` takes its outcomes). Only
+    ShellCheck 0.10+ with two or more scripts to analyse is batched; anything else runs when asked."""
 
     def __init__(self, exe: str, jobs: list[Job], cache: Cache | None = None) -> None:
         self.exe = exe
@@ -347,7 +343,7 @@ def run_all(
 
     Identical texts run once, earlier results come from ``started`` (runs of the same executable
     begun before the scan parsed) or from the cache, and the rest run in batches spread over the
-    CPU cores (threads waiting on subprocesses). The outcome of a script does not depend on its
+    CPU cores (:class:`Started`). The outcome of a script does not depend on its
     batch: each file is analysed on its own (no ``-x``), so the order is deterministic.
     """
     cache = cache or Cache(None, None)
@@ -366,12 +362,8 @@ def run_all(
         with ThreadPoolExecutor(max_workers=max(1, min(n, len(todo)))) as pool:
             done = list(pool.map(lambda job: run_one(exe, *job), todo))
     elif todo:
-        batches = _bins(todo, n)
-        with ThreadPoolExecutor(max_workers=min(n, len(batches))) as pool:
-            outs = list(pool.map(lambda b: run_batch(exe, b[0], [todo[i][0] for i in b[1]], rc), batches))
-        for (_, idx), res in zip(batches, outs, strict=True):
-            for i, outcome in zip(idx, res, strict=True):
-                done[i] = outcome
+        got = Started(exe, todo).outcomes()
+        done = [got[job] for job in todo]
     for job, outcome in zip(todo, done, strict=True):
         by_job[job] = outcome
         _store(cache, keys, job, outcome)

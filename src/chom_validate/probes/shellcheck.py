@@ -25,10 +25,16 @@ def _scripts(ctx: ScanContext) -> list[Artifact]:
     return [a for a in ctx.artifacts("shell") if not a.embedded]
 
 
-def _analysable(scripts: list[Artifact]) -> list[Artifact]:
-    return [
-        a for a in scripts if len(a.text) <= runner.MAX_SCRIPT_CHARS and runner.too_complex(a.text) is None
-    ]
+def _skipped(art: Artifact) -> str | None:
+    """Why ShellCheck is not run on ``art`` (too large, or a shape it cannot finish on), or None."""
+    if len(art.text) > runner.MAX_SCRIPT_CHARS:
+        return f"{len(art.text)} characters, too large for shellcheck (limit {runner.MAX_SCRIPT_CHARS})"
+    why = runner.too_complex(art.text)
+    return f"{why}: not analysed by shellcheck" if why is not None else None
+
+
+def _job(art: Artifact) -> runner.Job:
+    return art.text, runner.dialect(art.meta.get("shell"))
 
 
 def _build(
@@ -44,17 +50,12 @@ def _build(
     facts = ShellcheckFacts(exe, runner.version(exe))
     todo = []
     for art in scripts:
-        if len(art.text) > runner.MAX_SCRIPT_CHARS:
-            facts.scripts[id(art)] = ScriptShellcheck(
-                art,
-                skipped=f"{len(art.text)} characters, too large for shellcheck (limit {runner.MAX_SCRIPT_CHARS})",
-            )
-        elif (why := runner.too_complex(art.text)) is not None:
-            facts.scripts[id(art)] = ScriptShellcheck(art, skipped=f"{why}: not analysed by shellcheck")
+        if (why := _skipped(art)) is not None:
+            facts.scripts[id(art)] = ScriptShellcheck(art, skipped=why)
         else:
             todo.append(art)
     cache = runner.Cache.open(exe, no_cache, root)
-    jobs = [(a.text, runner.dialect(a.meta.get("shell"))) for a in todo]
+    jobs = [_job(a) for a in todo]
     for art, outcome in zip(todo, runner.run_all(exe, jobs, cache, early), strict=True):
         if isinstance(outcome, Exception):
             facts.scripts[id(art)] = ScriptShellcheck(art, error=f"shellcheck failed: {outcome}")
@@ -77,8 +78,7 @@ def shellcheck_early(ctx: ScanContext) -> runner.Started | None:
     if exe is None:
         return None
     scripts, no_cache, root = _inputs(ctx)
-    todo = _analysable(scripts)
-    jobs = [(a.text, runner.dialect(a.meta.get("shell"))) for a in todo]
+    jobs = [_job(a) for a in scripts if _skipped(a) is None]
     return runner.Started(exe, jobs, runner.Cache.open(exe, no_cache, root))
 
 
