@@ -13,6 +13,7 @@ from typing import Any
 from chom_validate.api import Context as ScanContext
 from chom_validate.api import HttpGet, HttpResponse
 from chom_validate.artifacts import Artifact, promql
+from chom_validate.artifacts.base import Place
 from chom_validate.findings import Evidence, Result
 
 DEFAULT_SEVERITIES = ("critical", "warning", "info")
@@ -180,9 +181,12 @@ def grafana_expr(expr: str) -> str:
 # -- reporting: one finding per root cause ----------------------------------------------------------------
 
 
+FAIL_EVIDENCE = 1000  # locations of a grouped failure given as evidence; the rest in `data.more_locations`
+
+
 def grouped_fail(
     what: str,
-    items: list[tuple[str, Evidence]],
+    items: list[tuple[str, Evidence]] | list[tuple[str, Place]] | list[tuple[str, Evidence | Place]],
     *,
     subject: str | None = None,
     severity: str | None = None,
@@ -191,18 +195,67 @@ def grouped_fail(
     """One failing result for one cause found in many places: every place is evidence, names in the message.
 
     The same gap on 85 alerts of a rule set is one decision for whoever fixes it (add the annotation
-    to the generator, or accept the policy); 85 findings would bury everything else.
+    to the generator, or accept the policy); 85 findings would bury everything else. Past
+    FAIL_EVIDENCE places (a generated rule file of 50,000 alerts), the others are `[path, line]`
+    pairs in `data.more_locations`: every place is still listed, without 50,000 excerpts.
     """
     names = [n for n, _ in items]
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    evidence = [it if isinstance(it, Evidence) else it.evidence() for _, it in items[:FAIL_EVIDENCE]]
+    if len(items) > FAIL_EVIDENCE:
+        data["more_locations"] = [
+            [it.path, it.line] if isinstance(it, Evidence) else it.location() for _, it in items[FAIL_EVIDENCE:]
+        ]
     return Result.fail(
         f"{what} ({len(items)}): {shown}",
-        *[ev for _, ev in items],
+        *evidence,
         subject=subject,
         severity=severity,
         count=len(items),
         names=names,
         **data,
+    )
+
+
+PASS_EVIDENCE = 20  # locations shown as evidence of a grouped pass; every name is in `data.names`
+
+
+def grouped_pass(
+    what: str,
+    art: Artifact,
+    items: list[tuple[str, int | None]],
+    *extra: Evidence,
+    subject: str | None = None,
+    **data: Any,
+) -> Result:
+    """One passing result for what holds for many items of one file (every alert of a rule file
+    has a `for:`), the counterpart of `grouped_fail`.
+
+    `count` says how many items the verdict covers (the score weighs it so), `names` lists them
+    all; the first PASS_EVIDENCE locations are the evidence, so a rule file of 20,000 alerts is one
+    result, not 20,000 (each with its own excerpt, fingerprint and redaction pass).
+    """
+    names = [n for n, _ in items]
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return Result.passed(
+        f"{art.label}: {what} ({len(items)}): {shown}",
+        *[art.evidence(line) for _, line in items[:PASS_EVIDENCE]],
+        *extra,
+        subject=subject or art.label,
+        count=len(items),
+        names=names,
+        **data,
+    )
+
+
+def grouped_na(what: str, art: Artifact, items: list[tuple[str, int | None]]) -> Result:
+    """Items of one file that cannot be judged for one reason (templated links, templated labels)."""
+    names = [n for n, _ in items]
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return Result.not_applicable(
+        f"{art.label}: {what} ({len(items)}): {shown}",
+        *[art.evidence(line) for _, line in items[:PASS_EVIDENCE]],
+        subject=art.label,
     )
 
 

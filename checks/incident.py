@@ -13,6 +13,7 @@ from chom_validate.api import Context as ScanContext
 from chom_validate.api import HttpGet
 from chom_validate.artifacts import Artifact
 from chom_validate.artifacts.approutes import Route, RouteFile
+from chom_validate.artifacts.base import Place
 from chom_validate.artifacts.docs import Document, parse_duration, placeholder
 from chom_validate.artifacts.prometheus import Rule, RuleFile
 from chom_validate.artifacts.yamlfile import LineDict, load_yaml
@@ -22,7 +23,7 @@ from chom_validate.facts.urls import url_parts
 from chom_validate.findings import Evidence, Result
 from chom_validate.registry import check
 
-from ._monitoring_util import grouped_fail, local_runbook_path
+from ._monitoring_util import PASS_EVIDENCE, grouped_fail, grouped_na, grouped_pass, local_runbook_path
 
 
 def _norm(text: str) -> str:
@@ -94,27 +95,25 @@ def alert_has_runbook(ctx: ScanContext) -> Iterator[Result]:
     books = runbooks(ctx)
     names = sorted(posixpath.basename(a.path) for a, _ in books)
     book_dir = posixpath.dirname(books[0][0].path) if books else "docs/runbooks"
-    broken: list[tuple[str, Evidence]] = []
-    absent: list[tuple[str, Evidence]] = []
+    broken: list[tuple[str, Place]] = []
+    absent: list[tuple[str, Place]] = []
+    # per rule file: paging alerts with a runbook, the runbooks they lead to, templated links
+    ok: dict[int, tuple[Artifact, list[tuple[str, int | None]], dict[str, Artifact]]] = {}
+    templated: dict[int, tuple[Artifact, list[tuple[str, int | None]]]] = {}
     for art, rule in alerts:
         url = rule.annotations.get("runbook_url") or rule.annotations.get("runbook") or ""
         if not _paging(rule) and not url:
             continue  # a runbook is required for paging alerts only; a given link must still resolve
+        good = ok.setdefault(id(art), (art, [], {}))
         if url:
             line = _runbook_url_line(rule)
             if "{{" in url or "$" in url:
-                yield Result.not_applicable(
-                    f"alert {rule.name}: templated runbook_url {url!r}", art.evidence(line)
-                )
+                templated.setdefault(id(art), (art, []))[1].append((f"{rule.name} ({url})", line))
                 continue
             local = local_runbook_path(ctx, url)
             if local is None:
                 if _paging(rule):
-                    yield Result.passed(
-                        f"alert {rule.name} links an external runbook {url} (not verifiable offline)",
-                        art.evidence(line, note="external runbook"),
-                        subject=rule.name,
-                    )
+                    good[1].append((f"{rule.name} -> {url} (external, not verifiable offline)", line))
                 continue
             base = posixpath.basename(local)
             hit = next((a for a, _ in books if posixpath.basename(a.path) == base), None)
@@ -122,32 +121,33 @@ def alert_has_runbook(ctx: ScanContext) -> Iterator[Result]:
                 hit = ctx.index.files.get(local) or art
             if hit is not None:
                 if _paging(rule):
-                    yield Result.passed(
-                        f"alert {rule.name}: runbook {url} exists",
-                        art.evidence(line, note="runbook_url"),
-                        hit.evidence(1, note="runbook")
-                        if isinstance(hit, Artifact) and hit is not art
-                        else art.evidence(line),
-                        subject=rule.name,
-                    )
+                    good[1].append((f"{rule.name} -> {url}", line))
+                    if isinstance(hit, Artifact) and hit is not art:
+                        good[2].setdefault(hit.path, hit)
             else:
                 broken.append(
                     (
                         f"{rule.name} ({rule.labels.get('severity', 'no severity')}) -> {url}",
-                        art.evidence(line, note=f"runbook_url {url}: no such file"),
+                        Place(art, line, f"runbook_url {url}: no such file"),
                     )
                 )
             continue
         found = _find_runbook(rule.name, books)
         if found is not None:
-            yield Result.passed(
-                f"alert {rule.name}: runbook {found.path} (by name; consider adding runbook_url)",
-                art.evidence(rule.line),
-                found.evidence(1, note="runbook"),
-                subject=rule.name,
-            )
+            good[1].append((f"{rule.name} -> {found.path} (by name; consider adding runbook_url)", rule.line))
+            good[2].setdefault(found.path, found)
         else:
-            absent.append((rule.name, art.evidence(rule.line, note=f"{rule.name}: no runbook")))
+            absent.append((rule.name, Place(art, rule.line, f"{rule.name}: no runbook")))
+    for art, items, hits in ok.values():
+        if items:
+            yield grouped_pass(
+                "critical/high alerts with a runbook",
+                art,
+                items,
+                *[h.evidence(1, note="runbook") for h in list(hits.values())[:PASS_EVIDENCE]],
+            )
+    for art, items in templated.values():
+        yield grouped_na("alerts with a templated runbook_url, not judged", art, items)
     present = Evidence(path=book_dir, note=f"runbooks present: {', '.join(names) or 'none'}")
     if broken:
         r = grouped_fail("runbook_url points to a file that does not exist", broken, subject="runbook_url")

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from chom_validate.api import Context as ScanContext
 from chom_validate.artifacts import Artifact, ArtifactParseError, promql
+from chom_validate.artifacts.base import Place
 from chom_validate.artifacts.prometheus import RuleFile
 from chom_validate.artifacts.yamlfile import LineDict, load_yaml
 from chom_validate.facts.anchors import top_key_line
@@ -29,6 +30,8 @@ from ._monitoring_util import (
     alert_in_class,
     coverage_classes,
     grouped_fail,
+    grouped_na,
+    grouped_pass,
     live_metric_names,
     local_runbook_path,
     metric_names_request,
@@ -67,19 +70,18 @@ def alert_has_for(ctx: ScanContext) -> Iterator[Result]:
         nothing breaks by itself.
     """
     found = False
-    missing: list[tuple[str, Evidence]] = []
+    missing: list[tuple[str, Place]] = []
     for art, rules in ctx.parsed("prometheus_rules"):
+        ok: list[tuple[str, int | None]] = []
         for rule in rules.alerts:
             found = True
             if rule.for_ is None or rule.for_.strip() in ("0", "0s", "0m"):
                 how = "no `for:`" if rule.for_ is None else f"`for: {rule.for_.strip()}`"
-                missing.append((rule.name, art.evidence(rule.line, note=f"{rule.name}: {how}")))
+                missing.append((rule.name, Place(art, rule.line, f"{rule.name}: {how}")))
             else:
-                yield Result.passed(
-                    f"{art.label}: alert {rule.name} for {rule.for_}",
-                    art.evidence(rule.line_of("for")),
-                    subject=rule.name,
-                )
+                ok.append((f"{rule.name} for {rule.for_}", rule.line_of("for")))
+        if ok:
+            yield grouped_pass("alerts with a `for:` duration", art, ok)
     if missing:
         yield grouped_fail("alerts without `for:` (one bad sample pages someone)", missing, subject="for")
     if not found:
@@ -325,15 +327,16 @@ def unique_jobs_and_alerts(ctx: ScanContext) -> Iterator[Result]:
         dups += [(f"scrape job {n!r} in {cart.label}", evs) for n, evs in jobs.items() if len(evs) > 1]
     nrules = 0
     for where, files in scopes:
-        seen: dict[tuple[str, str, str, str], list[Evidence]] = {}
+        seen: dict[tuple[str, str, str, str], list[tuple[Artifact, int]]] = {}
         for art, rf in files:
             for r in rf.rules:
                 nrules += 1
                 key = (r.kind, r.name, repr(sorted(r.labels.items())), " ".join(r.expr.split()))
-                seen.setdefault(key, []).append(art.evidence(r.line))
-        for (kind, name, _, _), evs in seen.items():
-            if len(evs) > 1:
+                seen.setdefault(key, []).append((art, r.line))
+        for (kind, name, _, _), places in seen.items():
+            if len(places) > 1:  # evidence only for the duplicates (a rule file may hold 20,000 rules)
                 what = "alert" if kind == "alert" else "recording rule"
+                evs = [a.evidence(line) for a, line in places]
                 dups.append((f"{what} {name} ({len(evs)}x, loaded by {where})", evs))
     if not topo.configs and not topo.rules:
         yield Result.not_applicable("no scrape jobs or rules found")
@@ -363,7 +366,8 @@ def alert_severity(ctx: ScanContext) -> Iterator[Result]:
     What it does
         Checks that each alerting rule carries `labels.severity` with a value from the configured
         set (default `critical`, `warning`, `info`; override with `monitoring.severities` in
-        chom-validate.yaml).
+        chom-validate.yaml). Alerts without a severity are one finding listing them all, alerts
+        with an unknown one another; the alerts that pass are one result per rule file.
     Why it matters
         Alertmanager routes and inhibits by severity: an alert without it (or with `crit`, `P1`)
         falls through to the default route, is never inhibited and may never page.
@@ -380,29 +384,34 @@ def alert_severity(ctx: ScanContext) -> Iterator[Result]:
     """
     allowed = [str(s) for s in ctx.settings("monitoring").get("severities") or DEFAULT_SEVERITIES]
     found = False
+    unlabelled: list[tuple[str, Place]] = []
+    unknown: list[tuple[str, Place]] = []
     for art, rf in ctx.parsed("prometheus_rules"):
+        ok: list[tuple[str, int | None]] = []
+        severities: dict[str, str] = {}
+        templated: list[tuple[str, int | None]] = []
         for r in rf.alerts:
             found = True
             sev = r.labels.get("severity")
             if sev is None:
-                yield Result.fail(
-                    f"{art.label}: alert {r.name} has no severity label", art.evidence(r.line), subject=r.name
-                )
+                unlabelled.append((r.name, Place(art, r.line, f"{r.name}: no severity label")))
             elif "{{" in sev:
-                yield Result.not_applicable(f"alert {r.name}: templated severity {sev!r}", subject=r.name)
+                templated.append((f"{r.name} ({sev})", r.label_line("severity")))
             elif sev not in allowed:
-                yield Result.fail(
-                    f"{art.label}: alert {r.name} severity {sev!r} not one of {', '.join(allowed)}",
-                    art.evidence(r.label_line("severity")),
-                    subject=r.name,
-                )
+                unknown.append((f"{r.name} ({sev!r})", Place(art, r.label_line("severity"), f"severity {sev!r}")))
             else:
-                yield Result.passed(
-                    f"alert {r.name} severity {sev}",
-                    art.evidence(r.label_line("severity")),
-                    subject=r.name,
-                    severity=sev,
-                )
+                ok.append((f"{r.name} ({sev})", r.label_line("severity")))
+                severities[r.name] = sev
+        if ok:
+            yield grouped_pass("alerts with an agreed severity", art, ok, severities=severities)
+        if templated:
+            yield grouped_na("alerts with a templated severity, not judged", art, templated)
+    if unlabelled:
+        yield grouped_fail("alerts without a severity label", unlabelled, subject="severity")
+    if unknown:
+        yield grouped_fail(
+            f"alerts with a severity outside {', '.join(allowed)}", unknown, subject="severity value"
+        )
     if not found:
         yield Result.not_applicable("no alerting rules found")
 
@@ -413,7 +422,7 @@ def alert_annotations(ctx: ScanContext) -> Iterator[Result]:
 
     What it does
         Checks that each alerting rule has non-empty `annotations.summary` and
-        `annotations.description`.
+        `annotations.description`. The alerts lacking either are one finding listing them all.
     Why it matters
         The notification is all the on-call engineer sees at 3 a.m.: without a summary and a
         description (with `{{ $labels.instance }}` and `{{ $value }}`) they start by reverse-
@@ -430,22 +439,21 @@ def alert_annotations(ctx: ScanContext) -> Iterator[Result]:
         it means.
     """
     found = False
+    lacking: list[tuple[str, Place]] = []
     for art, rf in ctx.parsed("prometheus_rules"):
+        ok: list[tuple[str, int | None]] = []
         for r in rf.alerts:
             found = True
             missing = [k for k in ("summary", "description") if not r.annotations.get(k, "").strip()]
             if missing:
-                yield Result.fail(
-                    f"{art.label}: alert {r.name} has no {' and no '.join(missing)} annotation",
-                    art.evidence(r.line),
-                    subject=r.name,
-                )
+                what = f"no {' and no '.join(missing)}"
+                lacking.append((f"{r.name} ({what})", Place(art, r.line, f"{r.name}: {what}")))
             else:
-                yield Result.passed(
-                    f"alert {r.name} has summary and description",
-                    art.evidence(r.annotation_line("summary")),
-                    subject=r.name,
-                )
+                ok.append((r.name, r.annotation_line("summary")))
+        if ok:
+            yield grouped_pass("alerts with a summary and a description", art, ok)
+    if lacking:
+        yield grouped_fail("alerts without a summary or description annotation", lacking, subject="annotations")
     if not found:
         yield Result.not_applicable("no alerting rules found")
 
@@ -476,9 +484,11 @@ def alert_runbook(ctx: ScanContext) -> Iterator[Result]:
         with no runbook at all is reported at low, a documentation policy choice.
     """
     found = False
-    absent: list[tuple[str, Evidence]] = []
-    broken: list[tuple[str, Evidence]] = []
+    absent: list[tuple[str, Place]] = []
+    broken: list[tuple[str, Place]] = []
     for art, rf in ctx.parsed("prometheus_rules"):
+        ok: list[tuple[str, int | None]] = []
+        templated: list[tuple[str, int | None]] = []
         for r in rf.alerts:
             found = True
             key = (
@@ -489,27 +499,28 @@ def alert_runbook(ctx: ScanContext) -> Iterator[Result]:
                 else None
             )
             if key is None:
-                absent.append((r.name, art.evidence(r.line, note=f"{r.name}: no runbook_url")))
+                absent.append((r.name, Place(art, r.line, f"{r.name}: no runbook_url")))
                 continue
             link = r.annotations[key].strip()
-            ev = art.evidence(r.annotation_line(key))
             if "{{" in link or "$" in link:
-                yield Result.not_applicable(
-                    f"alert {r.name}: templated runbook link {link!r}", ev, subject=r.name
-                )
+                templated.append((f"{r.name} ({link})", r.annotation_line(key)))
                 continue
             path = local_runbook_path(ctx, link)
             if path is None:
-                yield Result.passed(f"alert {r.name} runbook {link} (external)", ev, subject=r.name)
+                ok.append((f"{r.name} -> {link} (external)", r.annotation_line(key)))
             elif ctx.index.exists(path):
-                yield Result.passed(f"alert {r.name} runbook {path} exists", ev, subject=r.name)
+                ok.append((f"{r.name} -> {path}", r.annotation_line(key)))
             else:
                 broken.append(
                     (
                         f"{r.name} -> {link}",
-                        art.evidence(r.annotation_line(key), note=f"{link} does not exist"),
+                        Place(art, r.annotation_line(key), f"{link} does not exist"),
                     )
                 )
+        if ok:
+            yield grouped_pass("alerts linking a runbook that exists or is external", art, ok)
+        if templated:
+            yield grouped_na("alerts with a templated runbook link, not judged", art, templated)
     if broken:
         yield grouped_fail("runbook links to files that do not exist in the tree", broken, subject="runbook")
     if absent:

@@ -108,10 +108,13 @@ def test_example_deployment_counts(example_report: RunReport) -> None:
 def test_critical_agreed_alerts_in_example(example_report: RunReport) -> None:
     """The backup/DR room relies on these names, severities and runbook links."""
     sev = {
-        f.subject: f.data.get("severity")
+        name: value
         for f in example_report.findings
         if f.check_id == "MON006" and f.status == Status.PASS
+        for name, value in f.data["severities"].items()
     }
+    passes = [f for f in example_report.findings if f.check_id == "MON006" and f.status == Status.PASS]
+    assert sum(f.data["count"] for f in passes) == len(sev) == sum(len(f.data["names"]) for f in passes)
     for name in ("InstanceDown", "MySQLDown", "NginxDown", "PHPFPMDown", "RedisDown", "DiskWillFillIn4Hours"):
         assert sev.get(name) == "critical", name
 
@@ -167,3 +170,61 @@ def test_live_prometheus_unreachable_is_an_error(fake_prometheus: str) -> None:
     assert [f.status for f in report.findings] == [Status.ERROR]
     report = _scan(GOOD, only=["MON011"], prometheus_url="http://127.0.0.1:9/")
     assert [f.status for f in report.findings] == [Status.ERROR]
+
+
+def test_per_alert_checks_give_one_result_per_file_and_cause(tmp_path: Path) -> None:
+    """30 alerts, 5 of them without a description, severity or runbook: each per-alert check gives
+    one pass for the file (count and every name; capped evidence) and one finding per cause with
+    every place to fix, and the score weighs them as the 25 and 5 alerts they stand for."""
+    rules = ["groups:", "  - name: svc", "    rules:"]
+    bad_lines: list[int] = []
+    for i in range(30):
+        bad = i % 6 == 0
+        if bad:
+            bad_lines.append(len(rules) + 1)
+        rules += [f"      - alert: Svc{i}Down", f"        expr: up{{job=\"svc{i}\"}} == 0", "        for: 2m"]
+        if not bad:
+            rules += ["        labels:", "          severity: critical", "        annotations:"]
+            rules += [f"          summary: svc{i} down", "          description: '{{ $labels.instance }}'"]
+            rules += [f"          runbook_url: https://runbooks.example.com/svc{i}"]
+    root = tmp_path / "t"
+    (root / "prometheus" / "rules").mkdir(parents=True)
+    (root / "prometheus" / "rules" / "svc.yml").write_text("\n".join(rules) + "\n")
+    report = scan_tree(root, only=["MON001", "MON006", "MON007", "MON008"])
+    by: dict[tuple[str, Status], list[Any]] = {}
+    for f in report.findings:
+        by.setdefault((f.check_id, f.status), []).append(f)
+    (mon001,) = by[("MON001", Status.PASS)]
+    assert mon001.data["count"] == 30 and len(mon001.data["names"]) == 30 and len(mon001.evidence) == 20
+    assert ("MON001", Status.FAIL) not in by
+    for cid in ("MON006", "MON007", "MON008"):
+        (ok,) = by[(cid, Status.PASS)]
+        (fail,) = by[(cid, Status.FAIL)]
+        assert ok.data["count"] == 25 and fail.data["count"] == 5, cid
+        assert sorted(e.line for e in fail.evidence) == bad_lines, cid
+        assert not set(ok.data["names"]) & set(fail.data["names"]), cid
+    assert by[("MON006", Status.PASS)][0].data["severities"] == {f"Svc{i}Down": "critical" for i in range(30) if i % 6}
+    monitoring = report.scores.categories["monitoring"]
+    # MON001 all pass (medium, 2); MON006 (medium, 2) and MON008 (medium: its low "absent" finding
+    # counts as fail) 25/30; MON007 (low, 1) 25/30
+    assert monitoring.score == round(100 * (2 + 2 * 25 / 30 + 2 * 25 / 30 + 25 / 30) / 7, 1)
+
+
+def test_a_cause_in_thousands_of_places_lists_every_place_with_bounded_evidence(tmp_path: Path) -> None:
+    """1,500 alerts without `for:`: one finding, 1,000 locations as evidence (excerpts), the other
+    500 as [path, line] in `more_locations`; together exactly the 1,500 alert lines."""
+    lines = ["groups:", "  - name: gen", "    rules:"]
+    want: list[int] = []
+    for i in range(1500):
+        want.append(len(lines) + 1)
+        lines += [f"      - alert: Gen{i}", f"        expr: up{{job=\"g{i}\"}} == 0"]
+    root = tmp_path / "t"
+    (root / "prometheus").mkdir(parents=True)
+    (root / "prometheus" / "gen.rules.yml").write_text("\n".join(lines) + "\n")
+    report = scan_tree(root, only=["MON001"])
+    (fail,) = [f for f in report.findings if f.status == Status.FAIL]
+    assert fail.data["count"] == 1500 and len(fail.evidence) == 1000
+    assert all(e.excerpt and e.excerpt.startswith("- alert: Gen") for e in fail.evidence)
+    more = fail.data["more_locations"]
+    assert len(more) == 500 and {p for p, _ in more} == {"prometheus/gen.rules.yml"}
+    assert sorted([e.line for e in fail.evidence] + [ln for _, ln in more]) == want

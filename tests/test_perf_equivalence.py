@@ -162,7 +162,8 @@ def _compare_changed_only(root: Path, config: Path | None, changed: set[str]) ->
             assert na + skipped == nb
             fa["message"], fa["data"], fa["fingerprint"] = fb["message"], fb["data"], fb["fingerprint"]
     assert a == b
-    assert len(a) > 10
+    # something to compare: a changed rule file alone gives one result per check and cause
+    assert len(a) >= 5
     assert _scores(fast) == _scores(full) and fast.gate == full.gate
     for key in ("pass", "fail", "error", "waived", "baselined"):
         assert fast.summary[key] == full.summary[key]

@@ -129,3 +129,23 @@ def test_gate_min_score_per_profile() -> None:
     assert evaluate_gate(fs, s, ScoringConfig(), "hardened").passed
     g = evaluate_gate(fs, s, ScoringConfig(), "certified")
     assert not g.passed and "below the certified minimum 90" in g.reasons[0]
+
+
+def test_grouped_results_weigh_as_many_items_as_they_cover() -> None:
+    """One finding for the 85 alerts of a rule file without a runbook and one pass for the 15 with
+    one score like 85 failing and 15 passing alerts, not like one failure beside one pass."""
+    passed = fnd("A003", "pass")
+    passed.data = {"count": 15, "names": ["x"] * 15}
+    failed = fnd("A003", "fail", "medium")
+    failed.data = {"count": 85}
+    grouped = compute_scores([passed, failed], SPECS, ScoringConfig())
+    one_each = [fnd("A003", "pass") for _ in range(15)] + [fnd("A003", "fail", "medium") for _ in range(85)]
+    per_item = compute_scores(one_each, SPECS, ScoringConfig())
+    assert grouped.categories["systemd"].score == per_item.categories["systemd"].score == 15.0
+    # the counts shown are still results; a malformed count (bool, zero, text) weighs 1
+    assert (grouped.categories["systemd"].passed, grouped.categories["systemd"].failed) == (1, 1)
+    for bad in (True, 0, -3, "85"):
+        failed.data = {"count": bad}
+        assert compute_scores([passed, failed], SPECS, ScoringConfig()).categories["systemd"].score == round(
+            100 * 15 / 16, 1
+        )

@@ -1,7 +1,8 @@
 """Scores, bands and gates.
 
 Each check on each target earns credit = passes / (passes + fails) among its unsuppressed results,
-weighted by the check's severity weight (critical 10, high 5, medium 2, low 1). A category or pillar
+a result standing for several items (``data.count``: one finding for the 85 alerts of a rule file
+that lack a runbook, one pass for the 900 that have one) counting as that many, weighted by the check's severity weight (critical 10, high 5, medium 2, low 1). A category or pillar
 score is the weighted share of credit over its applicable checks; the overall score is the mean of
 pillar scores weighted by the pillar weights (seed 001), re-normalised over pillars that had anything
 applicable. ``error`` and ``not_applicable`` results are counted, never scored as pass.
@@ -114,7 +115,15 @@ def band_for(score: float | None, cfg: ScoringConfig) -> str | None:
     return cfg.bands[-1].name
 
 
+def weight_of(f: Finding) -> int:
+    """How many items a result stands for: `data.count` of a grouped result, else 1."""
+    n = f.data.get("count")
+    return n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else 1
+
+
 def _per_check(findings: Iterable[Finding]) -> dict[tuple[str, str], dict[str, int]]:
+    """Results per check and target by status (`pass`, `fail`...), and the items they cover
+    (`pass_items`, `fail_items`) for the credit."""
     tally: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for f in findings:
         t = tally[(f.check_id, f.target)]
@@ -122,6 +131,8 @@ def _per_check(findings: Iterable[Finding]) -> dict[tuple[str, str], dict[str, i
             t["waived"] += 1
         else:
             t[f.status.value] += 1
+            if f.status in (Status.PASS, Status.FAIL):
+                t[f"{f.status.value}_items"] += weight_of(f)
     return tally
 
 
@@ -143,11 +154,11 @@ def compute_scores(findings: list[Finding], specs: Mapping[str, CheckLike], cfg:
             e.not_applicable += t["not_applicable"]
             e.errors += t["error"]
             e.waived += t["waived"]
-            decided = t["pass"] + t["fail"]
+            decided = t["pass_items"] + t["fail_items"]
             weight = cfg.severity_weights.get(spec.severity.value, 0.0)
             if decided and weight > 0:
                 acc = groups[kind][key]
-                acc[0] += weight * t["pass"] / decided
+                acc[0] += weight * t["pass_items"] / decided
                 acc[1] += weight
     for kind in ("categories", "pillars"):
         for key, e in entries[kind].items():

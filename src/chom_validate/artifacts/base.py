@@ -212,3 +212,21 @@ class Artifact:
     def parse_error(self) -> ArtifactParseError | None:
         self.try_parsed()
         return self._parse_error
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A line of an artifact to show as evidence later, if at all: a finding listing 50,000 places
+    (a generated rule file) builds excerpts and redacts them only for the places it shows."""
+
+    art: Artifact
+    line: int | None
+    note: str | None = None
+
+    def evidence(self) -> Evidence:
+        return self.art.evidence(self.line, note=self.note)
+
+    def location(self) -> list[Any]:
+        """``[path, line]`` in the holding file, as `evidence()` would point (no excerpt)."""
+        line = self.line + self.art.line_offset if self.line is not None else None
+        return [self.art.path, line]
