@@ -108,7 +108,14 @@ class ShellProgram:
 
     # ---- commands and calls -------------------------------------------------------------------
     def commands(self) -> list[tuple[Artifact, Command]]:
-        return [(a, c) for a, s in self.units for c in s.commands]
+        # asked by many checks of every program: built once per (units, command counts), a fresh
+        # list each time so no caller can change what the next one sees
+        key = tuple((id(s.commands), len(s.commands)) for _, s in self.units)
+        cached = self.__dict__.get("_commands_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, [(a, c) for a, s in self.units for c in s.commands])
+            self.__dict__["_commands_cache"] = cached
+        return list(cached[1])
 
     def calls(self, name: str) -> list[tuple[Artifact, Command]]:
         return self._calls.get(name, [])
