@@ -558,7 +558,9 @@ def rate_window(ctx: ScanContext) -> Iterator[Result]:
     factor = float(ctx.settings("monitoring").get("rate_window_factor", 4))
     default = max((c.scrape_interval for _, c in topo.configs), default=None)
     found = False
+    short: dict[tuple[str, str, str], list[tuple[str, Place]]] = {}  # (job, window, interval): places
     for art, rf in topo.rules:
+        ok: list[tuple[str, int | None]] = []
         for r in rf.rules:
             if r.ast is None:
                 continue
@@ -570,18 +572,22 @@ def rate_window(ctx: ScanContext) -> Iterator[Result]:
                 if interval is None:
                     continue
                 found = True
-                ev = art.evidence(r.line_of("expr"))
                 what = f"{r.name}: {func}(...[{arg.range_text}]) over job {job} (scrape {promql.format_duration(interval)})"
                 if arg.range < factor * interval:
-                    yield Result.fail(
-                        f"{art.label}: {what}: window below {factor:g}x the scrape interval",
-                        ev,
-                        subject=r.name,
-                        window=arg.range_text,
-                        scrape_interval=promql.format_duration(interval),
-                    )
+                    key = (job, arg.range_text, promql.format_duration(interval))
+                    short.setdefault(key, []).append((f"{r.name} ({func})", Place(art, r.line_of("expr"), what)))
                 else:
-                    yield Result.passed(what, ev, subject=r.name)
+                    ok.append((what, r.line_of("expr")))
+        if ok:
+            yield grouped_pass(f"rate windows at least {factor:g}x the scrape interval", art, ok)
+    for (job, window, scrape), places in short.items():  # one window on one job's interval: one cause
+        yield grouped_fail(
+            f"[{window}] windows over job {job} (scrape {scrape}): below {factor:g}x the scrape interval",
+            places,
+            subject=f"{job} [{window}]",
+            window=window,
+            scrape_interval=scrape,
+        )
     if not found:
         yield Result.not_applicable("no rate()/increase() over a scraped job found")
 
@@ -718,8 +724,9 @@ def alert_metrics_scraped(ctx: ScanContext) -> Iterator[Result]:
         return
     found = False
     source = ""
-    unscraped: list[tuple[str, Evidence]] = []
+    unscraped: list[tuple[str, Place]] = []
     for art, rf in topo.rules:
+        ok: list[tuple[str, int | None]] = []
         for r in rf.alerts:
             if r.ast is None:
                 continue
@@ -735,18 +742,13 @@ def alert_metrics_scraped(ctx: ScanContext) -> Iterator[Result]:
             else:
                 missing = [m for m in metrics if not topo.exists(m)]
                 source = "the scrape jobs" if topo.jobs else "any scrape job (the Prometheus config has none)"
-            ev = art.evidence(r.line_of("expr"))
             if missing:
                 why = "; ".join(f"{m}: {retired(m)}" for m in missing if retired(m))
-                unscraped.append(
-                    (f"{r.name} ({', '.join(missing)})", art.evidence(r.line_of("expr"), note=why or None))
-                )
+                unscraped.append((f"{r.name} ({', '.join(missing)})", Place(art, r.line_of("expr"), why or None)))
             else:
-                yield Result.passed(
-                    f"alert {r.name}: {', '.join(metrics) or 'no metric'} produced by {source}",
-                    ev,
-                    subject=r.name,
-                )
+                ok.append((f"{r.name} ({', '.join(metrics) or 'no metric'})", r.line_of("expr")))
+        if ok:
+            yield grouped_pass(f"alerts whose metrics are produced by {source}", art, ok)
     if unscraped:
         yield grouped_fail(
             f"alerts on metrics not produced by {source} (they can never fire)", unscraped, subject="metrics"

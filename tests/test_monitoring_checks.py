@@ -228,3 +228,28 @@ def test_a_cause_in_thousands_of_places_lists_every_place_with_bounded_evidence(
     more = fail.data["more_locations"]
     assert len(more) == 500 and {p for p, _ in more} == {"prometheus/gen.rules.yml"}
     assert sorted([e.line for e in fail.evidence] + [ln for _, ln in more]) == want
+
+
+def test_short_rate_windows_are_one_finding_per_job_window_and_interval(tmp_path: Path) -> None:
+    """[30s] over a 15s job in three rules is one cause (three places); [1m] over a 30s job is
+    another; the long windows are one pass for the file."""
+    root = tmp_path / "t"
+    (root / "prometheus" / "rules").mkdir(parents=True)
+    (root / "prometheus" / "prometheus.yml").write_text(
+        "global: {scrape_interval: 15s}\nrule_files: [rules/*.yml]\nscrape_configs:\n"
+        "  - job_name: web\n    static_configs: [{targets: ['10.0.0.2:9113']}]\n"
+        "  - job_name: db\n    scrape_interval: 30s\n    static_configs: [{targets: ['10.0.0.3:9104']}]\n"
+    )
+    rules = ["groups:", "  - name: g", "    rules:"]
+    for i, (job, window) in enumerate([("web", "30s")] * 3 + [("db", "1m"), ("web", "5m"), ("db", "5m")]):
+        rules += [f"      - record: r{i}", f"        expr: rate(x_total{{job=\"{job}\"}}[{window}])"]
+    (root / "prometheus" / "rules" / "r.yml").write_text("\n".join(rules) + "\n")
+    report = scan_tree(root, only=["MON009"])
+    fails = sorted((f for f in report.findings if f.status == Status.FAIL), key=lambda f: f.data["count"])
+    assert [(f.data["window"], f.data["scrape_interval"], f.data["count"]) for f in fails] == [
+        ("1m", "30s", 1),
+        ("30s", "15s", 3),
+    ]
+    assert sorted(e.line for e in fails[1].evidence) == [5, 7, 9]
+    (ok,) = [f for f in report.findings if f.status == Status.PASS]
+    assert ok.data["count"] == 2
