@@ -8,6 +8,7 @@ import fnmatch
 import json
 import posixpath
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from chom_validate.api import Context as ScanContext
@@ -181,12 +182,17 @@ def grafana_expr(expr: str) -> str:
 # -- reporting: one finding per root cause ----------------------------------------------------------------
 
 
+def _listing(names: list[str]) -> str:
+    """The first names of a grouped result, for its message (all of them are in `data.names`)."""
+    return ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+
+
 FAIL_EVIDENCE = 1000  # locations of a grouped failure given as evidence; the rest in `data.more_locations`
 
 
 def grouped_fail(
     what: str,
-    items: list[tuple[str, Evidence]] | list[tuple[str, Place]] | list[tuple[str, Evidence | Place]],
+    items: Sequence[tuple[str, Evidence | Place]],
     *,
     subject: str | None = None,
     severity: str | None = None,
@@ -200,14 +206,13 @@ def grouped_fail(
     pairs in `data.more_locations`: every place is still listed, without 50,000 excerpts.
     """
     names = [n for n, _ in items]
-    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     evidence = [it if isinstance(it, Evidence) else it.evidence() for _, it in items[:FAIL_EVIDENCE]]
     if len(items) > FAIL_EVIDENCE:
         data["more_locations"] = [
             [it.path, it.line] if isinstance(it, Evidence) else it.location() for _, it in items[FAIL_EVIDENCE:]
         ]
     return Result.fail(
-        f"{what} ({len(items)}): {shown}",
+        f"{what} ({len(items)}): {_listing(names)}",
         *evidence,
         subject=subject,
         severity=severity,
@@ -236,9 +241,8 @@ def grouped_pass(
     result, not 20,000 (each with its own excerpt, fingerprint and redaction pass).
     """
     names = [n for n, _ in items]
-    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     return Result.passed(
-        f"{art.label}: {what} ({len(items)}): {shown}",
+        f"{art.label}: {what} ({len(items)}): {_listing(names)}",
         *[art.evidence(line) for _, line in items[:PASS_EVIDENCE]],
         *extra,
         subject=subject or art.label,
@@ -251,9 +255,8 @@ def grouped_pass(
 def grouped_na(what: str, art: Artifact, items: list[tuple[str, int | None]]) -> Result:
     """Items of one file that cannot be judged for one reason (templated links, templated labels)."""
     names = [n for n, _ in items]
-    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     return Result.not_applicable(
-        f"{art.label}: {what} ({len(items)}): {shown}",
+        f"{art.label}: {what} ({len(items)}): {_listing(names)}",
         *[art.evidence(line) for _, line in items[:PASS_EVIDENCE]],
         subject=art.label,
     )

@@ -2,10 +2,10 @@
 
 Each check on each target earns credit = passes / (passes + fails) among its unsuppressed results,
 a result standing for several items (``data.count``: one finding for the 85 alerts of a rule file
-that lack a runbook, one pass for the 900 that have one) counting as that many, weighted by the check's severity weight (critical 10, high 5, medium 2, low 1). A category or pillar
-score is the weighted share of credit over its applicable checks; the overall score is the mean of
-pillar scores weighted by the pillar weights (seed 001), re-normalised over pillars that had anything
-applicable. ``error`` and ``not_applicable`` results are counted, never scored as pass.
+that lack a runbook, one pass for the 900 that have one) counting as that many, weighted by the
+check's severity weight (critical 10, high 5, medium 2, low 1). A category or pillar score is the
+weighted share of credit over its applicable checks; the overall score is the mean of pillar scores
+weighted by the pillar weights (seed 001), re-normalised over pillars that had anything applicable. ``error`` and ``not_applicable`` results are counted, never scored as pass.
 """
 
 from __future__ import annotations
